@@ -1,0 +1,127 @@
+"""Frozen data shared by the core and every adapter.
+
+Nothing here does I/O. Adapters (pip, Poetry) turn their installer's objects into a
+:class:`Selection`; the policy turns a selection, a :class:`~poetry_wheelguard.targets.Target`
+and a :class:`~poetry_wheelguard.config.Config` into :class:`Finding` objects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal, NewType
+
+NormalizedName = NewType("NormalizedName", str)
+"""A PEP 503 normalized project name (``packaging.utils.canonicalize_name``)."""
+
+DistKind = Literal["wheel", "sdist"]
+"""Kind of a distribution file: a wheel (PEP 427) or a source distribution (PEP 625)."""
+
+WheelFlavour = Literal["pure", "abi3", "platform", "sdist"]
+"""``pure``: every tag is ``*-none-any``; ``abi3``: a stable-ABI platform wheel;
+``platform``: any other platform-specific wheel; ``sdist`` for source distributions."""
+
+Severity = Literal["info", "warning", "error"]
+"""Severity of a finding; the mode (warn/strict) decides what an error does."""
+
+Verdict = Literal["ok", "warn", "refused"]
+"""Per-package verdict in a report."""
+
+SEVERITY_RANK: dict[str, int] = {"info": 0, "warning": 1, "error": 2}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing the guard noticed about a package or one of its files.
+
+    Attributes:
+        code: stable upper-case code, e.g. ``PURE_FALLBACK`` (listed in docs/codes.md).
+        severity: ``info``, ``warning`` or ``error``.
+        message: one line, naming the package or file.
+        hint: one line saying what to do, or ``""``.
+        path: the installed file the finding is about (verify findings), else ``None``.
+    """
+
+    code: str
+    severity: Severity
+    message: str
+    hint: str = ""
+    path: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the report form ``{code, severity, message, hint[, path]}``."""
+        out: dict[str, Any] = {
+            "code": self.code,
+            "severity": self.severity,
+            "message": self.message,
+            "hint": self.hint,
+        }
+        if self.path is not None:
+            out["path"] = self.path
+        return out
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A distribution file an index (or find-links location) lists for a project.
+
+    Attributes:
+        filename: the file's name, e.g. ``aiohttp-3.6.2-py3-none-any.whl``.
+        url: where it is served, credentials already removed (see ``report.redact_url``).
+        sha256: hex digest from the index's URL fragment or PEP 691 ``hashes``, if given.
+        rejected_reason: the installer's own reason for passing it over, if it said one
+            (pip's ``LinkEvaluator`` reason such as ``none of the wheel's tags ...``).
+        requires_python: the index's ``data-requires-python`` value, if any.
+        yanked: PEP 592 yank flag from the index.
+    """
+
+    filename: str
+    url: str = ""
+    sha256: str | None = None
+    rejected_reason: str | None = None
+    requires_python: str | None = None
+    yanked: bool = False
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The installer's choice for one project, as an adapter hands it to the core.
+
+    Attributes:
+        name: PEP 503 normalized project name.
+        version: the version string the installer chose.
+        chosen: the file the installer chose (its ``filename``, ``url``, ``sha256``).
+        candidates: every file the index lists for that version (compatible or not),
+            the chosen one included; empty when unknown.
+        other_versions: for hints: ``{version: (filename, ...)}`` of other releases of the
+            same project seen in the same listing. May be empty.
+        index: the index or find-links base the file came from (credentials removed).
+        first_party: a local directory, VCS or editable requirement (``pip install .``,
+            ``-e``): never refused.
+        built_locally: ``True`` when the installed wheel was (or will be) built from an
+            sdist on this machine, ``False`` when downloaded, ``None`` when not known yet.
+    """
+
+    name: NormalizedName
+    version: str
+    chosen: Candidate
+    candidates: tuple[Candidate, ...] = ()
+    other_versions: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    index: str = ""
+    first_party: bool = False
+    built_locally: bool | None = None
+
+
+@dataclass
+class PackageRecord:
+    """What a report says of one package: the selection, its findings and its verdict.
+
+    Mutable on purpose: adapters add verification findings after install.
+    """
+
+    selection: Selection
+    kind: DistKind
+    tags: tuple[str, ...]
+    pure: bool
+    findings: list[Finding] = field(default_factory=list)
+    verdict: Verdict = "ok"
+    verification: dict[str, Any] | None = None

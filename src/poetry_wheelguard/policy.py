@@ -1,0 +1,234 @@
+"""The install policy: a selection, a target and a config in; findings and a verdict out.
+
+Pure functions: nothing here opens a file, starts a process or reads ``sys.*``. Both the pip
+and the Poetry adapters, and ``plan``, call :func:`evaluate` with the same inputs.
+
+Rules (codes are stable; docs/codes.md lists them with examples and fixes):
+
+1. ``PURE_FALLBACK`` - the chosen file is a pure wheel (every tag ``*-none-any``, PEP 425)
+   while the same release ships platform wheels for the target's OS and machine, for any
+   interpreter version and any libc: the project has compiled code for this kind of
+   machine, and this install runs without it.
+2. ``SDIST_BUILD`` - the chosen file is an sdist. An error where rule 1's platform wheels
+   exist, or everywhere with ``no-build``; otherwise a warning (a project that ships no
+   wheel for this machine is built as its authors intend).
+3. ``IGNORED_COMPATIBLE_WHEEL`` - a non-pure wheel compatible with the target's own tags
+   (``Target.tags``, from our ``packaging``, not the installer's) exists for that version,
+   but the installer chose a file it ranks lower: an sdist or a pure wheel.
+4. Allow-lists (``allow-pure``, ``allow-sdist``, by PEP 503 name) turn rule 1-3 errors into
+   warnings; first-party requirements (local directory, VCS, editable) are never judged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from packaging.version import InvalidVersion, Version
+
+from poetry_wheelguard.config import Config
+from poetry_wheelguard.distfiles import DistFile, try_classify
+from poetry_wheelguard.models import (
+    SEVERITY_RANK,
+    Finding,
+    PackageRecord,
+    Selection,
+    Severity,
+    Verdict,
+)
+from poetry_wheelguard.targets import Target
+
+PURE_FALLBACK = "PURE_FALLBACK"
+SDIST_BUILD = "SDIST_BUILD"
+IGNORED_COMPATIBLE_WHEEL = "IGNORED_COMPATIBLE_WHEEL"
+NO_DISTRIBUTION = "NO_DISTRIBUTION"
+UNKNOWN_FILE = "UNKNOWN_FILE"
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """What the policy says of one selection.
+
+    Attributes:
+        dist: the chosen file's facts (``None`` when its name is not a distribution file).
+        findings: every finding, most severe first.
+        verdict: ``ok``, ``warn`` or ``refused`` (``refused`` only in strict mode).
+        platform_wheels: the release's platform wheels for the target's OS and machine.
+        compatible_wheels: the release's non-pure wheels compatible with the target.
+    """
+
+    dist: DistFile | None
+    findings: tuple[Finding, ...]
+    verdict: Verdict
+    platform_wheels: tuple[DistFile, ...]
+    compatible_wheels: tuple[DistFile, ...]
+
+    @property
+    def refused(self) -> bool:
+        """True when strict mode refuses this file."""
+        return self.verdict == "refused"
+
+
+def verdict_for(findings: Iterable[Finding], strict: bool) -> Verdict:
+    """``refused`` if any error in strict mode, ``warn`` if any warning or error, else ``ok``."""
+    worst = max((SEVERITY_RANK[f.severity] for f in findings), default=0)
+    if worst >= SEVERITY_RANK["error"] and strict:
+        return "refused"
+    return "warn" if worst >= SEVERITY_RANK["warning"] else "ok"
+
+
+def _release_files(selection: Selection) -> list[DistFile]:
+    files = [try_classify(c.filename) for c in selection.candidates]
+    return [f for f in files if f is not None]
+
+
+def _version(text: str) -> Version | None:
+    try:
+        return Version(text)
+    except InvalidVersion:
+        return None
+
+
+def nearest_wheel_versions(
+    selection: Selection, target: Target
+) -> tuple[Version | None, Version | None]:
+    """The nearest newer and older versions of the project that ship a non-pure wheel
+    compatible with ``target``, from ``selection.other_versions``.
+
+    Pre-releases count only when the chosen version is one. Returns ``(newer, older)``.
+    """
+    chosen = _version(selection.version)
+    newer: Version | None = None
+    older: Version | None = None
+    for ver_s, filenames in selection.other_versions:
+        ver = _version(ver_s)
+        if ver is None or chosen is None or ver == chosen:
+            continue
+        if ver.is_prerelease and not chosen.is_prerelease:
+            continue
+        files = (try_classify(f) for f in filenames)
+        if not any(f and not f.pure and f.compatible_with(target.tags) for f in files):
+            continue
+        if ver > chosen and (newer is None or ver < newer):
+            newer = ver
+        if ver < chosen and (older is None or ver > older):
+            older = ver
+    return newer, older
+
+
+def _version_hint(selection: Selection, target: Target) -> str:
+    newer, older = nearest_wheel_versions(selection, target)
+    parts = []
+    if newer is not None:
+        parts.append(f"{selection.name} {newer}+ has a wheel for {target.name}")
+    if older is not None:
+        parts.append(f"{older} is the newest older version with one")
+    return "; ".join(parts)
+
+
+def _join_hints(*hints: str) -> str:
+    return "; or ".join(h for h in hints if h)
+
+
+def _names(files: Sequence[DistFile], limit: int = 4) -> str:
+    names = sorted(f.filename for f in files)
+    more = f" (+{len(names) - limit} more)" if len(names) > limit else ""
+    return ", ".join(names[:limit]) + more
+
+
+def evaluate(selection: Selection, target: Target, config: Config) -> Evaluation:
+    """Apply the rules of this module to one selection.
+
+    ``selection.candidates`` should hold every file the index lists for the chosen
+    version, compatible or not; with none, only the chosen file's own kind is judged.
+    Never raises for odd file names: a chosen name that is not a distribution file gives an
+    ``UNKNOWN_FILE`` info finding.
+    """
+    if selection.first_party:
+        return Evaluation(None, (), "ok", (), ())
+    dist = try_classify(selection.chosen.filename)
+    if dist is None:
+        info = Finding(UNKNOWN_FILE, "info",
+                       f"{selection.name}: {selection.chosen.filename!r} is not a wheel or sdist")
+        return Evaluation(None, (info,), "ok", (), ())
+
+    release = [f for f in _release_files(selection) if f.filename != dist.filename]
+    platform_wheels = tuple(
+        f for f in release
+        if f.kind == "wheel" and not f.pure and f.matches_machine(target.os, target.machine)
+    )
+    compatible = tuple(
+        f for f in release if f.kind == "wheel" and not f.pure and f.compatible_with(target.tags)
+    )
+    name = selection.name
+    label = f"{name} {selection.version}"
+    findings: list[Finding] = []
+
+    def sev(allowed: bool, error: bool = True) -> Severity:
+        return "warning" if allowed or not error else "error"
+
+    if dist.pure:
+        allowed = name in config.allow_pure
+        allow_hint = "" if allowed else f'add "{name}" to allow-pure to accept the pure wheel'
+        if platform_wheels:
+            findings.append(Finding(
+                PURE_FALLBACK, sev(allowed),
+                f"{label}: pure wheel {dist.filename} chosen, but the release has platform "
+                f"wheels for {target.os} {target.machine}: {_names(platform_wheels)}"
+                + (" (allowed by allow-pure)" if allowed else ""),
+                _join_hints(_version_hint(selection, target), allow_hint),
+            ))
+    elif dist.kind == "sdist":
+        allowed = name in config.allow_sdist
+        expected = bool(platform_wheels)
+        allow_hint = "" if allowed else f'add "{name}" to allow-sdist to accept the build'
+        if expected:
+            why = f"the release has platform wheels for {target.os} {target.machine}: " \
+                  f"{_names(platform_wheels)}"
+        else:
+            why = f"the release has no wheel for {target.os} {target.machine}" + (
+                " and --no-build is set" if config.no_build else "")
+        findings.append(Finding(
+            SDIST_BUILD, sev(allowed, expected or config.no_build),
+            f"{label}: sdist {dist.filename} would be built locally; {why}"
+            + (" (allowed by allow-sdist)" if allowed else ""),
+            _join_hints(_version_hint(selection, target), allow_hint),
+        ))
+
+    # A compatible non-pure wheel always ranks above an sdist and above any pure wheel in
+    # the PEP 425 order (``py3-none-any`` comes after every platform tag).
+    if (dist.pure or dist.kind == "sdist") and compatible:
+        allowed = name in (config.allow_sdist if dist.kind == "sdist" else config.allow_pure)
+        best = min(compatible, key=lambda f: target.rank(f.tags) or 0)
+        findings.append(Finding(
+            IGNORED_COMPATIBLE_WHEEL, sev(allowed),
+            f"{label}: the installer passed over {best.filename}, which is compatible with "
+            f"{target.name}, and chose {dist.filename}",
+            "upgrade the installer (pip >= 20.3 knows manylinux_2_x, pip >= 21.2 and "
+            "Poetry >= 1.2 know musllinux), drop --no-binary, or refresh the mirror/lock",
+        ))
+
+    findings.sort(key=lambda f: -SEVERITY_RANK[f.severity])
+    return Evaluation(dist, tuple(findings), verdict_for(findings, config.strict),
+                      platform_wheels, compatible)
+
+
+def no_distribution(selection_name: str, version: str, hint: str) -> Finding:
+    """The ``NO_DISTRIBUTION`` finding: nothing installable for the target (plan)."""
+    return Finding(NO_DISTRIBUTION, "error",
+                   f"{selection_name} {version}: no file of this release installs on the target",
+                   hint)
+
+
+def record_for(selection: Selection, evaluation: Evaluation) -> PackageRecord:
+    """The report's :class:`PackageRecord` for a selection and its evaluation."""
+    dist = evaluation.dist
+    return PackageRecord(
+        selection=selection,
+        kind=dist.kind if dist else ("wheel" if selection.chosen.filename.endswith(".whl")
+                                     else "sdist"),
+        tags=dist.tag_strings if dist else (),
+        pure=bool(dist and dist.pure),
+        findings=list(evaluation.findings),
+        verdict=evaluation.verdict,
+    )

@@ -1,0 +1,218 @@
+"""The report: a versioned JSON document (``wheelguard-report/1``) and the end-of-run table.
+
+The JSON schema ships as ``poetry_wheelguard/schema/report-1.json`` and is documented in
+docs/report.md. Reports are written atomically (a temporary file in the same directory,
+then ``os.replace``), so a reader never sees half a report. Index credentials are removed
+from every URL (:func:`redact_url`) before anything is stored or printed.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import re
+import tempfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+from urllib.parse import urlsplit, urlunsplit
+
+from poetry_wheelguard import __version__
+from poetry_wheelguard.errors import WheelguardError
+from poetry_wheelguard.models import SEVERITY_RANK, Finding, PackageRecord
+
+SCHEMA = "wheelguard-report/1"
+
+
+def redact_url(url: str) -> str:
+    """Remove credentials from ``url``: ``https://user:token@host/x`` -> ``https://host/x``.
+
+    Also drops the fragment (hashes are reported in their own field). Text that is not a URL
+    is returned as is, with any ``user:password@`` before a host removed.
+    """
+    if not url:
+        return url
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return re.sub(r"//[^/@\s]+@", "//", url)
+    if parts.scheme and parts.netloc:
+        host = parts.netloc.rsplit("@", 1)[-1]
+        return urlunsplit((parts.scheme, host, parts.path, parts.query, ""))
+    return re.sub(r"//[^/@\s]+@", "//", url)
+
+
+def redact_text(text: str) -> str:
+    """Remove ``user:password@`` from every URL in free text (messages, command lines)."""
+    return re.sub(r"(\w+://)[^/@\s]+@", r"\1", text)
+
+
+def now_iso() -> str:
+    """The current UTC time, ISO 8601 with seconds (``2026-11-29T07:38:17Z``)."""
+    return _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def package_json(rec: PackageRecord, target_tags: frozenset[str] | None = None) -> dict[str, Any]:
+    """The report object of one package (see docs/report.md)."""
+    sel = rec.selection
+    out: dict[str, Any] = {
+        "name": sel.name,
+        "version": sel.version,
+        "filename": sel.chosen.filename,
+        "url": redact_url(sel.chosen.url),
+        "sha256": sel.chosen.sha256,
+        "kind": rec.kind,
+        "tags": list(rec.tags),
+        "pure": rec.pure,
+        "index": redact_url(sel.index),
+        "built_locally": sel.built_locally,
+        "first_party": sel.first_party,
+        "candidates": [
+            {
+                "filename": c.filename,
+                "url": redact_url(c.url),
+                "sha256": c.sha256,
+                "rejected_reason": c.rejected_reason,
+            }
+            for c in sel.candidates
+        ],
+        "findings": [f.to_json() for f in rec.findings],
+        "verdict": rec.verdict,
+    }
+    if rec.verification is not None:
+        out["verification"] = rec.verification
+    return out
+
+
+@dataclass
+class Report:
+    """One run's report.
+
+    Attributes:
+        command: ``install``, ``verify``, ``plan`` or ``diff``.
+        installer: ``{"name": "pip", "version": "26.3"}`` or Poetry's, or ``None``.
+        target: the target summary (:meth:`Target.summary`), or several for ``plan``.
+        mode: ``warn`` or ``strict``.
+        packages: one record per package, in the installer's order.
+        extra: further top-level fields (``verification``, ``errors``...).
+    """
+
+    command: str
+    mode: str
+    target: dict[str, Any] | list[dict[str, Any]] | None
+    installer: dict[str, str] | None = None
+    packages: list[PackageRecord] = field(default_factory=list)
+    started: str = field(default_factory=now_iso)
+    exit_code: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """The whole report as JSON-ready data (``schema`` first)."""
+        counts = {"ok": 0, "warn": 0, "refused": 0}
+        for p in self.packages:
+            counts[p.verdict] += 1
+        data: dict[str, Any] = {
+            "schema": SCHEMA,
+            "tool": {"name": "poetry-wheelguard", "version": __version__},
+            "command": self.command,
+            "installer": self.installer,
+            "target": self.target,
+            "mode": self.mode,
+            "started": self.started,
+            "finished": now_iso(),
+            "exit_code": self.exit_code,
+            "summary": counts,
+            "packages": [package_json(p) for p in self.packages],
+        }
+        data.update(self.extra)
+        return data
+
+
+def write_json_atomic(path: str | os.PathLike[str], data: Any) -> None:
+    """Write ``data`` as indented JSON to ``path`` atomically (temp file + ``os.replace``).
+
+    Raises:
+        WheelguardError: the directory cannot be written (names the path).
+    """
+    target = Path(path)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=str(target.parent))
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump(data, fh, indent=2, sort_keys=False)
+                fh.write("\n")
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        raise WheelguardError(f"cannot write the report ({exc.strerror})",
+                              filename=str(target)) from exc
+
+
+def schema_path() -> Path:
+    """Path of the shipped JSON schema of ``wheelguard-report/1``."""
+    return Path(__file__).with_name("schema") / "report-1.json"
+
+
+def _file_label(rec: PackageRecord) -> str:
+    if rec.selection.first_party:
+        return "local project"
+    if rec.kind == "sdist":
+        return "sdist (build)"
+    if rec.pure:
+        return "wheel, pure"
+    tags = sorted({t.split("-", 2)[2] for t in rec.tags}) if rec.tags else []
+    abis = sorted({t.split("-", 2)[0] + "-" + t.split("-", 2)[1] for t in rec.tags})
+    plat = tags[0] if len(tags) == 1 else (f"{tags[0]} +{len(tags) - 1}" if tags else "?")
+    return f"wheel, {abis[0] if abis else '?'} {plat}"
+
+
+def _codes(findings: Sequence[Finding]) -> str:
+    seen = dict.fromkeys(f.code for f in findings if SEVERITY_RANK[f.severity] > 0)
+    return ", ".join(seen)
+
+
+def table_rows(records: Iterable[PackageRecord]) -> list[tuple[str, str, str, str, str]]:
+    """One ``(package, version, file, verdict, codes)`` row per package."""
+    return [
+        (r.selection.name, r.selection.version, _file_label(r), r.verdict, _codes(r.findings))
+        for r in records
+    ]
+
+
+def render_table(records: Sequence[PackageRecord], stream: IO[str], title: str = "") -> None:
+    """Print the end-of-run table: rich on a terminal, aligned plain text otherwise."""
+    rows = table_rows(records)
+    header = ("package", "version", "file", "verdict", "findings")
+    if stream.isatty():
+        from rich.console import Console
+        from rich.table import Table
+
+        colour = {"ok": "green", "warn": "yellow", "refused": "bold red"}
+        table = Table(title=title or None)
+        for h in header:
+            table.add_column(h)
+        for row in rows:
+            table.add_row(*row[:3], f"[{colour[row[3]]}]{row[3]}[/]", row[4])
+        Console(file=stream).print(table)
+        return
+    widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(header)]
+    if title:
+        print(title, file=stream)
+    for row in (header, *rows):
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip(), file=stream)
+
+
+def render_findings(records: Sequence[PackageRecord], stream: IO[str]) -> None:
+    """Print every warning and error finding, one per line, with its hint below it."""
+    for rec in records:
+        for f in rec.findings:
+            if SEVERITY_RANK[f.severity] == 0:
+                continue
+            print(f"wheelguard: {f.severity}: {f.code}: {redact_text(f.message)}", file=stream)
+            if f.hint:
+                print(f"  hint: {f.hint}", file=stream)

@@ -1,0 +1,388 @@
+"""The target: the interpreter (and libc) that will load the installed packages.
+
+A :class:`Target` is built for the running interpreter (:func:`running_target`), for another
+interpreter by running a small probe in it (:func:`probe_interpreter`; the probe runs with
+``-I -S`` so no ``.pth`` file or other package code executes), or from explicit facts
+(:func:`make_target`, used by presets and ``--platform``/``--libc`` flags).
+
+Tag lists are generated with ``packaging.tags`` (``cpython_tags``/``generic_tags`` and
+``compatible_tags``) from the platform list of :func:`linux_platforms`, which follows
+PEP 600 (every ``manylinux_2_N`` from the target's glibc down, each legacy alias right after
+its ``2_N``) and PEP 656 (every ``musllinux_1_N`` from the target's musl down), the order
+``packaging.tags.sys_tags()`` itself yields on such a system.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import sysconfig
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from importlib.machinery import EXTENSION_SUFFIXES
+from typing import Callable, Optional
+
+from packaging import tags as ptags
+from packaging.tags import Tag
+
+from poetry_wheelguard.distfiles import LibcFlavour
+from poetry_wheelguard.errors import ProbeError
+
+Runner = Callable[[Sequence[str]], "subprocess.CompletedProcess[str]"]
+"""Runs a command and returns its completed process (injected so tests can replace it)."""
+
+# PEP 600 legacy aliases, yielded right after the manylinux_2_N tag they equal.
+_LEGACY_ALIASES = {(2, 17): "manylinux2014", (2, 12): "manylinux2010", (2, 5): "manylinux1"}
+# packaging stops at glibc 2.17 for architectures other than x86_64/i686 (manylinux2014 was
+# the first policy for them) and at 2.5 (manylinux1) for x86_64/i686.
+_LEGACY_ARCHS = {"x86_64", "i686"}
+
+
+def linux_platforms(libc: LibcFlavour, version: tuple[int, int] | None, arch: str) -> list[str]:
+    """Return the Linux platform tags a target with this libc supports, most specific first.
+
+    glibc (PEP 600): ``manylinux_2_{N..lowest}_{arch}`` where ``lowest`` is 5 on x86_64/i686
+    and 17 elsewhere, with ``manylinux2014``/``manylinux2010``/``manylinux1`` (where defined
+    for the arch) after ``2_17``/``2_12``/``2_5``; musl (PEP 656): ``musllinux_1_{N..0}``.
+    Both start with ``linux_{arch}``, as ``packaging.tags._linux_platforms`` (packaging 24+)
+    does: a wheel built on this very machine is preferred.
+    """
+    out: list[str] = [f"linux_{arch}"]
+    if libc == "glibc" and version is not None:
+        major, minor = version
+        lowest = 5 if arch in _LEGACY_ARCHS else 17
+        for m in range(minor, lowest - 1, -1):
+            out.append(f"manylinux_{major}_{m}_{arch}")
+            alias = _LEGACY_ALIASES.get((major, m))
+            if alias:
+                out.append(f"{alias}_{arch}")
+    elif libc == "musl" and version is not None:
+        major, minor = version
+        out.extend(f"musllinux_{major}_{m}_{arch}" for m in range(minor, -1, -1))
+    return out
+
+
+@dataclass(frozen=True)
+class Target:
+    """The interpreter that will load the packages.
+
+    Attributes:
+        name: a short label for tables (``cp311-manylinux_2_36_x86_64``, a preset name).
+        implementation: ``sys.implementation.name`` (``cpython``, ``pypy``).
+        python_version: ``(major, minor)``.
+        interpreter: PEP 425 interpreter tag (``cp311``).
+        abis: PEP 425 ABI tags of the interpreter, most specific first (``cp311``).
+        os: ``linux`` (other systems are reported, not verified).
+        machine: ``x86_64``, ``aarch64``, ... (``platform.machine()``).
+        libc: ``glibc``, ``musl`` or ``unknown``; libc_version: ``(major, minor)``.
+        tags: the ordered supported-tag list (most preferred first), PEP 425.
+        extension_suffixes: ``importlib.machinery.EXTENSION_SUFFIXES`` of the interpreter.
+        free_threaded: ``Py_GIL_DISABLED`` build (abi3 does not apply).
+        executable: path of the interpreter when it is a real one, else ``None``.
+        purelib, platlib: its ``sysconfig`` install paths (``None`` for virtual targets).
+        libpython: ``LDLIBRARY`` when Python is built shared (``libpython3.11.so.1.0``),
+            else ``None`` (static libpython: extensions get symbols from the executable).
+        libdir: ``LIBDIR`` of the interpreter, where a shared libpython lives.
+    """
+
+    name: str
+    implementation: str
+    python_version: tuple[int, int]
+    interpreter: str
+    abis: tuple[str, ...]
+    os: str
+    machine: str
+    libc: LibcFlavour
+    libc_version: Optional[tuple[int, int]]
+    tags: tuple[Tag, ...]
+    extension_suffixes: tuple[str, ...]
+    free_threaded: bool = False
+    executable: Optional[str] = None
+    purelib: Optional[str] = None
+    platlib: Optional[str] = None
+    libpython: Optional[str] = None
+    libdir: Optional[str] = None
+    _rank: dict[Tag, int] = field(default_factory=dict, compare=False, repr=False, hash=False)
+
+    def __post_init__(self) -> None:
+        if not self._rank:
+            object.__setattr__(self, "_rank", {t: i for i, t in enumerate(self.tags)})
+
+    def supports(self, tag: Tag) -> bool:
+        """True if ``tag`` is in the supported-tag list."""
+        return tag in self._rank
+
+    def rank(self, tags: frozenset[Tag]) -> int | None:
+        """Best (lowest) position of any of ``tags`` in the supported list, ``None`` if none."""
+        ranks = [self._rank[t] for t in tags if t in self._rank]
+        return min(ranks) if ranks else None
+
+    @property
+    def libc_label(self) -> str:
+        """``glibc 2.36``, ``musl 1.2`` or ``unknown libc``."""
+        if self.libc == "unknown" or self.libc_version is None:
+            return "unknown libc" if self.libc == "unknown" else self.libc
+        return f"{self.libc} {self.libc_version[0]}.{self.libc_version[1]}"
+
+    def summary(self) -> dict[str, object]:
+        """The report's ``target`` object (JSON-ready)."""
+        return {
+            "name": self.name,
+            "implementation": self.implementation,
+            "python_version": ".".join(map(str, self.python_version)),
+            "interpreter": self.interpreter,
+            "abis": list(self.abis),
+            "os": self.os,
+            "machine": self.machine,
+            "libc": self.libc,
+            "libc_version": ".".join(map(str, self.libc_version)) if self.libc_version else None,
+            "free_threaded": self.free_threaded,
+            "executable": self.executable,
+            "extension_suffixes": list(self.extension_suffixes),
+            "tags": [str(t) for t in self.tags[:8]],
+            "tag_count": len(self.tags),
+        }
+
+
+_IMPL_ABBREV = {"cpython": "cp", "pypy": "pp", "ironpython": "ip", "jython": "jy"}
+
+
+def make_target(
+    *,
+    python_version: tuple[int, int],
+    machine: str,
+    libc: LibcFlavour,
+    libc_version: tuple[int, int] | None,
+    implementation: str = "cpython",
+    abis: Sequence[str] | None = None,
+    platforms: Sequence[str] | None = None,
+    extension_suffixes: Sequence[str] | None = None,
+    free_threaded: bool = False,
+    name: str | None = None,
+    **extra: str | None,
+) -> Target:
+    """Build a :class:`Target` from explicit facts; the tag list comes from ``packaging``.
+
+    ``platforms`` defaults to :func:`linux_platforms`; ``abis`` to ``cp{XY}`` (``cp{XY}m`` before
+    3.8, ``cp{XY}t`` when free-threaded); ``extension_suffixes`` to what CPython on that libc
+    uses (``.cpython-311-x86_64-linux-gnu.so``/``-linux-musl.so``, ``.abi3.so``, ``.so``).
+    ``extra`` sets ``executable``, ``purelib``, ``platlib``, ``libpython``, ``libdir``.
+    """
+    major, minor = python_version
+    abbrev = _IMPL_ABBREV.get(implementation, implementation[:2])
+    interpreter = f"{abbrev}{major}{minor}"
+    if abis is None:
+        suffix = "t" if free_threaded else ("m" if (major, minor) < (3, 8) else "")
+        abis = [f"{interpreter}{suffix}"] if implementation == "cpython" else []
+    if platforms is None:
+        platforms = linux_platforms(libc, libc_version, machine)
+    if implementation == "cpython":
+        tag_list = list(ptags.cpython_tags((major, minor), list(abis), list(platforms)))
+    else:
+        tag_list = list(ptags.generic_tags(interpreter, list(abis), list(platforms)))
+    tag_list += list(ptags.compatible_tags((major, minor), interpreter, list(platforms)))
+    if free_threaded:  # abi3 does not apply to free-threaded builds (PEP 703)
+        tag_list = [t for t in tag_list if t.abi != "abi3"]
+    if extension_suffixes is None:
+        gnu = {"glibc": "gnu", "musl": "musl"}.get(libc, "gnu")
+        t = "t" if free_threaded else ""
+        extension_suffixes = [f".cpython-{major}{minor}{t}-{machine}-linux-{gnu}.so"]
+        if not free_threaded:
+            extension_suffixes.append(".abi3.so")
+        extension_suffixes.append(".so")
+    label = name or f"{interpreter}-{machine}-{libc}" + (
+        f"-{libc_version[0]}.{libc_version[1]}" if libc_version else "")
+    return Target(
+        name=label,
+        implementation=implementation,
+        python_version=(major, minor),
+        interpreter=interpreter,
+        abis=tuple(abis),
+        os="linux",
+        machine=machine,
+        libc=libc,
+        libc_version=libc_version,
+        tags=tuple(dict.fromkeys(tag_list)),
+        extension_suffixes=tuple(extension_suffixes),
+        free_threaded=free_threaded,
+        executable=extra.get("executable"),
+        purelib=extra.get("purelib"),
+        platlib=extra.get("platlib"),
+        libpython=extra.get("libpython"),
+        libdir=extra.get("libdir"),
+    )
+
+
+# The probe: standard library only, run with -I -S so no site-packages code (.pth) runs.
+PROBE = r"""
+import json, os, platform, sys, sysconfig
+from importlib.machinery import EXTENSION_SUFFIXES
+try:
+    libc = os.confstr("CS_GNU_LIBC_VERSION") or ""
+except (AttributeError, ValueError, OSError):
+    libc = ""
+cv = sysconfig.get_config_var
+paths = sysconfig.get_paths()
+print(json.dumps({
+    "implementation": sys.implementation.name,
+    "version": list(sys.version_info[:2]),
+    "soabi": cv("SOABI") or "",
+    "ext_suffix": cv("EXT_SUFFIX") or "",
+    "extension_suffixes": list(EXTENSION_SUFFIXES),
+    "machine": platform.machine(),
+    "platform": sysconfig.get_platform(),
+    "maxsize64": sys.maxsize > 2**32,
+    "glibc": libc,
+    "gil_disabled": bool(cv("Py_GIL_DISABLED")),
+    "executable": sys.executable,
+    "purelib": paths.get("purelib"),
+    "platlib": paths.get("platlib"),
+    "enable_shared": bool(cv("Py_ENABLE_SHARED")),
+    "ldlibrary": cv("LDLIBRARY") or "",
+    "libdir": cv("LIBDIR") or "",
+    "multiarch": cv("MULTIARCH") or "",
+}))
+"""
+
+
+def _abis_from_soabi(soabi: str, impl_abbrev: str) -> list[str]:
+    # SOABI "cpython-311-x86_64-linux-gnu" -> "cp311"; "cpython-37m-..." -> "cp37m";
+    # "cpython-313t-..." -> "cp313t" (the same derivation as packaging.tags._cpython_abis).
+    parts = soabi.split("-")
+    if len(parts) >= 2 and parts[0] == "cpython":
+        return [f"{impl_abbrev}{parts[1]}"]
+    return []
+
+
+def _musl_version(executable: str, runner: Runner) -> tuple[int, int] | None:
+    """Run the musl loader named by ``executable``'s PT_INTERP; it prints ``Version 1.2.3``.
+
+    This is how ``packaging._musllinux`` finds the musl version (PEP 656 reference).
+    """
+    from poetry_wheelguard.elf import read_interp  # local: the ELF module is optional here
+
+    interp = read_interp(executable)
+    if not interp or "musl" not in os.path.basename(interp):
+        return None
+    proc = runner([interp])
+    for line in (proc.stderr or "").splitlines():
+        if line.startswith("Version "):
+            parts = line.split()[1].split(".")
+            return int(parts[0]), int(parts[1])
+    return None
+
+
+def _default_runner(cmd: Sequence[str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        list(cmd), capture_output=True, text=True, timeout=60, check=False,
+        env={k: v for k, v in os.environ.items() if not k.startswith("PYTHON")},
+    )
+
+
+def target_from_probe(facts: dict[str, object], musl: tuple[int, int] | None) -> Target:
+    """Build a :class:`Target` from the probe's JSON ``facts`` (see :data:`PROBE`).
+
+    Raises:
+        ProbeError: the facts lack a field the probe always prints.
+    """
+    try:
+        impl = str(facts["implementation"])
+        ver = facts["version"]
+        assert isinstance(ver, list)
+        version = (int(ver[0]), int(ver[1]))
+        machine = str(facts["machine"])
+        glibc = str(facts.get("glibc") or "")
+    except (KeyError, AssertionError, ValueError, IndexError) as exc:
+        raise ProbeError(f"unexpected probe output ({exc})") from exc
+    if machine in {"AMD64", "amd64"}:
+        machine = "x86_64"
+    if machine == "x86_64" and not facts.get("maxsize64", True):
+        machine = "i686"  # 32-bit interpreter on a 64-bit kernel, as packaging does
+    libc: LibcFlavour = "unknown"
+    libc_version: tuple[int, int] | None = None
+    if glibc.startswith("glibc "):
+        libc = "glibc"
+        major, minor = glibc.split()[1].split(".")[:2]
+        libc_version = (int(major), int(minor))
+    elif musl is not None:
+        libc, libc_version = "musl", musl
+    abbrev = _IMPL_ABBREV.get(impl, impl[:2])
+    abis = _abis_from_soabi(str(facts.get("soabi") or ""), abbrev)
+    libpython = str(facts.get("ldlibrary") or "") if facts.get("enable_shared") else None
+    suffixes = facts.get("extension_suffixes")
+    return make_target(
+        python_version=version,
+        machine=machine,
+        libc=libc,
+        libc_version=libc_version,
+        implementation=impl,
+        abis=abis or None,
+        extension_suffixes=[str(s) for s in suffixes] if isinstance(suffixes, list) else None,
+        free_threaded=bool(facts.get("gil_disabled")),
+        executable=str(facts.get("executable") or "") or None,
+        purelib=str(facts.get("purelib") or "") or None,
+        platlib=str(facts.get("platlib") or "") or None,
+        libpython=libpython or None,
+        libdir=str(facts.get("libdir") or "") or None,
+    )
+
+
+def probe_interpreter(python: str, runner: Runner | None = None) -> Target:
+    """Probe the interpreter at ``python`` and return its :class:`Target`.
+
+    Runs ``python -I -S -c PROBE`` (standard library only; no site-packages, no package code)
+    and, for a musl interpreter, its PT_INTERP loader to read the musl version.
+
+    Raises:
+        ProbeError: ``python`` does not exist, does not run, or printed no probe result.
+    """
+    run = runner or _default_runner
+    try:
+        proc = run([python, "-I", "-S", "-c", PROBE])
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise ProbeError(f"cannot run the interpreter ({exc}); pass a Python executable",
+                         filename=python) from exc
+    if proc.returncode != 0:
+        last = (proc.stderr or "").strip().splitlines()[-1:] or ["no output"]
+        raise ProbeError(f"the interpreter probe failed: {last[0]}", filename=python)
+    try:
+        facts = json.loads(proc.stdout.strip().splitlines()[-1])
+    except (json.JSONDecodeError, IndexError) as exc:
+        raise ProbeError("the interpreter printed no probe result; is it Python 3?",
+                         filename=python) from exc
+    musl = None
+    if not facts.get("glibc"):
+        musl = _musl_version(str(facts.get("executable") or python), run)
+    return target_from_probe(facts, musl)
+
+
+def running_target() -> Target:
+    """The :class:`Target` of the running interpreter.
+
+    Its tag list is ``packaging.tags.sys_tags()`` itself (the running interpreter really is
+    the target here), so it matches what pip computes with the same ``packaging``.
+    """
+    import platform
+
+    glibc = os.confstr("CS_GNU_LIBC_VERSION") if hasattr(os, "confstr") else ""
+    facts: dict[str, object] = {
+        "implementation": sys.implementation.name,
+        "version": list(sys.version_info[:2]),
+        "soabi": sysconfig.get_config_var("SOABI") or "",
+        "extension_suffixes": list(EXTENSION_SUFFIXES),
+        "machine": platform.machine(),
+        "maxsize64": sys.maxsize > 2**32,
+        "glibc": glibc or "",
+        "gil_disabled": bool(sysconfig.get_config_var("Py_GIL_DISABLED")),
+        "executable": sys.executable,
+        "purelib": sysconfig.get_paths().get("purelib"),
+        "platlib": sysconfig.get_paths().get("platlib"),
+        "enable_shared": bool(sysconfig.get_config_var("Py_ENABLE_SHARED")),
+        "ldlibrary": sysconfig.get_config_var("LDLIBRARY") or "",
+        "libdir": sysconfig.get_config_var("LIBDIR") or "",
+    }
+    musl = None if glibc else _musl_version(sys.executable, _default_runner)
+    base = target_from_probe(facts, musl)
+    return replace(base, tags=tuple(ptags.sys_tags()), _rank={})
