@@ -131,6 +131,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exitcodes.OK if exc.code == 0 else exitcodes.USAGE
     assert command is not None
     try:
+        config_from_namespace(ns)  # a bad config fails here, before any command starts
         return _dispatch(command)(ns, rest)
     except ConfigError as exc:
         print(f"pip-guard: error: {exc}", file=sys.stderr)

@@ -1,0 +1,96 @@
+"""report: schema-valid JSON, atomic writes, credentials removed, table rendering."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from poetry_wheelguard.config import Config
+from poetry_wheelguard.distfiles import normalize
+from poetry_wheelguard.errors import WheelguardError
+from poetry_wheelguard.models import Candidate, Selection
+from poetry_wheelguard.policy import evaluate, record_for
+from poetry_wheelguard.report import (
+    Report,
+    redact_text,
+    redact_url,
+    render_findings,
+    render_table,
+    schema_path,
+    write_json_atomic,
+)
+from poetry_wheelguard.targets import make_target
+
+TARGET = make_target(python_version=(3, 11), machine="x86_64", libc="glibc", libc_version=(2, 36))
+
+
+def validate(data: object) -> None:
+    jsonschema.validate(data, json.loads(schema_path().read_text()))
+
+
+@pytest.mark.parametrize(("url", "clean"), [
+    ("https://user:tok@pypi.example/simple/x/", "https://pypi.example/simple/x/"),
+    ("https://__token__:pypi-AgE@h:8443/f.whl#sha256=ab", "https://h:8443/f.whl"),
+    ("http://127.0.0.1:8080/simple/", "http://127.0.0.1:8080/simple/"),
+    ("", ""),
+])
+def test_redact_url(url: str, clean: str) -> None:
+    assert redact_url(url) == clean
+
+
+def test_redact_text() -> None:
+    assert redact_text("Looking in https://u:p@h/simple and http://a@b/x") == \
+        "Looking in https://h/simple and http://b/x"
+
+
+def _records() -> list:  # type: ignore[type-arg]
+    files = ("aiohttp-3.6.2-py3-none-any.whl", "aiohttp-3.6.2-cp37-cp37m-manylinux1_x86_64.whl")
+    s = Selection(normalize("aiohttp"), "3.6.2",
+                  Candidate(files[0], "https://u:secret@idx/files/" + files[0] + "#sha256=aa",
+                            "aa"),
+                  tuple(Candidate(f, rejected_reason=None if i == 0 else "none of the tags")
+                        for i, f in enumerate(files)),
+                  index="https://u:secret@idx/simple/")
+    ok = Selection(normalize("six"), "1.16.0", Candidate("six-1.16.0-py2.py3-none-any.whl"))
+    return [record_for(x, evaluate(x, TARGET, Config())) for x in (s, ok)]
+
+
+def test_report_is_schema_valid_and_has_no_credentials(tmp_path: Path) -> None:
+    rep = Report(command="install", mode="warn", target=TARGET.summary(),
+                 installer={"name": "pip", "version": "26.3"}, packages=_records(), exit_code=0)
+    out = tmp_path / "sub" / "r.json"
+    write_json_atomic(out, rep.to_json())
+    text = out.read_text()
+    assert "secret" not in text
+    data = json.loads(text)
+    validate(data)
+    assert data["schema"] == "wheelguard-report/1"
+    assert data["summary"] == {"ok": 1, "warn": 1, "refused": 0}
+    pkg = data["packages"][0]
+    assert pkg["url"] == "https://idx/files/aiohttp-3.6.2-py3-none-any.whl"
+    assert pkg["findings"][0]["code"] == "PURE_FALLBACK" and pkg["verdict"] == "warn"
+    assert [p.name for p in out.parent.iterdir()] == ["r.json"]  # no temp file left
+
+
+def test_write_into_unwritable_place_is_one_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(WheelguardError) as exc:
+        write_json_atomic(blocker / "r.json", {})
+    assert str(blocker) in str(exc.value)
+
+
+def test_plain_table_and_findings() -> None:
+    buf = io.StringIO()
+    render_table(_records(), buf)
+    lines = buf.getvalue().splitlines()
+    assert lines[0].split() == ["package", "version", "file", "verdict", "findings"]
+    assert lines[1].split()[:2] == ["aiohttp", "3.6.2"] and "PURE_FALLBACK" in lines[1]
+    assert "wheel, pure" in lines[1] and lines[2].split()[0] == "six"
+    buf = io.StringIO()
+    render_findings(_records(), buf)
+    assert buf.getvalue().startswith("wheelguard: error: PURE_FALLBACK: aiohttp 3.6.2")

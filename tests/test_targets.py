@@ -1,0 +1,111 @@
+"""targets: tag lists generated with packaging.tags match sys_tags() on real interpreters."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from packaging.tags import Tag, sys_tags
+
+from poetry_wheelguard.errors import ProbeError
+from poetry_wheelguard.targets import (
+    linux_platforms,
+    make_target,
+    probe_interpreter,
+    running_target,
+)
+from tests.support.env import isolated_env
+
+PACKAGING_ROOT = str(Path(__import__("packaging").__file__).parent.parent)
+
+
+def test_running_target_is_sys_tags() -> None:
+    t = running_target()
+    assert list(t.tags) == list(sys_tags())
+    assert t.python_version == sys.version_info[:2]
+    assert t.libc in {"glibc", "musl"}
+
+
+def test_make_target_equals_sys_tags_for_this_glibc() -> None:
+    here = running_target()
+    if here.libc != "glibc":
+        pytest.skip("needs a glibc host")
+    made = make_target(python_version=here.python_version, machine=here.machine,
+                       libc="glibc", libc_version=here.libc_version)
+    assert list(made.tags) == list(sys_tags())
+
+
+def test_probe_of_this_interpreter_matches_running_target() -> None:
+    probed = probe_interpreter(sys.executable)
+    here = running_target()
+    assert probed.tags == here.tags
+    assert probed.extension_suffixes == here.extension_suffixes
+    assert (probed.libc, probed.libc_version) == (here.libc, here.libc_version)
+
+
+def _pyenv_pythons() -> list[str]:
+    try:
+        root = subprocess.run(["pyenv", "root"], capture_output=True, text=True,
+                              check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return []
+    out = []
+    for v in sorted(Path(root, "versions").glob("3.*")):
+        exe = v / "bin" / "python"
+        # our packaging needs Python 3.10+
+        if exe.exists() and tuple(int(x) for x in v.name.split(".")[:2]) >= (3, 10):
+            out.append(str(exe))
+    return out
+
+
+@pytest.mark.parametrize("python", _pyenv_pythons() or [sys.executable])
+def test_probed_tags_equal_that_interpreters_sys_tags(python: str) -> None:
+    """Each real interpreter's own sys_tags() (with our packaging) equals our probe's list."""
+    code = ("import json, sys; sys.path.insert(0, sys.argv[1]); "
+            "from packaging.tags import sys_tags; print(json.dumps([str(t) for t in sys_tags()]))")
+    proc = subprocess.run([python, "-c", code, PACKAGING_ROOT], capture_output=True, text=True,
+                          env=isolated_env())
+    assert proc.returncode == 0, proc.stderr
+    theirs = json.loads(proc.stdout)
+    assert [str(t) for t in probe_interpreter(python).tags] == theirs
+
+
+def test_musl_platforms_follow_pep_656() -> None:
+    assert linux_platforms("musl", (1, 2), "x86_64") == [
+        "linux_x86_64", "musllinux_1_2_x86_64", "musllinux_1_1_x86_64", "musllinux_1_0_x86_64"]
+    t = make_target(python_version=(3, 11), machine="x86_64", libc="musl", libc_version=(1, 2))
+    assert t.tags[1] == Tag("cp311", "cp311", "musllinux_1_2_x86_64")
+    assert not any("manylinux" in str(tag) for tag in t.tags)
+    assert t.extension_suffixes[0] == ".cpython-311-x86_64-linux-musl.so"
+
+
+def test_glibc_platforms_have_legacy_aliases_in_pep_600_order() -> None:
+    plats = linux_platforms("glibc", (2, 17), "aarch64")
+    assert plats == ["linux_aarch64", "manylinux_2_17_aarch64", "manylinux2014_aarch64"]
+    x86 = linux_platforms("glibc", (2, 28), "x86_64")
+    assert x86.index("manylinux2014_x86_64") == x86.index("manylinux_2_17_x86_64") + 1
+    assert x86.index("manylinux1_x86_64") == x86.index("manylinux_2_5_x86_64") + 1
+    assert x86[-1] == "manylinux1_x86_64"
+
+
+def test_free_threaded_target_has_no_abi3() -> None:
+    t = make_target(python_version=(3, 13), machine="x86_64", libc="glibc",
+                    libc_version=(2, 36), free_threaded=True)
+    assert t.abis == ("cp313t",)
+    assert not any(tag.abi == "abi3" for tag in t.tags)
+    assert ".abi3.so" not in t.extension_suffixes
+
+
+def test_probe_of_missing_interpreter_is_one_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ProbeError) as exc:
+        probe_interpreter(str(tmp_path / "nope" / "python"))
+    assert "nope" in str(exc.value)
+
+
+def test_probe_of_non_python_is_one_clear_error() -> None:
+    with pytest.raises(ProbeError) as exc:
+        probe_interpreter("/bin/true")
+    assert "/bin/true" in str(exc.value)
