@@ -17,12 +17,15 @@ Rules (codes are stable; docs/codes.md lists them with examples and fixes):
    but the installer chose a file it ranks lower: an sdist or a pure wheel.
 4. Allow-lists (``allow-pure``, ``allow-sdist``, by PEP 503 name) turn rule 1-3 errors into
    warnings; first-party requirements (local directory, VCS, editable) are never judged.
+5. ``LOCK_MISSING_WHEEL`` (:func:`apply_lock`, for installers with a lock of file hashes such
+   as poetry.lock) - a rule-3 wheel exists but its hash is not in the lock, so the installer
+   could only take a lower file: the same finding, with the lock named as the cause.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass, replace
 
 from packaging.version import InvalidVersion, Version
 
@@ -43,6 +46,7 @@ SDIST_BUILD = "SDIST_BUILD"
 IGNORED_COMPATIBLE_WHEEL = "IGNORED_COMPATIBLE_WHEEL"
 NO_DISTRIBUTION = "NO_DISTRIBUTION"
 UNKNOWN_FILE = "UNKNOWN_FILE"
+LOCK_MISSING_WHEEL = "LOCK_MISSING_WHEEL"
 
 
 @dataclass(frozen=True)
@@ -211,6 +215,49 @@ def evaluate(selection: Selection, target: Target, config: Config) -> Evaluation
     findings.sort(key=lambda f: -SEVERITY_RANK[f.severity])
     return Evaluation(dist, tuple(findings), verdict_for(findings, config.strict),
                       platform_wheels, compatible)
+
+
+def apply_lock(
+    selection: Selection,
+    evaluation: Evaluation,
+    target: Target,
+    config: Config,
+    locked_hashes: Collection[str],
+    refresh_hint: str,
+) -> Evaluation:
+    """Rule 5: name a stale lock as the cause of an ignored compatible wheel.
+
+    ``locked_hashes`` are the lock's hashes for the chosen release, ``"sha256:<hex>"``
+    (poetry.lock ``files[].hash``). When the chosen file is an sdist or a pure wheel and a
+    compatible non-pure wheel of the release (``evaluation.compatible_wheels``) has a sha256
+    from the index that is not in the lock, the ``IGNORED_COMPATIBLE_WHEEL`` finding is
+    replaced by ``LOCK_MISSING_WHEEL`` (same severity rule, ``refresh_hint`` as its hint) and
+    the verdict is recomputed. A lock without sha256 hashes, or candidates without one,
+    decide nothing: the evaluation is returned unchanged.
+    """
+    dist = evaluation.dist
+    locked = {h.split(":", 1)[1].lower() for h in locked_hashes if h.startswith("sha256:")}
+    if dist is None or not locked or not (dist.pure or dist.kind == "sdist"):
+        return evaluation
+    sha = {c.filename: (c.sha256 or "").lower() for c in selection.candidates}
+    missing = [w for w in evaluation.compatible_wheels
+               if sha.get(w.filename) and sha[w.filename] not in locked]
+    if not missing:
+        return evaluation
+    best = min(missing, key=lambda f: target.rank(f.tags) or 0)
+    name = selection.name
+    allowed = name in (config.allow_sdist if dist.kind == "sdist" else config.allow_pure)
+    finding = Finding(
+        LOCK_MISSING_WHEEL, "warning" if allowed else "error",
+        f"{name} {selection.version}: the index has {best.filename}, compatible with "
+        f"{target.name}, but its hash is not in the lock, so {dist.filename} was chosen",
+        refresh_hint,
+    )
+    findings = [f for f in evaluation.findings if f.code != IGNORED_COMPATIBLE_WHEEL]
+    findings.append(finding)
+    findings.sort(key=lambda f: -SEVERITY_RANK[f.severity])
+    return replace(evaluation, findings=tuple(findings),
+                   verdict=verdict_for(findings, config.strict))
 
 
 def no_distribution(selection_name: str, version: str, hint: str) -> Finding:

@@ -1,0 +1,696 @@
+"""Hooks into one guarded Poetry command (``install``, ``sync``, ``add``, ``update``, ``remove``).
+
+How a command is guarded (Poetry 1.8 and 2.x; every private name is feature-detected):
+
+1. On cleo's ``console.command`` event, after Poetry has given the command its environment
+   and its ``Installer``, :func:`attach` wraps two methods *of that command's executor
+   instance* (nothing is patched at class level, so ``poetry self ...`` and every other
+   command stay untouched):
+
+   - ``executor._chooser.choose_for(package)`` - the file Poetry picks for a package. The
+     wrapper remembers each answer, so the executor installs exactly the file that was judged.
+   - ``executor.execute(operations)`` - Poetry's executor runs operations in a thread pool,
+     so a refusal in the middle would be too late. The wrapper first judges *every* install
+     and update operation (:meth:`Guard.check`); when strict mode refuses one, it returns 1
+     without running any operation: nothing is downloaded, built, removed or installed.
+
+2. For each package from an index, :meth:`Guard.check` asks the (wrapped) Chooser for the
+   file, the repository for every file of that release (``find_links_for_package``: all
+   platforms, compatible or not) and, for the hints, the project's other releases
+   (``get_page(name).links``). :func:`build_selection` turns those into a core
+   :class:`~poetry_wheelguard.models.Selection`, judged by :func:`policy.evaluate` against
+   the project environment's interpreter, probed in a subprocess
+   (:func:`targets.probe_interpreter`) - never Poetry's own interpreter - and by
+   :func:`policy.apply_lock` against the hashes poetry.lock pins for the release.
+   The Chooser judges an sdist link even when Poetry later installs a wheel it built from
+   that sdist on an earlier run (its artifact cache): that is still an sdist build.
+
+3. On ``console.terminate`` (:func:`finish`): verification of what was installed (in a
+   subprocess, :func:`run_verify`), the table and findings printed once through Poetry's
+   IO (hooks may have run in worker threads: everything is buffered), the report written,
+   and the exit code set (:mod:`poetry_wheelguard.exitcodes`).
+
+This module imports no Poetry module: it works on Poetry's objects by duck typing, and its
+pure helpers are tested without Poetry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import subprocess
+import sys
+import tempfile
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from io import StringIO
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+from packaging.tags import Tag
+from packaging.version import InvalidVersion, Version
+
+from poetry_wheelguard import exitcodes
+from poetry_wheelguard.config import Config, load_config
+from poetry_wheelguard.distfiles import normalize, try_classify
+from poetry_wheelguard.errors import ConfigError, WheelguardError
+from poetry_wheelguard.models import (
+    SEVERITY_RANK,
+    Candidate,
+    Finding,
+    PackageRecord,
+    Selection,
+)
+from poetry_wheelguard.poetry import GUARDED_COMMANDS
+from poetry_wheelguard.policy import apply_lock, evaluate, record_for
+from poetry_wheelguard.report import (
+    Report,
+    redact_text,
+    redact_url,
+    render_findings,
+    render_table,
+    write_json_atomic,
+)
+from poetry_wheelguard.targets import Target, probe_interpreter
+
+INDEX_SOURCE_TYPES = frozenset({"", "legacy"})
+"""``Package.source_type`` of packages from an index (``None``/``""``: PyPI; ``legacy``: a
+``[[tool.poetry.source]]``). ``directory``/``git`` are first-party; ``file``/``url`` are
+judged by their own kind."""
+
+Runner = Callable[..., "subprocess.CompletedProcess[str]"]
+"""``runner(cmd, cwd=...)`` -> completed process; injected so tests can replace it."""
+
+_MAX_WORKERS = 8
+
+
+@dataclass(frozen=True)
+class LinkFacts:
+    """What the guard needs of one Poetry ``Link`` (``poetry.core.packages.utils.link``).
+
+    Attributes:
+        filename: the file name; url: the URL without fragment, credentials removed;
+        sha256: the index's sha256 (URL fragment or PEP 691 ``hashes``), if any;
+        yanked: PEP 592 flag; requires_python: ``data-requires-python``, if any.
+    """
+
+    filename: str
+    url: str = ""
+    sha256: Optional[str] = None
+    yanked: bool = False
+    requires_python: Optional[str] = None
+
+
+def link_facts(link: Any) -> LinkFacts:
+    """Read a Poetry ``Link`` (any Poetry >= 1.8) into :class:`LinkFacts`."""
+    hashes = getattr(link, "hashes", None) or {}
+    sha = hashes.get("sha256") if isinstance(hashes, Mapping) else None
+    if sha is None and getattr(link, "hash_name", None) == "sha256":
+        sha = getattr(link, "hash", None)
+    url = str(getattr(link, "url_without_fragment", None) or getattr(link, "url", ""))
+    return LinkFacts(
+        filename=str(link.filename),
+        url=redact_url(url),
+        sha256=str(sha).lower() if sha else None,
+        yanked=bool(getattr(link, "yanked", False)),
+        requires_python=getattr(link, "requires_python", None) or None,
+    )
+
+
+def locked_hashes(files: Any) -> frozenset[str]:
+    """The ``"algo:hex"`` hashes of a Poetry package's ``files`` (from poetry.lock when the
+    install runs from the lock; from the index after a fresh resolution)."""
+    out = set()
+    for entry in files or ():
+        if isinstance(entry, Mapping) and isinstance(entry.get("hash"), str):
+            out.add(entry["hash"].lower())
+    return frozenset(out)
+
+
+def rejected_reason(
+    facts: LinkFacts, chosen: str, env_tags: frozenset[Tag] | None, locked: frozenset[str]
+) -> str | None:
+    """Why Poetry's Chooser could not take ``facts`` (``None`` if it could but ranked it lower).
+
+    Mirrors ``Chooser.choose_for``: a wheel none of whose tags is in the environment's
+    ``supported_tags``; a file whose sha256 is not among the lock's hashes (when the lock
+    pins sha256 hashes); a yanked file.
+    """
+    if facts.filename == chosen:
+        return None
+    dist = try_classify(facts.filename)
+    if dist is not None and dist.kind == "wheel" and env_tags is not None \
+            and dist.tags.isdisjoint(env_tags):
+        return "not supported by the project environment's tags (poetry debug tags)"
+    locked_sha = {h.split(":", 1)[1] for h in locked if h.startswith("sha256:")}
+    if locked_sha and facts.sha256 and facts.sha256 not in locked_sha:
+        return "hash not in poetry.lock"
+    if facts.yanked:
+        return "yanked"
+    return None
+
+
+def _version_key(text: str) -> tuple[int, Version | str]:
+    try:
+        return (1, Version(text))
+    except InvalidVersion:
+        return (0, text)
+
+
+def build_selection(
+    *,
+    name: str,
+    version: str,
+    chosen: LinkFacts,
+    release: Sequence[LinkFacts],
+    other_files: Iterable[str] = (),
+    index: str = "",
+    env_tags: frozenset[Tag] | None = None,
+    locked: frozenset[str] = frozenset(),
+) -> Selection:
+    """The core :class:`Selection` for one package from an index (pure).
+
+    ``release`` is every file the repository lists for the chosen version (all platforms);
+    ``other_files`` the file names of the project's other releases (for the hints, grouped
+    by the version their names carry). ``env_tags`` (Poetry's ``env.supported_tags``) and
+    ``locked`` give each passed-over candidate Poetry's reason (:func:`rejected_reason`).
+    """
+    files = list(release)
+    if all(f.filename != chosen.filename for f in files):
+        files.insert(0, chosen)
+    candidates = tuple(
+        Candidate(f.filename, f.url, f.sha256,
+                  rejected_reason(f, chosen.filename, env_tags, locked),
+                  f.requires_python, f.yanked)
+        for f in files
+    )
+    chosen_dist = try_classify(chosen.filename)
+    this = chosen_dist.version if chosen_dist else None
+    grouped: dict[str, list[str]] = {}
+    for filename in other_files:
+        dist = try_classify(filename)
+        if dist is None or dist.version == this:
+            continue
+        grouped.setdefault(str(dist.version), []).append(filename)
+    others = tuple((v, tuple(sorted(grouped[v]))) for v in sorted(grouped, key=_version_key))
+    return Selection(
+        name=normalize(name),
+        version=version,
+        chosen=Candidate(chosen.filename, chosen.url, chosen.sha256, None,
+                         chosen.requires_python, chosen.yanked),
+        candidates=candidates,
+        other_versions=others,
+        index=redact_url(index),
+        built_locally=chosen_dist is not None and chosen_dist.kind == "sdist",
+    )
+
+
+def refresh_hint(poetry_version: str) -> str:
+    """How to refresh poetry.lock's file hashes without changing its versions, for this
+    Poetry version.
+
+    ``--no-cache`` because Poetry keeps each release's file list in its repository cache:
+    without it the lock gets the same stale list again (checked on 1.8.5 and 2.5.1; Poetry
+    1.x needs ``--no-update`` to keep the locked versions, 2.x keeps them by default).
+    """
+    try:
+        major = Version(poetry_version).major
+    except InvalidVersion:
+        major = 2
+    command = "poetry lock --no-update --no-cache" if major < 2 else "poetry lock --no-cache"
+    return f"refresh the lock's file hashes (the locked versions stay): {command}"
+
+
+def last_report_path(cache_dir: Path, project_dir: Path) -> Path:
+    """Where the last report of the project at ``project_dir`` is kept (Poetry's cache dir,
+    one folder per project, keyed by a sha256 of its resolved path)."""
+    key = hashlib.sha256(str(project_dir.resolve()).encode()).hexdigest()[:16]
+    return cache_dir / "wheelguard" / key / "last-report.json"
+
+
+def _default_runner(cmd: Sequence[str], cwd: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(list(cmd), capture_output=True, text=True, cwd=cwd, check=False)
+
+
+def verify_available() -> bool:
+    """True when this installation has the ``verify`` command (``poetry_wheelguard.verify_cli``)."""
+    return importlib.util.find_spec("poetry_wheelguard.verify_cli") is not None
+
+
+@dataclass
+class VerifyResult:
+    """Outcome of :func:`run_verify`: its exit code, its report (``None`` if none) and a
+    one-line problem, if it could not run or failed outside its own findings."""
+
+    returncode: int
+    report: dict[str, Any] | None
+    problem: str = ""
+
+
+def run_verify(
+    env_python: str,
+    config: Config,
+    cwd: Path,
+    runner: Runner | None = None,
+) -> VerifyResult:
+    """Verify the project environment: ``python -m poetry_wheelguard --mode M verify
+    --python ENV_PYTHON --report TMP`` with the interpreter running Poetry (which has
+    poetry-wheelguard), in a subprocess, so no compiled file is loaded into Poetry.
+
+    Never raises: an unavailable ``verify`` command, a crash or an unreadable report is
+    returned as ``problem``.
+    """
+    if not verify_available():
+        return VerifyResult(exitcodes.OK, None,
+                            "verification is not available in this poetry-wheelguard")
+    run = runner or _default_runner
+    with tempfile.TemporaryDirectory(prefix="wheelguard-verify-") as tmp:
+        out = Path(tmp) / "verify.json"
+        cmd = [sys.executable, "-m", "poetry_wheelguard", "--mode", config.mode, "verify",
+               "--python", env_python, "--report", str(out)]
+        try:
+            proc = run(cmd, cwd=str(cwd))
+        except (OSError, subprocess.SubprocessError) as exc:
+            return VerifyResult(exitcodes.INTERNAL, None, f"cannot run verify ({exc})")
+        data: dict[str, Any] | None = None
+        try:
+            data = json.loads(out.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            data = None
+    problem = ""
+    if proc.returncode not in (exitcodes.OK, exitcodes.VERIFY_ERRORS) or data is None:
+        last = (proc.stderr or proc.stdout or "").strip().splitlines()[-1:] or ["no output"]
+        problem = f"verify exited {proc.returncode}: {redact_text(last[0])}"
+    return VerifyResult(proc.returncode, data, problem)
+
+
+def merge_verification(records: Sequence[PackageRecord], data: Mapping[str, Any]) -> int:
+    """Add the verify report's per-package findings and ``verification`` objects to the
+    records of the packages this command installed; return how many error findings joined.
+
+    A record with a new warning or error goes from ``ok`` to ``warn`` (it is installed: it
+    cannot be refused any more; strict mode turns errors into the exit code instead).
+    """
+    by_name: dict[str, Mapping[str, Any]] = {}
+    for pkg in data.get("packages") or ():
+        if isinstance(pkg, Mapping) and isinstance(pkg.get("name"), str):
+            by_name[normalize(pkg["name"])] = pkg
+    errors = 0
+    for rec in records:
+        pkg = by_name.get(rec.selection.name)
+        if pkg is None:
+            continue
+        verification = pkg.get("verification")
+        if isinstance(verification, dict):
+            rec.verification = verification
+        for raw in pkg.get("findings") or ():
+            if not isinstance(raw, Mapping) or raw.get("severity") not in SEVERITY_RANK:
+                continue
+            finding = Finding(str(raw.get("code", "")), raw["severity"],
+                              str(raw.get("message", "")), str(raw.get("hint", "")),
+                              raw.get("path") if isinstance(raw.get("path"), str) else None)
+            if finding in rec.findings:
+                continue
+            rec.findings.append(finding)
+            if finding.severity == "error":
+                errors += 1
+            if SEVERITY_RANK[finding.severity] > 0 and rec.verdict == "ok":
+                rec.verdict = "warn"
+    return errors
+
+
+def record_from_json(obj: Mapping[str, Any]) -> PackageRecord:
+    """Rebuild a :class:`PackageRecord` from its report object (docs/report.md).
+
+    Raises:
+        KeyError, TypeError, ValueError: the object is not a package of a
+            ``wheelguard-report/1`` document.
+    """
+    candidates = tuple(
+        Candidate(str(c["filename"]), str(c.get("url") or ""), c.get("sha256"),
+                  c.get("rejected_reason"))
+        for c in obj.get("candidates") or ()
+    )
+    selection = Selection(
+        name=obj["name"], version=str(obj["version"]),
+        chosen=Candidate(str(obj["filename"]), str(obj.get("url") or ""), obj.get("sha256")),
+        candidates=candidates, index=str(obj.get("index") or ""),
+        first_party=bool(obj.get("first_party")), built_locally=obj.get("built_locally"),
+    )
+    findings = [Finding(str(f["code"]), f["severity"], str(f["message"]), str(f.get("hint", "")),
+                        f.get("path")) for f in obj.get("findings") or ()]
+    return PackageRecord(selection, obj["kind"], tuple(obj.get("tags") or ()),
+                         bool(obj.get("pure")), findings, obj["verdict"],
+                         obj.get("verification"))
+
+
+@dataclass
+class Guard:
+    """The state of one guarded command, shared by its hooks (thread-safe where it must be).
+
+    Attributes:
+        config: the resolved settings; project_dir: the project's directory.
+        command: the Poetry command name; poetry_version: the running Poetry's version.
+        env_python: the project environment's interpreter (the target).
+        env_tags: Poetry's ``env.supported_tags`` (``None`` when unknown).
+        cache_dir: Poetry's cache dir (for the last report), if known.
+        records: one per judged package, in operation order.
+        messages: lines to print at the end, ``(text, to_stderr)``.
+        refused: strict mode refused something (nothing was executed).
+        status: exit code this guard wants (``None``: keep Poetry's).
+    """
+
+    config: Config
+    project_dir: Path
+    command: str
+    poetry_version: str
+    env_python: str | None = None
+    env_tags: frozenset[Tag] | None = None
+    cache_dir: Path | None = None
+    runner: Runner | None = None
+    records: list[PackageRecord] = field(default_factory=list)
+    messages: list[tuple[str, bool]] = field(default_factory=list)
+    target: Target | None = None
+    refused: bool = False
+    executed: bool = False
+    status: int | None = None
+    chosen: dict[tuple[str, str, str], Any] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def say(self, text: str, error: bool = False) -> None:
+        """Buffer one line for the end of the command (hooks may run in worker threads)."""
+        with self.lock:
+            self.messages.append((redact_text(text), error))
+
+    # --- the Chooser hook ---------------------------------------------------------
+    def choose(self, original: Callable[..., Any], package: Any, *args: Any,
+               **kwargs: Any) -> Any:
+        """``choose_for`` through a memo: the executor gets the very link that was judged."""
+        key = _package_key(package)
+        with self.lock:
+            link = self.chosen.get(key)
+        if link is None:
+            link = original(package, *args, **kwargs)
+            with self.lock:
+                self.chosen.setdefault(key, link)
+        return link
+
+    # --- the Executor hook --------------------------------------------------------
+    def check(self, chooser: Any, operations: Sequence[Any]) -> None:
+        """Judge every install/update operation before the executor runs any of them.
+
+        Sets :attr:`refused` when strict mode refuses a package, and :attr:`status` to
+        ``INPUT_ERROR`` in strict mode when the target cannot be probed.
+        """
+        todo = [op for op in operations
+                if getattr(op, "job_type", "") in ("install", "update")
+                and not getattr(op, "skipped", False)]
+        if not todo:
+            return
+        if self.target is None:
+            try:
+                assert self.env_python is not None, "no project environment"
+                self.target = probe_interpreter(self.env_python)
+            except (WheelguardError, AssertionError) as exc:
+                self.say(f"wheelguard: error: cannot probe the project environment's "
+                         f"interpreter: {exc}", error=True)
+                if self.config.strict:
+                    self.status = exitcodes.INPUT_ERROR
+                    self.refused = True
+                return
+        packages = [op.package for op in todo]
+        workers = max(1, min(_MAX_WORKERS, len(packages)))
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            selections = list(pool.map(lambda p: self._select(chooser, p), packages))
+        for selection, package in zip(selections, packages):
+            if selection is None:
+                continue
+            evaluation = evaluate(selection, self.target, self.config)
+            locked = locked_hashes(getattr(package, "files", None))
+            evaluation = apply_lock(selection, evaluation, self.target, self.config, locked,
+                                    refresh_hint(self.poetry_version))
+            self.records.append(record_for(selection, evaluation))
+            if evaluation.refused:
+                self.refused = True
+
+    def _select(self, chooser: Any, package: Any) -> Selection | None:
+        name = str(package.name)
+        version = str(getattr(package, "version", ""))
+        source_type = getattr(package, "source_type", None) or ""
+        source_url = str(getattr(package, "source_url", None) or "")
+        if source_type in ("directory", "git"):
+            label = source_url.rstrip("/").rsplit("/", 1)[-1] or name
+            return Selection(normalize(name), version, Candidate(label, redact_url(source_url)),
+                             first_party=True, built_locally=True)
+        if source_type in ("file", "url"):
+            facts = LinkFacts(Path(source_url.split("#", 1)[0]).name, redact_url(source_url))
+            return build_selection(name=name, version=version, chosen=facts, release=[facts],
+                                   index="")
+        if source_type not in INDEX_SOURCE_TYPES:
+            self.say(f"wheelguard: warning: {name} {version}: source type {source_type!r} "
+                     "is not judged")
+            return None
+        try:
+            link = chooser.choose_for(package)
+        except Exception as exc:  # Poetry's own error: the executor raises it again, in place
+            self.say(f"wheelguard: warning: {name} {version}: Poetry found no file to "
+                     f"install ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})")
+            return None
+        repository = _repository_for(chooser, package)
+        release: list[LinkFacts] = []
+        other_files: list[str] = []
+        index = ""
+        if repository is not None:
+            index = str(getattr(repository, "url", "") or getattr(repository, "_base_url", ""))
+            try:
+                release = [link_facts(x) for x in repository.find_links_for_package(package)]
+            except Exception as exc:  # an index error: judged on the chosen file alone
+                self.say(f"wheelguard: warning: {name} {version}: cannot list the release's "
+                         f"files ({type(exc).__name__}); judged on the chosen file alone")
+            other_files = _other_release_files(repository, package)
+        return build_selection(
+            name=name, version=version, chosen=link_facts(link), release=release,
+            other_files=other_files, index=index, env_tags=self.env_tags,
+            locked=locked_hashes(getattr(package, "files", None)),
+        )
+
+    # --- the end of the command ---------------------------------------------------
+    def finish(self, exit_code: int) -> tuple[int, list[tuple[str, bool]]]:
+        """Verify, render, write the reports; return ``(exit code, lines to print)``.
+
+        Exit code: ``REFUSED`` after a strict refusal, this guard's own status (a probe
+        failure in strict mode), else Poetry's own code; when Poetry succeeded and
+        verification ran, verify's exit code (``VERIFY_ERRORS`` for an error in strict
+        mode), as ``pip-guard install`` does.
+        """
+        code = exit_code
+        if self.refused and self.status is None:
+            code = exitcodes.REFUSED
+        elif self.status is not None:
+            code = self.status
+        verification: dict[str, Any] = {"status": "skipped"}
+        reason = self._verify_skip_reason(code)
+        if reason is None:
+            assert self.env_python is not None
+            result = run_verify(self.env_python, self.config, self.project_dir, self.runner)
+            if result.report is not None:
+                merge_verification(self.records, result.report)
+            if result.problem:
+                self.say(f"wheelguard: warning: {result.problem}", error=True)
+            verification = {"status": "ran", "exit_code": result.returncode}
+            if result.returncode != exitcodes.OK:
+                code = result.returncode
+        else:
+            verification["reason"] = reason
+        lines: list[tuple[str, bool]] = []
+        if self.records:
+            title = f"wheelguard: files chosen by Poetry {self.poetry_version}" + (
+                f" for {self.target.name}" if self.target else "")
+            buf = StringIO()
+            render_table(self.records, buf, title)
+            render_findings(self.records, buf)
+            lines += [("", False)] + [(line, False) for line in buf.getvalue().splitlines()]
+        lines += self.messages
+        if self.refused and code == exitcodes.REFUSED:
+            names = ", ".join(r.selection.name for r in self.records if r.verdict == "refused")
+            lines.append((f"wheelguard: strict mode refused {names} before anything was "
+                          f"downloaded, built or installed; nothing was installed "
+                          f"(exit code {code})", True))
+        self._write_reports(code, verification, lines)
+        return code, lines
+
+    def _verify_skip_reason(self, code: int) -> str | None:
+        if not self.config.verify:
+            return "disabled (verify = false)"
+        if code != exitcodes.OK:
+            return "the command did not succeed"
+        if not self.executed or not self.records:
+            return "nothing was installed"
+        if not self.env_python:
+            return "no project environment"
+        if not verify_available():
+            return "poetry_wheelguard.verify_cli is not installed"
+        return None
+
+    def _write_reports(self, code: int, verification: dict[str, Any],
+                       lines: list[tuple[str, bool]]) -> None:
+        report = Report(
+            command="install",
+            mode=self.config.mode,
+            target=self.target.summary() if self.target else None,
+            installer={"name": "poetry", "version": self.poetry_version},
+            packages=self.records,
+            exit_code=code,
+            extra={"poetry": {"command": self.command,
+                              "environment": redact_text(self.env_python or "")},
+                   "verification": verification},
+        )
+        data = report.to_json()
+        paths = []
+        if self.config.report:
+            paths.append(self.project_dir / self.config.report)
+        if self.cache_dir is not None:
+            paths.append(last_report_path(self.cache_dir, self.project_dir))
+        for path in paths:
+            try:
+                write_json_atomic(path, data)
+            except WheelguardError as exc:
+                lines.append((f"wheelguard: error: {exc}", True))
+
+
+def _package_key(package: Any) -> tuple[str, str, str]:
+    return (str(getattr(package, "name", "")), str(getattr(package, "version", "")),
+            str(getattr(package, "source_reference", None) or ""))
+
+
+def _repository_for(chooser: Any, package: Any) -> Any:
+    """The repository Poetry's Chooser reads ``package``'s links from.
+
+    Poetry 2.x has ``Chooser._get_repository``; Poetry 1.8 inlines the same rule in
+    ``_get_links``: the package's named source, else the first repository when there is no
+    PyPI in the pool, else PyPI. ``None`` when none can be found.
+    """
+    getter = getattr(chooser, "_get_repository", None)
+    try:
+        if callable(getter):
+            return getter(package)
+        pool = chooser._pool
+        if getattr(package, "source_type", None):
+            return pool.repository(package.source_reference)
+        if not pool.has_repository("pypi"):
+            return pool.repositories[0]
+        return pool.repository("pypi")
+    except Exception:  # an unknown Poetry layout: judged on the chosen file alone
+        return None
+
+
+def _other_release_files(repository: Any, package: Any) -> list[str]:
+    """File names of every release on the project's index page (``get_page(name).links``),
+    for the hints; empty when the repository has no such page (best effort)."""
+    get_page = getattr(repository, "get_page", None)
+    if not callable(get_page):
+        return []
+    try:
+        return [str(link.filename) for link in get_page(package.name).links]
+    except Exception:  # hints only: never fail an install for them
+        return []
+
+
+def resolve_config(project_dir: Path, environ: Mapping[str, str] | None = None) -> Config:
+    """The project's settings: ``project_dir/pyproject.toml`` ``[tool.wheelguard]``, then
+    ``WHEELGUARD_*`` (``WHEELGUARD_CONFIG`` names another file).
+
+    Raises:
+        ConfigError: as :func:`poetry_wheelguard.config.load_config`.
+    """
+    return load_config(cwd=project_dir, environ=environ)
+
+
+def attach(command: Any, poetry_version: str) -> Guard | None:
+    """Guard ``command`` (a Poetry ``InstallerCommand`` already given its env and installer).
+
+    Returns ``None`` when the command has no installer to guard.
+
+    Raises:
+        ConfigError: bad ``[tool.wheelguard]`` or ``WHEELGUARD_*``.
+        WheelguardError: the installer has none of the hooks this Poetry should have.
+    """
+    installer = getattr(command, "_installer", None)
+    if installer is None:
+        return None
+    poetry = command.poetry
+    project_dir = project_dir_of(poetry)
+    config = resolve_config(project_dir)
+    executor = getattr(installer, "executor", None) or getattr(installer, "_executor", None)
+    chooser = getattr(executor, "_chooser", None)
+    execute = getattr(executor, "execute", None)
+    choose_for = getattr(chooser, "choose_for", None)
+    if not callable(execute) or not callable(choose_for):
+        raise WheelguardError(
+            f"Poetry {poetry_version}'s installer has no Executor.execute/Chooser.choose_for "
+            "to hook; this Poetry version is not supported (1.8.5 and 2.x are)")
+    env = getattr(command, "_env", None) or getattr(installer, "_env", None)
+    env_python = str(env.python) if env is not None and getattr(env, "python", None) else None
+    env_tags: frozenset[Tag] | None = None
+    try:
+        env_tags = frozenset(env.supported_tags) if env is not None else None
+    except Exception:  # only used for the candidates' reasons
+        env_tags = None
+    cache_dir = None
+    try:
+        cache_dir = Path(str(poetry.config.get("cache-dir")))
+    except Exception:  # no last report then
+        cache_dir = None
+    guard = Guard(config=config, project_dir=project_dir, command=str(command.name),
+                  poetry_version=poetry_version, env_python=env_python, env_tags=env_tags,
+                  cache_dir=cache_dir)
+
+    def guarded_choose_for(*args: Any, **kwargs: Any) -> Any:
+        package = args[0] if args else kwargs.pop("package")
+        return guard.choose(choose_for, package, *args[1:], **kwargs)
+
+    def guarded_execute(*args: Any, **kwargs: Any) -> int:
+        operations = list(args[0] if args else kwargs.get("operations", []))
+        guard.check(chooser, operations)
+        dry_run = bool(getattr(executor, "_dry_run", False))
+        if guard.refused and not dry_run:
+            return 1
+        guard.executed = not dry_run
+        result: int = execute(*args, **kwargs)
+        return result
+
+    setattr(chooser, "choose_for", guarded_choose_for)  # noqa: B010 - instance-level hook
+    setattr(executor, "execute", guarded_execute)  # noqa: B010
+    return guard
+
+
+def project_dir_of(poetry: Any) -> Path:
+    """The directory of the project's pyproject.toml (``Poetry.pyproject_path`` in 2.x,
+    ``Poetry.file.path`` in 1.8)."""
+    path = getattr(poetry, "pyproject_path", None)
+    if path is None:
+        path = poetry.file.path
+    return Path(str(path)).parent
+
+
+__all__ = [
+    "GUARDED_COMMANDS",
+    "ConfigError",
+    "Guard",
+    "LinkFacts",
+    "attach",
+    "build_selection",
+    "last_report_path",
+    "link_facts",
+    "locked_hashes",
+    "merge_verification",
+    "project_dir_of",
+    "refresh_hint",
+    "record_from_json",
+    "rejected_reason",
+    "resolve_config",
+    "run_verify",
+]

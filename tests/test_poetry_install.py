@@ -1,0 +1,293 @@
+"""The Poetry plugin end to end: real Poetry 1.8.5 and 2.5.1 run ``poetry install`` (and
+``add``) as subprocesses on temp projects whose only source is the local fixture index.
+
+Each Poetry version has one venv per session (tests/support/poetry.py), with this project
+installed in it as the plugin.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from poetry_wheelguard import exitcodes
+from poetry_wheelguard.report import schema_path
+from tests.support.index import IndexServer
+from tests.support.poetry import (
+    POETRY_VERSIONS,
+    PoetryProject,
+    drop_lock_files,
+    poetry_venv,
+    write_project,
+)
+from tests.support.projects import FixtureIndex
+
+pytestmark = pytest.mark.poetry
+
+SCHEMA = json.loads(schema_path().read_text())
+
+
+@pytest.fixture(scope="session", params=POETRY_VERSIONS)
+def poetry_version(request: pytest.FixtureRequest) -> str:
+    """Each supported Poetry version (its venv is built once per session)."""
+    version: str = request.param
+    poetry_venv(version)
+    return version
+
+
+@pytest.fixture(scope="session")
+def poetry_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The session's Poetry cache root (one ``POETRY_CACHE_DIR`` per version below it)."""
+    return tmp_path_factory.mktemp("poetry-cache")
+
+
+@pytest.fixture
+def make_project(
+    poetry_version: str, poetry_cache: Path, tmp_path: Path, index_server: IndexServer
+) -> Iterator[Any]:
+    """``make_project(deps, wheelguard=None, name="p")`` -> a :class:`PoetryProject` on the
+    fixture index, with its environment already created."""
+
+    def make(dependencies: dict[str, str], wheelguard: dict[str, object] | None = None,
+             name: str = "p") -> PoetryProject:
+        path = write_project(tmp_path / name, dependencies=dependencies,
+                             index_url=index_server.url, wheelguard=wheelguard)
+        project = PoetryProject(path, poetry_version, poetry_venv(poetry_version),
+                                poetry_cache / poetry_version)
+        project.create_env()
+        return project
+
+    yield make
+
+
+def report_of(path: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(path.read_text())
+    jsonschema.validate(data, SCHEMA)
+    return data
+
+
+def package(data: dict[str, Any], name: str) -> dict[str, Any]:
+    found = [p for p in data["packages"] if p["name"] == name]
+    assert len(found) == 1, [p["name"] for p in data["packages"]]
+    return found[0]
+
+
+def codes(pkg: dict[str, Any]) -> list[str]:
+    return [f["code"] for f in pkg["findings"]]
+
+
+def test_pure_fallback_strict_refuses_before_anything_runs(
+    make_project: Any, index_server: IndexServer
+) -> None:
+    project = make_project({"wg-purefallback": "1.0", "wg-puredep": "1.0"},
+                           {"report": "wg-report.json"})
+    locked = project.poetry("lock")
+    assert locked.returncode == 0, locked.output
+    before = project.env_files()
+    index_server.requests.clear()
+
+    run = project.poetry("install", env={"WHEELGUARD_MODE": "strict"})
+
+    assert run.returncode == exitcodes.REFUSED, run.output
+    assert "PURE_FALLBACK" in run.stdout
+    assert "refused" in run.stdout and "Traceback" not in run.output
+    assert "nothing was installed" in run.stderr
+    # Nothing ran: the environment's file list is unchanged, no distribution file fetched,
+    # not even the healthy dependency (operations run in parallel in Poetry).
+    assert project.env_files() == before
+    assert index_server.file_requests() == []
+    data = report_of(project.path / "wg-report.json")
+    assert data["installer"] == {"name": "poetry", "version": project.version}
+    assert data["mode"] == "strict" and data["exit_code"] == exitcodes.REFUSED
+    pkg = package(data, "wg-purefallback")
+    assert pkg["verdict"] == "refused" and codes(pkg) == ["PURE_FALLBACK"]
+    assert pkg["filename"] == "wg_purefallback-1.0-py3-none-any.whl"
+    assert pkg["sha256"] and pkg["index"].startswith("http://127.0.0.1:")
+    cands = {c["filename"]: c for c in pkg["candidates"]}
+    assert set(cands) == {"wg_purefallback-1.0-py3-none-any.whl", "wg_purefallback-1.0.tar.gz",
+                          "wg_purefallback-1.0-cp37.cp38-cp37m.cp38-manylinux1_x86_64.whl"}
+    assert "not supported" in str(
+        cands["wg_purefallback-1.0-cp37.cp38-cp37m.cp38-manylinux1_x86_64.whl"]["rejected_reason"])
+    assert "2.0+" in pkg["findings"][0]["hint"]  # the hint names the release with a wheel
+    assert package(data, "wg-puredep")["verdict"] == "ok"
+
+
+def test_warn_mode_installs_and_reports_the_warning(make_project: Any) -> None:
+    project = make_project({"wg-purefallback": "1.0"}, {"report": "wg-report.json"})
+
+    run = project.poetry("install")
+
+    assert run.returncode == 0, run.output
+    assert "wg-purefallback" in project.installed()
+    assert re.search(r"wg-purefallback\s+1\.0\s+wheel, pure\s+warn\s+PURE_FALLBACK", run.stdout)
+    pkg = package(report_of(project.path / "wg-report.json"), "wg-purefallback")
+    assert pkg["verdict"] == "warn" and codes(pkg) == ["PURE_FALLBACK"]
+    # `poetry wheelguard report` prints this project's last report
+    shown = project.poetry("wheelguard", "report")
+    assert shown.returncode == 0, shown.output
+    assert re.search(r"wg-purefallback\s+1\.0\s+wheel, pure\s+warn", shown.stdout)
+    as_json = project.poetry("wheelguard", "report", "--json")
+    assert as_json.returncode == 0, as_json.output
+    jsonschema.validate(json.loads(as_json.stdout), SCHEMA)
+
+
+def test_sdist_build_refused_without_running_build_code_even_from_poetry_cache(
+    make_project: Any, fixture_index: FixtureIndex
+) -> None:
+    marker = fixture_index.marker("wg-sdistbuild")
+    project = make_project({"wg-sdistbuild": "1.0"})
+
+    strict = project.poetry("install", env={"WHEELGUARD_MODE": "strict"})
+    assert strict.returncode == exitcodes.REFUSED, strict.output
+    assert "SDIST_BUILD" in strict.stdout
+    assert not marker.exists()
+    assert "wg-sdistbuild" not in project.installed()
+
+    # Control: warn mode really builds it (the marker works under Poetry) ...
+    warn = project.poetry("install")
+    assert warn.returncode == 0, warn.output
+    assert marker.exists()
+    assert re.search(r"wg-sdistbuild\s+1\.0\s+sdist \(build\)\s+warn\s+SDIST_BUILD", warn.stdout)
+
+    # ... and caches the built wheel: a fresh environment would install that cached wheel
+    # without building. It is still an sdist build, and strict mode still refuses it.
+    marker.unlink()
+    project.poetry("env", "remove", "--all")
+    project.create_env()
+    again = project.poetry("install", env={"WHEELGUARD_MODE": "strict"})
+    assert again.returncode == exitcodes.REFUSED, again.output
+    assert "SDIST_BUILD" in again.stdout
+    assert "wg-sdistbuild" not in project.installed()
+    assert not marker.exists()
+
+
+def test_healthy_wheel_installs_in_strict_mode(make_project: Any) -> None:
+    project = make_project({"wg-healthy": "1.0"}, {"mode": "strict", "report": "r.json"})
+
+    run = project.poetry("install")
+
+    assert run.returncode == 0, run.output
+    data = report_of(project.path / "r.json")
+    assert {p["name"] for p in data["packages"]} == {"wg-healthy", "wg-puredep"}
+    healthy = package(data, "wg-healthy")
+    assert healthy["verdict"] == "ok" and healthy["findings"] == []
+    assert healthy["kind"] == "wheel" and not healthy["pure"]
+    assert re.match(r"wg_healthy-1\.0-cp3\d+-cp3\d+-manylinux_2_17_x86_64\.whl$",
+                    healthy["filename"])
+    assert data["target"]["executable"].startswith(str(project.env_dir))
+    assert re.search(r"wg-healthy\s+1\.0\s+wheel, cp3\d+-cp3\d+ manylinux_2_17_x86_64\s+ok",
+                     run.stdout)
+    assert "wg-healthy" in project.installed() and "wg-puredep" in project.installed()
+
+
+def test_allow_lists_turn_refusals_into_warnings(make_project: Any) -> None:
+    project = make_project(
+        {"wg-purefallback": "1.0", "wg-sdistbuild": "1.0"},
+        {"mode": "strict", "allow-pure": ["WG_PureFallback"], "allow-sdist": ["wg-sdistbuild"],
+         "report": "r.json"})
+
+    run = project.poetry("install")
+
+    assert run.returncode == 0, run.output
+    assert {"wg-purefallback", "wg-sdistbuild"} <= project.installed()
+    data = report_of(project.path / "r.json")
+    for name, code, allow in (("wg-purefallback", "PURE_FALLBACK", "allow-pure"),
+                              ("wg-sdistbuild", "SDIST_BUILD", "allow-sdist")):
+        pkg = package(data, name)
+        assert pkg["verdict"] == "warn" and codes(pkg) == [code]
+        assert pkg["findings"][0]["severity"] == "warning"
+        assert f"allowed by {allow}" in pkg["findings"][0]["message"]
+    assert package(data, "wg-sdistbuild")["built_locally"] is True
+
+
+def test_stale_lock_names_the_lock_and_its_refresh_command(make_project: Any) -> None:
+    project = make_project({"wg-ignored": "1.0"}, {"mode": "strict"})
+    assert project.poetry("lock").returncode == 0
+    wheel = "wg_ignored-1.0-py3-none-manylinux_2_17_x86_64.whl"
+    # A lock written before the platform wheel was uploaded: Poetry can only take the
+    # pure wheel, whose hash the lock has.
+    drop_lock_files(project.path / "poetry.lock", [wheel])
+
+    run = project.poetry("install")
+
+    assert run.returncode == exitcodes.REFUSED, run.output
+    assert "LOCK_MISSING_WHEEL" in run.stdout and "IGNORED_COMPATIBLE_WHEEL" not in run.stdout
+    assert wheel in run.stdout
+    hint = re.search(r"hint: refresh the lock's file hashes \(the locked versions stay\): "
+                     r"(poetry lock[^\n]*)", run.stdout)
+    assert hint, run.stdout
+    expected = ("poetry lock --no-update --no-cache" if project.major < 2
+                else "poetry lock --no-cache")
+    assert hint.group(1).strip() == expected
+    # The hint works: the lock gets the wheel's hash back and the install goes through.
+    refresh = project.poetry(*hint.group(1).split()[1:])
+    assert refresh.returncode == 0, refresh.output
+    assert wheel in (project.path / "poetry.lock").read_text()
+    fixed = project.poetry("install")
+    assert fixed.returncode == 0, fixed.output
+    assert re.search(r"wg-ignored\s+1\.0\s+wheel, py3-none manylinux_2_17_x86_64\s+ok",
+                     fixed.stdout)
+
+
+def test_bad_config_is_one_line_and_a_usage_exit(make_project: Any) -> None:
+    project = make_project({"wg-puredep": "1.0"}, {"mode": "loud"})
+    before = project.env_files()
+
+    run = project.poetry("install")
+
+    assert run.returncode == exitcodes.USAGE, run.output
+    errors = [line for line in run.stderr.splitlines() if "wheelguard" in line]
+    assert len(errors) == 1 and "mode" in errors[0] and "pyproject.toml" in errors[0]
+    assert "Traceback" not in run.output
+    assert project.env_files() == before
+
+
+def test_poetry_add_refusal_leaves_project_and_env_unchanged(make_project: Any) -> None:
+    project = make_project({"wg-puredep": "1.0"})
+    assert project.poetry("install").returncode == 0
+    pyproject = (project.path / "pyproject.toml").read_text()
+    lock = (project.path / "poetry.lock").read_text()
+    before = project.env_files()
+
+    run = project.poetry("add", "wg-sdistbuild==1.0", env={"WHEELGUARD_MODE": "strict"})
+
+    assert run.returncode == exitcodes.REFUSED, run.output
+    assert "SDIST_BUILD" in run.stdout
+    assert (project.path / "pyproject.toml").read_text() == pyproject
+    assert (project.path / "poetry.lock").read_text() == lock
+    assert project.env_files() == before
+
+
+def test_report_has_the_pip_guard_shape(
+    make_project: Any, index_server: IndexServer, tmp_path: Path
+) -> None:
+    """Both front-ends write the same document; compare the keys package by package."""
+    pytest.importorskip("poetry_wheelguard.pip.cli")
+    import subprocess
+    import sys
+
+    from tests.support.env import isolated_env
+
+    project = make_project({"wg-purefallback": "1.0"}, {"report": "r.json"})
+    assert project.poetry("install").returncode == 0
+    poetry_data = report_of(project.path / "r.json")
+    pip_report = tmp_path / "pip.json"
+    subprocess.run(
+        [sys.executable, "-m", "poetry_wheelguard", "--report", str(pip_report), "install",
+         "--index-url", index_server.url, "--target", str(tmp_path / "t"),
+         "wg-purefallback==1.0"], check=False, capture_output=True, env=isolated_env())
+    pip_data = report_of(pip_report)
+    # the same document, each front-end adding its own object ("pip" / "poetry")
+    assert set(pip_data) - {"pip"} == set(poetry_data) - {"poetry"}
+    assert poetry_data["poetry"]["command"] == "install"
+    assert set(pip_data["verification"]) >= {"status"} <= set(poetry_data["verification"])
+    assert set(package(pip_data, "wg-purefallback")) == set(package(poetry_data,
+                                                                    "wg-purefallback"))
+    assert codes(package(pip_data, "wg-purefallback")) == codes(package(poetry_data,
+                                                                        "wg-purefallback"))
