@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 from packaging.tags import Tag
@@ -125,8 +126,10 @@ class DistFile:
 _SDIST_SUFFIXES = (".tar.gz", ".zip", ".tar.bz2", ".tar.xz", ".tgz", ".tar")
 
 
+@lru_cache(maxsize=65536)
 def classify(filename: str) -> DistFile:
-    """Parse ``filename`` into a :class:`DistFile`.
+    """Parse ``filename`` into a :class:`DistFile` (memoized: a :class:`DistFile` is frozen,
+    and plans classify the same lock or index files for every target).
 
     Wheels are parsed by ``packaging.utils.parse_wheel_filename`` (PEP 427), sdists by
     ``parse_sdist_filename`` (PEP 625 ``.tar.gz``/``.zip``; legacy ``.tar.bz2``/``.tgz``

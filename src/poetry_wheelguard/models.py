@@ -115,11 +115,13 @@ class Selection:
 class PackageRecord:
     """What a report says of one package: the selection, its findings and its verdict.
 
-    Mutable on purpose: adapters add verification findings after install.
+    Mutable on purpose: adapters add verification findings after install. ``kind`` is
+    ``None`` when no file of the release installs on the target (``plan``'s
+    ``NO_DISTRIBUTION``; the chosen candidate's ``filename`` is then ``""``).
     """
 
     selection: Selection
-    kind: DistKind
+    kind: DistKind | None
     tags: tuple[str, ...]
     pure: bool
     findings: list[Finding] = field(default_factory=list)

@@ -111,7 +111,7 @@ def nearest_wheel_versions(
         if ver.is_prerelease and not chosen.is_prerelease:
             continue
         files = (try_classify(f) for f in filenames)
-        if not any(f and not f.pure and f.compatible_with(target.tags) for f in files):
+        if not any(f and not f.pure and target.rank(f.tags) is not None for f in files):
             continue
         if ver > chosen and (newer is None or ver < newer):
             newer = ver
@@ -120,7 +120,9 @@ def nearest_wheel_versions(
     return newer, older
 
 
-def _version_hint(selection: Selection, target: Target) -> str:
+def version_hint(selection: Selection, target: Target) -> str:
+    """The hint naming the nearest versions with a wheel for ``target``
+    (:func:`nearest_wheel_versions`), ``""`` when there is none."""
     newer, older = nearest_wheel_versions(selection, target)
     parts = []
     if newer is not None:
@@ -162,7 +164,8 @@ def evaluate(selection: Selection, target: Target, config: Config) -> Evaluation
         if f.kind == "wheel" and not f.pure and f.matches_machine(target.os, target.machine)
     )
     compatible = tuple(
-        f for f in release if f.kind == "wheel" and not f.pure and f.compatible_with(target.tags)
+        f for f in release
+        if f.kind == "wheel" and not f.pure and target.rank(f.tags) is not None
     )
     name = selection.name
     label = f"{name} {selection.version}"
@@ -180,7 +183,7 @@ def evaluate(selection: Selection, target: Target, config: Config) -> Evaluation
                 f"{label}: pure wheel {dist.filename} chosen, but the release has platform "
                 f"wheels for {target.os} {target.machine}: {_names(platform_wheels)}"
                 + (" (allowed by allow-pure)" if allowed else ""),
-                _join_hints(_version_hint(selection, target), allow_hint),
+                _join_hints(version_hint(selection, target), allow_hint),
             ))
     elif dist.kind == "sdist":
         allowed = name in config.allow_sdist
@@ -196,7 +199,7 @@ def evaluate(selection: Selection, target: Target, config: Config) -> Evaluation
             SDIST_BUILD, sev(allowed, expected or config.no_build),
             f"{label}: sdist {dist.filename} would be built locally; {why}"
             + (" (allowed by allow-sdist)" if allowed else ""),
-            _join_hints(_version_hint(selection, target), allow_hint),
+            _join_hints(version_hint(selection, target), allow_hint),
         ))
 
     # A compatible non-pure wheel always ranks above an sdist and above any pure wheel in

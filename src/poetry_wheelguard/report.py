@@ -161,6 +161,8 @@ def schema_path() -> Path:
 def _file_label(rec: PackageRecord) -> str:
     if rec.selection.first_party:
         return "local project"
+    if rec.kind is None:
+        return "no file"
     if rec.kind == "sdist":
         return "sdist (build)"
     if rec.pure:

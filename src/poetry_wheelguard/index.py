@@ -1,0 +1,552 @@
+"""Release listings from package indexes: every file a project has, with hashes and flags.
+
+Sources, in pip's order (``PackageFinder.find_all_candidates``: find-links files first, then
+the index pages in index order):
+
+* find-links locations: a local directory (every file in it) or an HTML page of links
+  (``--find-links``);
+* indexes (``--index-url`` then each ``--extra-index-url``): ``<index>/<name>/`` asked for
+  PEP 691 JSON (``Accept: application/vnd.pypi.simple.v1+json``) with PEP 503 HTML as the
+  fallback the server may answer with. From JSON: ``files[].filename/url/hashes.sha256/
+  requires-python/yanked``; from HTML (parsed by ``html.parser``): each anchor's ``href``
+  (relative to the page or its ``<base href>``), its ``#sha256=`` fragment, PEP 503
+  ``data-requires-python`` and PEP 592 ``data-yanked``. ``file://`` index directories are
+  read from their ``index.html``, as pip does.
+
+Which indexes: :func:`pip_index_config` reads pip's own configuration (``pip config``
+files and ``PIP_*`` variables, loaded by pip's ``Configuration`` class when pip is
+importable; otherwise only ``PIP_INDEX_URL``, ``PIP_EXTRA_INDEX_URL``, ``PIP_FIND_LINKS``,
+``PIP_NO_INDEX`` and ``PIP_CERT``). Credentials: ``user:password@`` in an index URL, else the
+host's entry in ``~/.netrc`` (``NETRC``), sent as HTTP basic auth. Keyring is not used.
+Credentials never appear in a :class:`~poetry_wheelguard.models.Candidate`, an error or a
+report (:func:`~poetry_wheelguard.report.redact_url`).
+
+Pages are fetched concurrently (a thread pool) and cached on disk (``WHEELGUARD_CACHE_DIR``,
+else ``$XDG_CACHE_HOME/poetry-wheelguard/index``): a cached page younger than ``max_age``
+seconds is used as is, an older one is revalidated with ``If-None-Match``/
+``If-Modified-Since``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import netrc
+import os
+import ssl
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
+
+from poetry_wheelguard import __version__
+from poetry_wheelguard.distfiles import DistFile, normalize, try_classify
+from poetry_wheelguard.errors import ConfigError, IndexFetchError
+from poetry_wheelguard.models import Candidate, NormalizedName
+from poetry_wheelguard.report import redact_url
+
+PYPI_SIMPLE = "https://pypi.org/simple/"
+ACCEPT = ("application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, "
+          "text/html;q=0.01")
+_JSON_TYPE = "application/vnd.pypi.simple.v1+json"
+_HTML_TYPES = ("application/vnd.pypi.simple.v1+html", "text/html")
+
+
+@dataclass(frozen=True)
+class IndexConfig:
+    """Where listings come from.
+
+    Attributes:
+        index_urls: the index URL, then the extra index URLs (may hold credentials; never
+            printed as given).
+        find_links: find-links locations: directories, ``file://`` or ``http(s)://`` pages.
+        cache_dir: on-disk page cache, or ``None`` for no cache.
+        max_age: seconds a cached page is used without asking the server again.
+        timeout: seconds for one HTTP request.
+        cafile: CA bundle for HTTPS (pip's ``cert``), or ``None`` for the system's.
+    """
+
+    index_urls: tuple[str, ...] = (PYPI_SIMPLE,)
+    find_links: tuple[str, ...] = ()
+    cache_dir: Path | None = None
+    max_age: float = 600.0
+    timeout: float = 30.0
+    cafile: str | None = None
+
+
+@dataclass(frozen=True)
+class ListedFile:
+    """One file of a listing: the candidate, its parsed name facts and where it was listed."""
+
+    candidate: Candidate
+    dist: DistFile
+    source: str
+
+
+@dataclass(frozen=True)
+class ProjectListing:
+    """Every distribution file the configured sources list for one project.
+
+    Attributes:
+        name: PEP 503 normalized project name.
+        files: in pip's source order (find-links first, then indexes in order, each in
+            page order); names that are not wheels or sdists of this project are left out.
+        sources: the (redacted) locations that were read.
+    """
+
+    name: NormalizedName
+    files: tuple[ListedFile, ...]
+    sources: tuple[str, ...]
+
+    def versions(self) -> dict[str, list[ListedFile]]:
+        """Files grouped by version (``str(Version)``, normalized), in listing order."""
+        out: dict[str, list[ListedFile]] = {}
+        for f in self.files:
+            out.setdefault(str(f.dist.version), []).append(f)
+        return out
+
+    def other_versions(self) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        """``((version, (filename, ...)), ...)`` for :attr:`Selection.other_versions`."""
+        return tuple((v, tuple(f.candidate.filename for f in fs))
+                     for v, fs in self.versions().items())
+
+
+# --- configuration ------------------------------------------------------------------------
+
+def default_cache_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """``WHEELGUARD_CACHE_DIR``, else ``$XDG_CACHE_HOME/poetry-wheelguard/index``, else
+    ``~/.cache/poetry-wheelguard/index``."""
+    env = os.environ if environ is None else environ
+    if env.get("WHEELGUARD_CACHE_DIR"):
+        return Path(env["WHEELGUARD_CACHE_DIR"])
+    base = env.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "poetry-wheelguard" / "index"
+
+
+def _pip_config_values() -> dict[str, str] | None:
+    """pip's configuration as ``{option: value}`` for the ``install`` command (``global``,
+    then ``install`` sections, then ``PIP_*`` variables, as pip's option parser applies
+    them); ``None`` when pip is not importable."""
+    try:
+        from pip._internal.configuration import Configuration
+        from pip._internal.exceptions import ConfigurationError
+    except ImportError:
+        return None
+    conf = Configuration(isolated=False)
+    try:
+        conf.load()
+    except ConfigurationError as exc:
+        raise ConfigError(f"cannot read pip's configuration ({exc})") from exc
+    order = {"global": 0, "install": 1, ":env:": 2}
+    values: dict[str, str] = {}
+    items = sorted(((k, v) for k, v in conf.items() if k.split(".", 1)[0] in order),
+                   key=lambda kv: order[kv[0].split(".", 1)[0]])
+    for key, value in items:
+        values[key.split(".", 1)[1]] = str(value)
+    return values
+
+
+def pip_index_config(
+    environ: Mapping[str, str] | None = None,
+    *,
+    index_url: str | None = None,
+    extra_index_urls: Sequence[str] | None = None,
+    find_links: Sequence[str] | None = None,
+    no_index: bool = False,
+    cache_dir: Path | None = None,
+    use_pip: bool = True,
+) -> IndexConfig:
+    """The index configuration pip would use, with command-line values on top.
+
+    pip's own settings come from pip's ``Configuration`` (``use_pip`` and pip importable)
+    or else from ``environ``'s ``PIP_INDEX_URL``, ``PIP_EXTRA_INDEX_URL``, ``PIP_FIND_LINKS``,
+    ``PIP_NO_INDEX`` and ``PIP_CERT``. A given ``index_url`` replaces pip's, given
+    ``extra_index_urls``/``find_links`` replace pip's lists (as pip's own flags do).
+
+    Raises:
+        ConfigError: pip's configuration cannot be read.
+    """
+    env = os.environ if environ is None else environ
+    values = _pip_config_values() if use_pip else None
+    if values is None:
+        values = {}
+        for key in ("index-url", "extra-index-url", "find-links", "no-index", "cert"):
+            var = "PIP_" + key.upper().replace("-", "_")
+            if env.get(var):
+                values[key] = env[var]
+    base = index_url or values.get("index-url") or PYPI_SIMPLE
+    extras = list(extra_index_urls) if extra_index_urls is not None else \
+        values.get("extra-index-url", "").split()
+    links = list(find_links) if find_links is not None else values.get("find-links", "").split()
+    skip_index = no_index or values.get("no-index", "").lower() in {"1", "true", "yes", "on"}
+    urls: tuple[str, ...] = () if skip_index else tuple(dict.fromkeys([base, *extras]))
+    return IndexConfig(index_urls=urls, find_links=tuple(links), cache_dir=cache_dir,
+                       cafile=values.get("cert") or None)
+
+
+# --- HTTP ---------------------------------------------------------------------------------
+
+@dataclass
+class _Page:
+    url: str            # redacted URL of the page (base for relative links)
+    content_type: str
+    body: bytes
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+def _split_credentials(url: str) -> tuple[str, tuple[str, str] | None]:
+    """``(url without userinfo, (user, password) or None)``; netrc fills in missing ones."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    netloc = parts.netloc.rsplit("@", 1)[-1]
+    bare = urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))
+    if parts.username is not None:
+        return bare, (unquote(parts.username), unquote(parts.password or ""))
+    if host and parts.scheme in {"http", "https"}:
+        try:
+            auth = netrc.netrc(os.environ.get("NETRC")).authenticators(host)
+        except (OSError, netrc.NetrcParseError):
+            auth = None
+        if auth:
+            return bare, (auth[0] or "", auth[2] or "")
+    return bare, None
+
+
+class _Cache:
+    """Pages on disk, one JSON file per (redacted) URL."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def _path(self, url: str) -> Path:
+        return self.root / (hashlib.sha256(url.encode()).hexdigest() + ".json")
+
+    def get(self, url: str) -> tuple[_Page, float] | None:
+        try:
+            data = json.loads(self._path(url).read_text("utf-8"))
+            page = _Page(data["url"], data["content_type"],
+                         base64.b64decode(data["body"]), data.get("etag"),
+                         data.get("last_modified"))
+            return page, float(data["fetched"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def put(self, url: str, page: _Page) -> None:
+        path = self._path(url)
+        data = {"url": page.url, "content_type": page.content_type, "etag": page.etag,
+                "last_modified": page.last_modified, "fetched": time.time(),
+                "body": base64.b64encode(page.body).decode()}
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".{path.name}.{os.getpid()}.{id(page)}")
+            tmp.write_text(json.dumps(data), "utf-8")
+            os.replace(tmp, path)
+        except OSError:
+            pass  # a cache that cannot be written only costs time
+
+
+class _NotFound(Exception):
+    """The page does not exist (HTTP 404/410, missing file)."""
+
+
+class Fetcher:
+    """Fetches pages over HTTP(S) or ``file://`` with credentials, a CA bundle and a cache.
+
+    Raises (from :meth:`get`): :class:`IndexFetchError` for an unreachable server, an HTTP
+    error other than 404/410, a refused login; ``_NotFound`` (internal) for 404/410.
+    """
+
+    def __init__(self, config: IndexConfig) -> None:
+        self.config = config
+        self._cache = _Cache(config.cache_dir) if config.cache_dir else None
+        self._ssl = ssl.create_default_context(cafile=config.cafile) if config.cafile else None
+
+    def get(self, url: str, package: str | None = None) -> _Page:
+        bare, auth = _split_credentials(url)
+        shown = redact_url(bare)
+        scheme = urlsplit(bare).scheme
+        if scheme in {"", "file"}:
+            return self._get_file(bare, shown)
+        cached = self._cache.get(shown) if self._cache else None
+        if cached and time.time() - cached[1] < self.config.max_age:
+            return cached[0]
+        headers = {"Accept": ACCEPT, "User-Agent": f"poetry-wheelguard/{__version__}"}
+        if auth:
+            token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
+            headers["Authorization"] = f"Basic {token}"
+        if cached:
+            if cached[0].etag:
+                headers["If-None-Match"] = cached[0].etag
+            if cached[0].last_modified:
+                headers["If-Modified-Since"] = cached[0].last_modified
+        request = urllib.request.Request(bare, headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=self.config.timeout,
+                                        context=self._ssl) as resp:
+                page = _Page(redact_url(resp.geturl()), resp.headers.get("Content-Type", ""),
+                             resp.read(), resp.headers.get("ETag"),
+                             resp.headers.get("Last-Modified"))
+        except urllib.error.HTTPError as exc:
+            if exc.code == 304 and cached:
+                page = cached[0]
+            elif exc.code in (404, 410):
+                raise _NotFound(shown) from exc
+            elif exc.code in (401, 403):
+                raise IndexFetchError(
+                    f"index {shown} refused access (HTTP {exc.code}); give credentials in "
+                    f"the index URL or ~/.netrc", package=package) from exc
+            else:
+                raise IndexFetchError(f"index {shown} answered HTTP {exc.code}; try again "
+                                      f"later or check --index-url", package=package) from exc
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            reason = getattr(exc, "reason", None) or exc
+            raise IndexFetchError(f"cannot reach index {shown} ({reason}); check --index-url "
+                                  f"and the network", package=package) from exc
+        if self._cache:
+            self._cache.put(shown, page)
+        return page
+
+    @staticmethod
+    def _get_file(url: str, shown: str) -> _Page:
+        path = Path(urllib.request.url2pathname(urlsplit(url).path)) if "://" in url \
+            else Path(url)
+        if path.is_dir():  # pip: a file:// directory is read through its index.html
+            path = path / "index.html"
+        try:
+            body = path.read_bytes()
+        except FileNotFoundError as exc:
+            raise _NotFound(shown) from exc
+        except OSError as exc:
+            raise IndexFetchError(f"cannot read {shown} ({exc.strerror})") from exc
+        return _Page(path.as_uri(), "text/html", body)
+
+
+# --- parsing ------------------------------------------------------------------------------
+
+class _AnchorParser(HTMLParser):
+    """Collects ``<a>`` attributes and the first ``<base href>`` (PEP 503)."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.anchors: list[dict[str, str | None]] = []
+        self.base: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "a":
+            self.anchors.append(dict(attrs))
+        elif tag == "base" and self.base is None:
+            self.base = dict(attrs).get("href")
+
+
+def _filename_of(url: str) -> str:
+    return unquote(urlsplit(url).path.rsplit("/", 1)[-1])
+
+
+def _sha256_of(url: str) -> str | None:
+    frag = urlsplit(url).fragment
+    for part in frag.split("&"):
+        name, _, value = part.partition("=")
+        if name == "sha256" and value:
+            return value.lower()
+    return None
+
+
+def parse_html(body: bytes, page_url: str, where: str) -> list[Candidate]:
+    """Candidates of a PEP 503 page: ``href`` resolved against the page (or ``<base>``),
+    ``#sha256=`` digests, ``data-requires-python``, ``data-yanked``.
+
+    Raises:
+        IndexFetchError: the page is not UTF-8 text (names ``where``).
+    """
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise IndexFetchError(f"malformed index page {where} (not UTF-8 HTML)") from exc
+    parser = _AnchorParser()
+    parser.feed(text)
+    parser.close()
+    base = urljoin(page_url, parser.base) if parser.base else page_url
+    out = []
+    for attrs in parser.anchors:
+        href = attrs.get("href")
+        if not href:
+            continue
+        url = urljoin(base, href)
+        out.append(Candidate(
+            filename=_filename_of(url),
+            url=redact_url(url),
+            sha256=_sha256_of(url),
+            requires_python=attrs.get("data-requires-python") or None,
+            yanked="data-yanked" in attrs,
+        ))
+    return out
+
+
+def parse_json(body: bytes, page_url: str, where: str) -> list[Candidate]:
+    """Candidates of a PEP 691 JSON page (API version 1.x).
+
+    Raises:
+        IndexFetchError: not JSON, another major API version, or ``files`` missing or not
+            a list of ``{filename, url}`` objects (names ``where``).
+    """
+    try:
+        data = json.loads(body)
+        version = str(data["meta"]["api-version"])
+        files = data["files"]
+        if not version.startswith("1.") or not isinstance(files, list):
+            raise ValueError(f"api-version {version}")
+        out = []
+        for f in files:
+            hashes = f.get("hashes") or {}
+            yanked = f.get("yanked", False)
+            out.append(Candidate(
+                filename=str(f["filename"]),
+                url=redact_url(urljoin(page_url, str(f["url"]))),
+                sha256=str(hashes["sha256"]).lower() if "sha256" in hashes else None,
+                requires_python=f.get("requires-python") or None,
+                yanked=yanked is not False and yanked is not None,
+            ))
+        return out
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise IndexFetchError(f"malformed PEP 691 JSON page {where} ({exc})") from exc
+
+
+def parse_page(page: _Page, where: str) -> list[Candidate]:
+    """Dispatch on the page's ``Content-Type`` (PEP 691 JSON or PEP 503 HTML).
+
+    Raises:
+        IndexFetchError: another content type, or a malformed page.
+    """
+    ctype = page.content_type.split(";", 1)[0].strip().lower()
+    if ctype == _JSON_TYPE:
+        return parse_json(page.body, page.url, where)
+    if ctype in _HTML_TYPES:
+        return parse_html(page.body, page.url, where)
+    raise IndexFetchError(f"malformed index page {where} (Content-Type {ctype or 'missing'}, "
+                          f"expected PEP 691 JSON or PEP 503 HTML)")
+
+
+# --- listings -----------------------------------------------------------------------------
+
+def _project_url(index_url: str, name: str) -> str:
+    """``<index>/<name>/`` (PEP 503), keeping the index URL's credentials for the request."""
+    parts = urlsplit(index_url)
+    path = parts.path if parts.path.endswith("/") else parts.path + "/"
+    return urlunsplit((parts.scheme, parts.netloc, path + name + "/", "", ""))
+
+
+def _find_links_candidates(location: str, fetcher: Fetcher) -> list[Candidate]:
+    parts = urlsplit(location)
+    if parts.scheme in {"", "file"}:
+        path = Path(urllib.request.url2pathname(parts.path)) if parts.scheme else Path(location)
+        if path.is_dir():  # pip: every file of a find-links directory, by name, reversed
+            return [Candidate(filename=p.name, url=p.resolve().as_uri())
+                    for p in sorted(path.iterdir(), key=lambda p: p.as_uri(), reverse=True)
+                    if p.is_file()]
+        if not path.exists():
+            return []
+    try:
+        page = fetcher.get(location)
+    except _NotFound:
+        return []
+    return parse_html(page.body, page.url, redact_url(location))
+
+
+def _keep(cands: Iterable[Candidate], name: NormalizedName, source: str) -> list[ListedFile]:
+    out = []
+    for c in cands:
+        dist = try_classify(c.filename)
+        if dist is not None and dist.name == name:
+            out.append(ListedFile(c, dist, source))
+    return out
+
+
+class IndexClient:
+    """Reads project listings from an :class:`IndexConfig`'s sources.
+
+    Example::
+
+        client = IndexClient(pip_index_config())
+        listings = client.listings(["uvloop", "pydantic"])   # concurrent
+    """
+
+    def __init__(self, config: IndexConfig, max_workers: int = 8) -> None:
+        self.config = config
+        self.max_workers = max_workers
+        self._fetcher = Fetcher(config)
+        self._find_links: dict[str, list[Candidate]] | None = None
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        """The redacted find-links locations and index URLs, in pip's order."""
+        return tuple(redact_url(s) for s in (*self.config.find_links, *self.config.index_urls))
+
+    def _links_pages(self) -> dict[str, list[Candidate]]:
+        if self._find_links is None:
+            self._find_links = {loc: _find_links_candidates(loc, self._fetcher)
+                                for loc in self.config.find_links}
+        return self._find_links
+
+    def _index_files(self, index_url: str, name: NormalizedName) -> list[ListedFile] | None:
+        url = _project_url(index_url, name)
+        shown = redact_url(url)
+        try:
+            page = self._fetcher.get(url, package=name)
+        except _NotFound:
+            return None
+        return _keep(parse_page(page, shown), name, redact_url(index_url))
+
+    def listing(self, name: str) -> ProjectListing:
+        """Every file of project ``name`` on the configured sources.
+
+        Raises:
+            IndexFetchError: an index cannot be reached or answers with an error or a
+                malformed page; or the project is on none of the sources (unknown project).
+        """
+        return self.listings([name])[normalize(name)]
+
+    def listings(self, names: Sequence[str]) -> dict[NormalizedName, ProjectListing]:
+        """:meth:`listing` of several projects, fetched concurrently.
+
+        Raises:
+            IndexFetchError: as :meth:`listing`, for the first failing project in order.
+        """
+        wanted = list(dict.fromkeys(normalize(n) for n in names))
+        links = self._links_pages()
+        jobs = [(n, url) for n in wanted for url in self.config.index_urls]
+        results: dict[tuple[str, str], list[ListedFile] | IndexFetchError | None] = {}
+        if jobs:
+            with ThreadPoolExecutor(max_workers=min(self.max_workers, len(jobs))) as pool:
+                futures = {job: pool.submit(self._index_files, job[1], job[0]) for job in jobs}
+                for job, fut in futures.items():
+                    try:
+                        results[job] = fut.result()
+                    except IndexFetchError as exc:
+                        results[job] = exc
+        out: dict[NormalizedName, ProjectListing] = {}
+        for n in wanted:
+            files: list[ListedFile] = []
+            for loc, cands in links.items():
+                files += _keep(cands, n, redact_url(loc))
+            found = bool(files)
+            for url in self.config.index_urls:
+                got = results[(n, url)]
+                if isinstance(got, IndexFetchError):
+                    raise IndexFetchError(got.reason, package=n) from got
+                if got is not None:
+                    found = True
+                    files += got
+            if not found:
+                where = ", ".join(self.sources) or "no index (--no-index)"
+                raise IndexFetchError(f"project not found on {where}; check the name, "
+                                      f"--index-url or --find-links", package=n)
+            out[n] = ProjectListing(n, tuple(files), self.sources)
+        return out
+

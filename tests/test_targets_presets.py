@@ -1,0 +1,193 @@
+"""Target presets and the --target/--platform/--libc options.
+
+The glibc presets are checked against ``packaging.tags.sys_tags()`` run inside the real
+pyenv CPython interpreters of this machine (Debian 12: glibc 2.36, x86_64, which is what
+``python:3.X-slim`` is), with our ``packaging`` on their path.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
+import packaging
+import pytest
+
+from poetry_wheelguard.errors import ConfigError
+from poetry_wheelguard.target_options import (
+    add_target_options,
+    load_presets,
+    preset_names,
+    preset_target,
+    targets_from_options,
+)
+from poetry_wheelguard.targets import make_target
+from tests.support.env import isolated_env
+
+PYENV_ROOT = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
+SYS_TAGS = "import json; from packaging.tags import sys_tags; " \
+           "print(json.dumps([str(t) for t in sys_tags()]))"
+
+
+def _pyenv_python(minor: int) -> Path | None:
+    found = sorted(PYENV_ROOT.glob(f"versions/3.{minor}.*/bin/python"))
+    return found[-1] if found else None
+
+
+def _this_machine_is_slim() -> bool:
+    glibc = os.confstr("CS_GNU_LIBC_VERSION") if hasattr(os, "confstr") else ""
+    return glibc == "glibc 2.36" and platform.machine() == "x86_64"
+
+
+@pytest.fixture(scope="module")
+def packaging_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A directory holding only our ``packaging`` (a symlink), for the other interpreters."""
+    root = tmp_path_factory.mktemp("packaging-only")
+    (root / "packaging").symlink_to(Path(packaging.__file__).parent)
+    return root
+
+
+@pytest.mark.parametrize("minor", [9, 10, 11, 12, 13])
+def test_slim_preset_equals_sys_tags_of_real_interpreter(minor: int,
+                                                         packaging_path: Path) -> None:
+    if not _this_machine_is_slim():
+        pytest.skip("needs a glibc 2.36 x86_64 machine (Debian 12, as python:3.X-slim)")
+    python = _pyenv_python(minor)
+    if python is None:
+        pytest.skip(f"no pyenv CPython 3.{minor}")
+    proc = subprocess.run([str(python), "-I", "-c",
+                           f"import sys; sys.path.insert(0, {str(packaging_path)!r}); "
+                           + SYS_TAGS], capture_output=True, text=True,
+                          env=isolated_env(), check=False)
+    if proc.returncode != 0 and "SyntaxError" in proc.stderr:
+        pytest.skip(f"packaging {packaging.__version__} does not run on Python 3.{minor}")
+    assert proc.returncode == 0, proc.stderr
+    real = json.loads(proc.stdout)
+    for name in (f"python:3.{minor}-slim", f"python:3.{minor}-slim-bookworm"):
+        preset = preset_target(name)
+        assert [str(t) for t in preset.tags] == real, name
+    explicit = make_target(python_version=(3, minor), machine="x86_64", libc="glibc",
+                           libc_version=(2, 36))
+    assert [str(t) for t in explicit.tags] == real
+
+
+def test_running_interpreter_agrees_too() -> None:
+    if not _this_machine_is_slim():
+        pytest.skip("needs a glibc 2.36 x86_64 machine")
+    from packaging.tags import sys_tags
+
+    minor = sys.version_info[1]
+    assert preset_target(f"python:3.{minor}-slim").tags == tuple(sys_tags())
+
+
+def _platforms(target_name: str, arch: str = "x86_64") -> list[str]:
+    tags = preset_target(target_name, arch).tags
+    return list(dict.fromkeys(t.platform for t in tags if t.platform != "any"))
+
+
+def test_every_manylinux_up_to_the_glibc_with_legacy_aliases() -> None:
+    plats = _platforms("python:3.12-slim-trixie")
+    many = [p for p in plats if p.startswith("manylinux_2_")]
+    assert many == [f"manylinux_2_{n}_x86_64" for n in range(41, 4, -1)]
+    # PEP 600: each legacy alias right after the manylinux_2_N it equals
+    for alias, n in (("manylinux2014", 17), ("manylinux2010", 12), ("manylinux1", 5)):
+        assert plats.index(f"{alias}_x86_64") == plats.index(f"manylinux_2_{n}_x86_64") + 1
+    assert not any("musllinux" in p for p in plats)
+    # aarch64 starts at manylinux2014 (glibc 2.17), the first policy for it
+    arm = _platforms("python:3.12-slim", "aarch64")
+    assert [p for p in arm if p.startswith("manylinux_2_")][-1] == "manylinux_2_17_aarch64"
+    assert "manylinux1_aarch64" not in arm and "manylinux2014_aarch64" in arm
+
+
+def test_alpine_is_musl_1_2_and_no_manylinux() -> None:
+    target = preset_target("python:3.10-alpine")
+    assert (target.libc, target.libc_version) == ("musl", (1, 2))
+    plats = _platforms("python:3.10-alpine")
+    assert [p for p in plats if "musllinux" in p] == [
+        "musllinux_1_2_x86_64", "musllinux_1_1_x86_64", "musllinux_1_0_x86_64"]
+    assert not any(p.startswith("manylinux") for p in plats)
+    assert str(target.tags[1]) == "cp310-cp310-musllinux_1_2_x86_64"
+    assert target.extension_suffixes[0] == ".cpython-310-x86_64-linux-musl.so"
+
+
+@pytest.mark.parametrize(("name", "python", "libc"), [
+    ("aws-lambda-python3.12", (3, 12), ("glibc", (2, 34))),
+    ("aws-lambda-python3.11", (3, 11), ("glibc", (2, 26))),  # Amazon Linux 2
+    ("ubi9", (3, 9), ("glibc", (2, 34))),
+    ("python:3.13-slim-trixie", (3, 13), ("glibc", (2, 41))),
+])
+def test_preset_facts(name: str, python: tuple[int, int],
+                      libc: tuple[str, tuple[int, int]]) -> None:
+    target = preset_target(name)
+    assert target.python_version == python
+    assert (target.libc, target.libc_version) == libc
+    assert target.interpreter == f"cp{python[0]}{python[1]}"
+
+
+def _ns(*argv: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    add_target_options(parser)
+    return parser.parse_args(list(argv))
+
+
+def test_repeated_targets_and_arch() -> None:
+    targets = targets_from_options(_ns("--target", "python:3.12-slim", "--target",
+                                       "python:3.12-alpine", "--arch", "aarch64"))
+    assert [t.name for t in targets] == ["python:3.12-slim/aarch64", "python:3.12-alpine/aarch64"]
+    assert all(t.machine == "aarch64" for t in targets)
+    assert targets_from_options(_ns()) == []
+
+
+def test_versionless_presets_take_python_version() -> None:
+    (ubi,) = targets_from_options(_ns("--target", "ubi9", "--python-version", "3.12"))
+    assert ubi.python_version == (3, 12) and ubi.name == "ubi9-py3.12"
+    (ml,) = targets_from_options(_ns("--target", "manylinux2014", "--python-version", "310"))
+    assert (ml.libc_version, ml.python_version) == ((2, 17), (3, 10))
+    with pytest.raises(ConfigError, match="needs --python-version"):
+        targets_from_options(_ns("--target", "manylinux2014"))
+
+
+def test_explicit_libc_and_platform() -> None:
+    (t,) = targets_from_options(_ns("--libc", "glibc-2.28", "--python-version", "3.11",
+                                    "--arch", "aarch64"))
+    assert (t.libc, t.libc_version, t.machine) == ("glibc", (2, 28), "aarch64")
+    assert "cp311-cp311-manylinux_2_28_aarch64" in {str(x) for x in t.tags}
+    assert "cp311-cp311-manylinux_2_29_aarch64" not in {str(x) for x in t.tags}
+    # --platform is used exactly as given, as pip's --platform
+    (p,) = targets_from_options(_ns("--platform", "manylinux2014_x86_64",
+                                    "--platform", "musllinux_1_1_x86_64",
+                                    "--python-version", "3.10", "--abi", "cp310"))
+    plats = {x.platform for x in p.tags}
+    assert plats == {"manylinux2014_x86_64", "musllinux_1_1_x86_64", "any"}
+    assert p.libc == "glibc" and p.libc_version == (2, 17)
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--target", "python:3.12-busybox"], "unknown target"),
+    (["--target", "python:3.2-slim"], "not published"),
+    (["--target", "python:3.12-slim", "--python-version", "3.11"], "names Python 3.12"),
+    (["--libc", "glibc2.28", "--python-version", "3.11"], "glibc-2.28"),
+    (["--libc", "glibc-2.28"], "needs --python-version"),
+    (["--python-version", "3.11"], "needs --target"),
+    (["--target", "python:3.12-slim", "--target", "python:3.12-slim"], "given twice"),
+    (["--platform", "manylinux2014_x86_64", "--libc", "musl-1.2", "--python-version", "3.9"],
+     "not both"),
+])
+def test_bad_target_options_are_one_line_config_errors(argv: list[str], message: str) -> None:
+    with pytest.raises(ConfigError, match=message) as info:
+        targets_from_options(_ns(*argv))
+    assert "\n" not in str(info.value)
+
+
+def test_presets_file_has_the_required_families() -> None:
+    names = preset_names()
+    for family in ("python:3.X-slim", "python:3.X-slim-trixie", "python:3.X-alpine",
+                   "aws-lambda-python3.X", "ubi9", "manylinux2014"):
+        assert family in names
+    for preset in load_presets():
+        assert set(preset.arches) == {"x86_64", "aarch64"}, preset.pattern
