@@ -11,10 +11,11 @@ Layout of OUTDIR (module files are named ``<module>.so``; tests install them und
 target's extension suffix):
 
     gnu-x86_64/   gcc: healthy, nopyinit, tls, execstack, missing, undef, glibc229,
-                  libpython (links libpython3.8.so.1.0), and loader/ (ext_rpath, ext_runpath,
-                  deps/libwga.so.1, deps/libwgb.so.1)
-    musl-x86_64/  musl-gcc: healthy, tls, loader/ (as above)
-    gnu-aarch64/  aarch64-linux-gnu-gcc: healthy, glibc229
+                  libpython (links libpython3.8.so.1.0), libs/ (libwgabsent.so.1 and the
+                  libpython3.8 stub: linked, never installed), and loader/ (ext_rpath,
+                  ext_runpath, deps/libwga.so.1, deps/libwgb.so.1)
+    musl-x86_64/  musl-gcc: healthy, tls, libs/, loader/ (as above)
+    gnu-aarch64/  aarch64-linux-gnu-gcc: healthy, glibc229, libs/
     gnu-i386/     gcc -m32 -nostdlib (no 32-bit libc needed): healthy, with DT_HASH only
     bad/          truncated.so (healthy cut at half), macho.so (a Mach-O bundle header)
     sysroot-glibc228-x86_64/, sysroot-glibc228-aarch64/
@@ -125,6 +126,9 @@ def build_toolchain(key: str, cc: str, out: Path) -> None:
             link = ["-Wl,--no-as-needed", f"-L{work}", *[f"-l{lib}" for lib in libs]]
             _cc(cc, dest / f"{mod}.so", [HERE / "ext.c"], [f"MODNAME={mod}", *defines],
                 [*flags, *link])
+        (dest / "libs").mkdir()
+        for lib in ("libwgabsent.so.1", "libpython3.8.so.1.0"):  # linked, never installed
+            shutil.copy2(work / lib, dest / "libs" / lib)
         if key != "gnu-aarch64":
             loader = dest / "loader"
             (loader / "deps").mkdir(parents=True)
@@ -159,6 +163,17 @@ def build_bad(out: Path) -> None:
 _SYM = re.compile(r"^\s*\d+:\s+\S+\s+\d+\s+(\w+)\s+(\w+)\s+(\w+)\s+(\S+)\s+([^@\s]+)@@?(\S+)")
 
 
+def _glibc_versions(lib: str) -> list[tuple[int, ...]]:
+    """Every GLIBC_ version a real glibc library defines that is <= 2.28 (readelf -V)."""
+    text = _run(["readelf", "-V", "-W", lib]).split("Version needs")[0]
+    out = set()
+    for name in re.findall(r"Name: GLIBC_([\d.]+)", text):
+        version = tuple(int(x) for x in name.split("."))
+        if version[:2] <= STUB_VERSION:
+            out.add(version)
+    return sorted(out)
+
+
 def _glibc_symbols(lib: str) -> dict[str, tuple[int, ...]]:
     """Defined dynamic symbols of a real glibc library -> newest GLIBC_ version <= 2.28."""
     out: dict[str, tuple[int, ...]] = {}
@@ -188,7 +203,8 @@ def build_glibc_sysroot(arch: str, out: Path) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for lib in libs:
             syms = _glibc_symbols(os.path.join(libdir, lib))
-            by_version: dict[tuple[int, ...], list[str]] = {}
+            by_version: dict[tuple[int, ...], list[str]] = {
+                v: [] for v in _glibc_versions(os.path.join(libdir, lib))}
             for name, ver in syms.items():
                 by_version.setdefault(ver, []).append(name)
             nodes = sorted(by_version)
@@ -197,8 +213,9 @@ def build_glibc_sysroot(arch: str, out: Path) -> None:
             for i, ver in enumerate(nodes):
                 label = "GLIBC_" + ".".join(map(str, ver))
                 body = "".join(f" {n};" for n in sorted(by_version[ver]))
+                body = f" global:{body}" if body else ""
                 local = " local: *;" if i == 0 else ""
-                script.append(f"{label} {{ global:{body}{local} }}"
+                script.append(f"{label} {{{body}{local} }}"
                               + (f" {prev};" if prev else ";"))
                 prev = label
             src = Path(tmp) / f"{lib}.c"
@@ -256,6 +273,9 @@ def build(out: Path | None = None) -> Path:
             os.rename(tmp, out)
         except OSError:  # another process finished the same build first
             shutil.rmtree(tmp, ignore_errors=True)
+        for old in out.parent.glob("elf-*"):  # builds of older sources or toolchains
+            if old != out and (old / "manifest.json").is_file():
+                shutil.rmtree(old, ignore_errors=True)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

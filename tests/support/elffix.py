@@ -38,3 +38,42 @@ def install_module(src: Path, dest_dir: Path, module: str, suffix: str) -> Path:
     dest = dest_dir / f"{module}{suffix}"
     shutil.copyfile(src, dest)
     return dest
+
+
+def make_dist(site: Path, name: str, files: dict[str, Path | bytes], *,
+              version: str = "1.0", tags: tuple[str, ...] = (), installer: str = "pip",
+              direct_url: dict[str, object] | None = None) -> Path:
+    """Write an installed distribution into ``site`` as an installer would: the files,
+    then ``<name>-<version>.dist-info`` with METADATA, WHEEL (one ``Tag:`` per tag,
+    ``Root-Is-Purelib`` true only for pure tags), INSTALLER, optional direct_url.json and a
+    RECORD listing everything. ``files`` maps site-relative paths to a file to copy or
+    bytes. Returns the dist-info directory."""
+    import json
+
+    site.mkdir(parents=True, exist_ok=True)
+    written = []
+    for rel, content in files.items():
+        dest = site / rel
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            dest.write_bytes(content)
+        else:
+            shutil.copyfile(content, dest)
+        written.append(rel)
+    info = site / f"{name.replace('-', '_')}-{version}.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
+    tags = tags or ("cp311-cp311-manylinux_2_17_x86_64",)
+    pure = all(t.endswith("-none-any") for t in tags)
+    (info / "WHEEL").write_text(
+        "Wheel-Version: 1.0\nGenerator: wheelguard-tests (1.0)\n"
+        f"Root-Is-Purelib: {'true' if pure else 'false'}\n"
+        + "".join(f"Tag: {t}\n" for t in tags))
+    (info / "INSTALLER").write_text(installer + "\n")
+    meta = ["METADATA", "WHEEL", "INSTALLER"]
+    if direct_url is not None:
+        (info / "direct_url.json").write_text(json.dumps(direct_url))
+        meta.append("direct_url.json")
+    rows = [*written, *(f"{info.name}/{m}" for m in meta), f"{info.name}/RECORD"]
+    (info / "RECORD").write_text("".join(f"{r},,\n" for r in rows))
+    return info

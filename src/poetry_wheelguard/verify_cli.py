@@ -1,0 +1,680 @@
+"""``pip-guard verify``: check every compiled file of an installed environment.
+
+    pip-guard verify [--python PATH] [--path DIR [--sysroot ROOT]] [--package NAME]...
+                     [--ld-library-path PATHS] [--index URL] [global options]
+
+Targets:
+
+- no option: the running interpreter and its site-packages;
+- ``--python PATH``: another interpreter, probed (``python -I -S``; no package code runs)
+  for its site-packages, extension suffixes, libc and libpython;
+- ``--path DIR --sysroot ROOT``: an extracted image: ``DIR`` is a site-packages directory,
+  ``ROOT`` the image's root. The libc flavour and version are read from ``ROOT``'s own
+  loader and libc, the machine from its libc, the Python version from ``DIR``'s
+  ``pythonX.Y`` component (or ``ROOT``'s ``python3.X`` binary); every library is resolved
+  inside ``ROOT``. ``--path DIR`` alone verifies ``DIR`` against the running (or
+  ``--python``) interpreter.
+
+Exit codes (:mod:`poetry_wheelguard.exitcodes`): 0 when no error finding, or in warn mode
+(the default) whatever was found - findings are printed and reported, the exit code stays
+0; 11 (``VERIFY_ERRORS``) in strict mode when any error finding exists; 12 for unreadable
+input (an interpreter that does not run, a missing directory, an unreachable ``--index``);
+64 for a bad command line.
+
+Nothing is imported or executed from the verified files: they are read as bytes.
+:func:`verify_installed` runs this command in a separate process for ``pip-guard install``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from packaging.version import InvalidVersion, Version
+
+from poetry_wheelguard import exitcodes
+from poetry_wheelguard.config import Config
+from poetry_wheelguard.elf import ElfFacts, ElfIdent, ElfResult, NotElf, read_elf, sniff
+from poetry_wheelguard.errors import WheelguardError
+from poetry_wheelguard.installed import DistInfo, find_distributions
+from poetry_wheelguard.loader import (
+    MUSL_ARCH,
+    Flavour,
+    Loader,
+    LoadTree,
+    configure,
+    glibc_default_dirs,
+    resolve_in_root,
+)
+from poetry_wheelguard.models import (
+    SEVERITY_RANK,
+    Candidate,
+    Finding,
+    NormalizedName,
+    PackageRecord,
+    Selection,
+)
+from poetry_wheelguard.targets import (
+    Runner,
+    Target,
+    make_target,
+    probe_interpreter,
+    running_target,
+)
+from poetry_wheelguard.verify import (
+    MACHINES,
+    Runtime,
+    check_distribution,
+    check_files,
+    is_extension,
+)
+
+_MACHINE_BY_EM = {em: machine for machine, (em, _c, _o, _n) in MACHINES.items()
+                  if machine not in ("i386",)}
+
+
+# --- the target ---------------------------------------------------------------------------
+
+def glibc_version_of(libc_path: str) -> tuple[int, int] | None:
+    """The glibc version of a ``libc.so.6`` file, without running it: the banner it prints
+    when executed (``... stable release version 2.36.``), else a ``libc-2.28.so`` name the
+    file is a link to, else its newest ``GLIBC_2.N`` version definition."""
+    try:
+        with open(libc_path, "rb") as fh:
+            data = fh.read(64 << 20)
+    except OSError:
+        return None
+    m = re.search(rb"release version (\d+)\.(\d+)", data)
+    if m:
+        return int(m[1]), int(m[2])
+    m2 = re.match(r"libc-(\d+)\.(\d+)\.so$", os.path.basename(os.path.realpath(libc_path)))
+    if m2:
+        return int(m2[1]), int(m2[2])
+    facts = read_elf(libc_path, symbols=False)
+    if isinstance(facts, ElfFacts):
+        versions = [tuple(int(x) for x in d[6:].split(".")[:2]) for d in facts.version_defs
+                    if re.match(r"GLIBC_\d+\.\d+", d)]
+        if versions:
+            best = max(versions)
+            return best[0], best[1]
+    return None
+
+
+def musl_version_of(loader_path: str, root: str = "/") -> tuple[int, int] | None:
+    """The musl version of a musl loader/libc file, without running it: the version string
+    it carries (``1.2.3`` beside its ``ld-musl`` usage text), else Alpine's package database
+    (``/lib/apk/db/installed``, ``P:musl`` / ``V:1.2.4-r2``) inside ``root``."""
+    try:
+        with open(loader_path, "rb") as fh:
+            data = fh.read(16 << 20)
+    except OSError:
+        data = b""
+    m = re.search(rb"\0(1\.[0-9]\.[0-9]{1,2})\0", data)
+    if m:
+        major, minor, _patch = m[1].decode().split(".")
+        return int(major), int(minor)
+    db = resolve_in_root(root, "/lib/apk/db/installed")
+    if db:
+        try:
+            with open(db, encoding="utf-8", errors="replace") as fh:
+                text = fh.read()
+        except OSError:
+            text = ""
+        m2 = re.search(r"^P:musl\nV:(\d+)\.(\d+)", text, re.MULTILINE)
+        if m2:
+            return int(m2[1]), int(m2[2])
+    return None
+
+
+@dataclass(frozen=True)
+class SysrootFacts:
+    """What an image root says about its runtime (see :func:`sysroot_target`)."""
+
+    libc: str
+    libc_version: tuple[int, int] | None
+    machine: str
+    interp: str
+    libc_path: str
+    python: str | None
+    python_version: tuple[int, int] | None
+
+
+def inspect_sysroot(root: str, site_dirs: Sequence[str]) -> SysrootFacts:
+    """Read the libc flavour, version and machine of the image at ``root``, and find its
+    Python (``/usr/local/bin/python3.X`` or ``/usr/bin/python3.X``, X from the
+    ``pythonX.Y`` component of a site directory).
+
+    Raises:
+        WheelguardError: ``root`` holds neither a musl loader nor a glibc ``libc.so.6``.
+    """
+    if not os.path.isdir(root):
+        raise WheelguardError("sysroot is not a directory", filename=root)
+    version: tuple[int, int] | None = None
+    for d in site_dirs:
+        m = re.search(r"python(\d+)\.(\d+)", d)
+        if m:
+            version = (int(m[1]), int(m[2]))
+            break
+    musl_loaders = sorted(p for p in os.listdir(os.path.join(root, "lib"))
+                          if p.startswith("ld-musl-") and p.endswith(".so.1")) \
+        if os.path.isdir(os.path.join(root, "lib")) else []
+    libc = ""
+    interp = libc_path = ""
+    libc_version: tuple[int, int] | None = None
+    if musl_loaders:
+        interp = "/lib/" + musl_loaders[0]
+        libc_path = resolve_in_root(root, interp) or ""
+        libc, libc_version = "musl", musl_version_of(libc_path, root)
+    else:
+        for _em, elf_class, _order, name in dict.fromkeys(MACHINES.values()):
+            for d in glibc_default_dirs(root, name, elf_class):
+                host = resolve_in_root(root, d + "/libc.so.6")
+                if host:
+                    libc, libc_path = "glibc", host
+                    libc_version = glibc_version_of(host)
+                    break
+            if libc:
+                break
+    if not libc:
+        raise WheelguardError("no libc found in the sysroot (neither /lib/ld-musl-*.so.1 nor "
+                              "libc.so.6 in its library directories); pass the image's root",
+                              filename=root)
+    facts = read_elf(libc_path, symbols=False)
+    if not isinstance(facts, ElfFacts) or facts.e_machine not in _MACHINE_BY_EM:
+        raise WheelguardError("the sysroot's libc is not a readable ELF file of a known "
+                              "machine", filename=libc_path)
+    machine = _MACHINE_BY_EM[facts.e_machine]
+    if libc == "glibc" and not interp:
+        interp = facts.interp or ""
+        if not interp:  # a libc.so.6 without PT_INTERP: the loader by its usual names
+            for d in ("/lib64", "/lib", *glibc_default_dirs(root, facts.machine,
+                                                            facts.elf_class)):
+                host = resolve_in_root(root, d)
+                names = sorted(os.listdir(host)) if host and os.path.isdir(host) else []
+                found = [n for n in names if n.startswith(("ld-linux", "ld64.so"))]
+                if found:
+                    interp = f"{d}/{found[0]}"
+                    break
+    python = None
+    candidates = [f"python{version[0]}.{version[1]}"] if version else [
+        f"python3.{m}" for m in range(20, 5, -1)]
+    for base in ("/usr/local/bin", "/usr/bin"):
+        for name in candidates:
+            host = resolve_in_root(root, f"{base}/{name}")
+            if host and os.path.isfile(host):
+                python = host
+                if version is None:
+                    version = (3, int(name.split(".")[1]))
+                break
+        if python:
+            break
+    return SysrootFacts(libc, libc_version, machine, interp, libc_path, python, version)
+
+
+def sysroot_extension_suffixes(root: str, version: tuple[int, int], machine: str,
+                               libc: str) -> list[str]:
+    """``EXTENSION_SUFFIXES`` of the image's CPython, without running it.
+
+    From ``SOABI`` in its ``lib/pythonX.Y/_sysconfigdata_*.py`` (a literal dict, read with
+    :func:`ast.literal_eval`): ``.<SOABI>.so``, ``.abi3.so``, ``.so``, as CPython's
+    ``_PyImport_DynLoadFiletab`` lists them. Without that file, CPython's own configure
+    rule: the ``-linux-musl`` triplet on musl only from 3.11 (bpo-43112); before that every
+    Linux build says ``-linux-gnu``.
+    """
+    major, minor = version
+    for prefix in ("/usr/local/lib", "/usr/lib"):
+        host = resolve_in_root(root, f"{prefix}/python{major}.{minor}")
+        if not host or not os.path.isdir(host):
+            continue
+        for entry in sorted(os.listdir(host)):
+            if entry.startswith("_sysconfigdata_") and entry.endswith(".py"):
+                soabi = _soabi_from_sysconfigdata(os.path.join(host, entry))
+                if soabi:
+                    return [f".{soabi}.so", ".abi3.so", ".so"]
+    gnu = "musl" if libc == "musl" and version >= (3, 11) else "gnu"
+    return [f".cpython-{major}{minor}-{machine}-linux-{gnu}.so", ".abi3.so", ".so"]
+
+
+def _soabi_from_sysconfigdata(path: str) -> str | None:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            tree = ast.parse(fh.read())
+    except (OSError, SyntaxError, ValueError):
+        return None
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(
+                isinstance(t, ast.Name) and t.id == "build_time_vars" for t in node.targets):
+            try:
+                data = ast.literal_eval(node.value)
+            except ValueError:
+                return None
+            soabi = data.get("SOABI") if isinstance(data, dict) else None
+            return soabi if isinstance(soabi, str) and soabi else None
+    return None
+
+
+def sysroot_target(root: str, site_dirs: Sequence[str]) -> tuple[Target, SysrootFacts]:
+    """The :class:`Target` of the Python in the image at ``root`` (tags from ``packaging``).
+
+    Raises:
+        WheelguardError: as :func:`inspect_sysroot`, or the Python version is unknown.
+    """
+    facts = inspect_sysroot(root, site_dirs)
+    if facts.python_version is None:
+        raise WheelguardError("cannot tell the Python version: pass --path ending in "
+                              "lib/pythonX.Y/site-packages", filename=root)
+    libpython = None
+    if facts.python:
+        exe = read_elf(facts.python, symbols=False)
+        if isinstance(exe, ElfFacts):
+            libpython = next((n for n in exe.needed if n.startswith("libpython")), None)
+    assert facts.libc in ("glibc", "musl")
+    target = make_target(
+        python_version=facts.python_version, machine=facts.machine,
+        libc="glibc" if facts.libc == "glibc" else "musl", libc_version=facts.libc_version,
+        extension_suffixes=sysroot_extension_suffixes(root, facts.python_version,
+                                                      facts.machine, facts.libc),
+        executable=facts.python, libpython=libpython,
+    )
+    return target, facts
+
+
+# --- the run ------------------------------------------------------------------------------
+
+@dataclass
+class _Context:
+    """One run's shared state: the target, the loader, every file read so far."""
+
+    target: Target
+    root: str
+    loader: Loader
+    runtime: Runtime
+    parents: tuple[ElfFacts, ...]
+    loaded: dict[str, str]
+    cache: dict[str, ElfResult] = field(default_factory=dict)
+
+    def facts(self, path: str) -> ElfResult:
+        key = os.path.realpath(path)
+        if key not in self.cache:
+            self.cache[key] = read_elf(path)
+        found = self.cache[key]
+        if isinstance(found, ElfFacts) and found.path != path:
+            found = replace(found, path=path)  # keep the path the loader used ($ORIGIN)
+        return found
+
+
+def _runtime_ident(target: Target, exe: ElfResult | None) -> tuple[ElfIdent, str, int | None]:
+    if isinstance(exe, ElfFacts):
+        return (ElfIdent(exe.elf_class, exe.endianness, exe.e_machine, exe.osabi),
+                exe.machine, exe.e_flags)
+    known = MACHINES.get(target.machine)
+    if known is None:
+        raise WheelguardError(f"unsupported machine {target.machine!r}; verify knows "
+                              f"{', '.join(MACHINES)}")
+    em, cls, order, name = known
+    return ElfIdent(cls, "little" if order == "little" else "big", em, 0), name, None
+
+
+def build_context(target: Target, root: str = "/", *, interp: str | None = None,
+                  libc_path: str | None = None, ld_library_path: str | None = None
+                  ) -> _Context:
+    """Read the interpreter (when its binary is known), configure the loader and load the
+    interpreter's global scope.
+
+    Raises:
+        WheelguardError: the target's machine is unknown.
+    """
+    exe_path = os.path.realpath(target.executable) if target.executable else None
+    exe = read_elf(exe_path) if exe_path and os.path.isfile(exe_path) else None
+    ident, machine, e_flags = _runtime_ident(target, exe)
+    flavour: Flavour = "musl" if target.libc == "musl" else "glibc"
+    exe_facts = exe if isinstance(exe, ElfFacts) else None
+    loader_path = interp or (exe_facts.interp if exe_facts else None) or ""
+    if flavour == "musl" and not loader_path:
+        loader_path = f"/lib/ld-musl-{MUSL_ARCH.get(machine, 'x86_64')}.so.1"
+    config = configure(flavour, ident, machine, root=root, interp=loader_path,
+                       e_flags=e_flags or 0, ld_library_path=ld_library_path)
+    ctx = _Context(target, root, Loader(config, lambda p: ctx.facts(p)),
+                   Runtime(target, ident.elf_class, ident.endianness, ident.e_machine,
+                           e_flags, root=root), (), {})
+    scope: list[str] = []
+    if exe_facts is not None:
+        ctx.cache[os.path.realpath(exe_facts.path)] = exe_facts
+        tree = ctx.loader.load(exe_facts)
+        scope += tree.objects
+        for res in tree.resolutions:
+            if res.path:
+                ctx.loaded.setdefault(res.needed, res.path)
+        parents = [ctx.facts(p) for p in tree.objects[1:]
+                   if "libpython" in os.path.basename(p)]
+        ctx.parents = (*[p for p in parents if isinstance(p, ElfFacts)], exe_facts)
+    else:
+        name = "libc.so" if flavour == "musl" else "libc.so.6"
+        found = libc_path or ctx.loader.find_system(name)
+        if found:
+            scope.append(found)
+            ctx.loaded[name] = found
+    host_interp = resolve_in_root(root, loader_path) if loader_path else None
+    if host_interp and host_interp not in scope:
+        scope.append(host_interp)
+    ctx.runtime = replace(ctx.runtime, global_scope=tuple(scope),
+                          python_symbols=exe_facts is not None)
+    return ctx
+
+
+def _binaries(dist: DistInfo, ctx: _Context) -> dict[str, ElfResult]:
+    out: dict[str, ElfResult] = {}
+    for path in dist.files:
+        kind = sniff(path)
+        if kind == "elf":
+            out[path] = ctx.facts(path)
+        elif kind in ("macho", "pe"):
+            out[path] = NotElf(path, kind)
+    return out
+
+
+def _matches(facts: ElfFacts, rt: Runtime) -> bool:
+    return (facts.elf_class, facts.endianness, facts.e_machine) == (
+        rt.elf_class, rt.endianness, rt.e_machine) and facts.loadable
+
+
+def verify_distribution(dist: DistInfo, ctx: _Context) -> tuple[list[Finding], dict[str, Any]]:
+    """All findings of one distribution and its ``verification`` record."""
+    rt = ctx.runtime
+    results = _binaries(dist, ctx)
+    trees: dict[str, LoadTree] = {}
+    for path, result in results.items():
+        if isinstance(result, ElfFacts) and _matches(result, rt):
+            parents = () if result.interp else ctx.parents
+            loaded = {} if result.interp else ctx.loaded
+            trees[path] = ctx.loader.load(result, parents, loaded)
+    objects: dict[str, ElfResult] = {}
+    for tree in trees.values():
+        for obj in tree.objects:
+            objects[obj] = results.get(obj) or ctx.facts(obj)
+    for obj in rt.global_scope:
+        objects.setdefault(obj, ctx.facts(obj))
+    findings = check_files(dist, results, trees, objects, rt)
+    elf_files = [p for p, r in results.items() if not isinstance(r, NotElf)]
+    findings += check_distribution(dist, ctx.target, len(results), len(elf_files))
+    findings.sort(key=lambda f: -SEVERITY_RANK[f.severity])
+    extensions = [p for p, r in results.items() if isinstance(r, ElfFacts) and is_extension(p, r)]
+    record = {
+        "provenance": dist.provenance,
+        "provenance_reason": dist.provenance_reason,
+        "installer": dist.installer or None,
+        "generator": dist.generator or None,
+        "dist_info": dist.path,
+        "record": dist.has_record,
+        "files": len(dist.files),
+        "binaries": len(results),
+        "elf_files": len(elf_files),
+        "extensions": len(extensions),
+        "resolved": {
+            os.path.relpath(p, dist.site): {r.needed: r.path for r in t.resolutions
+                                            if r.by == p}
+            for p, t in trees.items()
+        },
+    }
+    return findings, record
+
+
+def package_record(dist: DistInfo, findings: list[Finding], record: dict[str, Any],
+                   strict: bool) -> PackageRecord:
+    """The report record of one verified distribution."""
+    from poetry_wheelguard.policy import verdict_for
+
+    url = str((dist.direct_url or {}).get("url", ""))
+    selection = Selection(
+        name=dist.name, version=dist.version,
+        chosen=Candidate(filename=dist.wheel_filename(), url=url),
+        first_party=dist.first_party,
+        built_locally=None if dist.provenance == "unknown" else dist.provenance == "local",
+    )
+    return PackageRecord(selection=selection, kind="wheel", tags=dist.tags, pure=dist.pure,
+                         findings=findings, verdict=verdict_for(findings, strict),
+                         verification=record)
+
+
+# --- --index: the install policy applied to what is installed -----------------------------
+
+def index_findings(dists: Sequence[DistInfo], target: Target, config: Config, index_url: str
+                   ) -> dict[str, list[Finding]]:
+    """``policy.evaluate`` for each installed distribution against ``index_url``'s listing
+    of its version: the installed wheel (or, for a local build, the release's sdist) is the
+    chosen file. First-party distributions are skipped; a project the index does not list
+    gets an ``info`` finding.
+
+    Raises:
+        IndexFetchError: the index cannot be reached.
+    """
+    from poetry_wheelguard.errors import IndexFetchError
+    from poetry_wheelguard.index import IndexClient, IndexConfig, default_cache_dir
+    from poetry_wheelguard.policy import evaluate
+
+    client = IndexClient(IndexConfig(index_urls=(index_url,), cache_dir=default_cache_dir()))
+    wanted = [d for d in dists if not d.first_party]
+    out: dict[str, list[Finding]] = {}
+    try:
+        listings = client.listings([d.name for d in wanted])
+    except IndexFetchError:
+        listings = {}
+        for d in wanted:
+            try:
+                listings[d.name] = client.listing(d.name)
+            except IndexFetchError as exc:
+                if "not found" not in exc.reason:
+                    raise
+                out[d.name] = [Finding("NOT_ON_INDEX", "info",
+                                       f"{d.display_name} {d.version}: not listed on the index",
+                                       "", d.path)]
+    for d in wanted:
+        listing = listings.get(d.name)
+        if listing is None:
+            continue
+        try:
+            version = str(Version(d.version))
+        except InvalidVersion:
+            version = d.version
+        files = listing.versions().get(version, [])
+        chosen = Candidate(d.wheel_filename())
+        if d.provenance == "local":
+            sdists = [f.candidate for f in files if f.dist.kind == "sdist"]
+            chosen = sdists[0] if sdists else chosen
+        selection = Selection(name=d.name, version=d.version, chosen=chosen,
+                              candidates=tuple(f.candidate for f in files),
+                              other_versions=listing.other_versions(),
+                              index=listing.sources[-1] if listing.sources else "")
+        out.setdefault(d.name, []).extend(evaluate(selection, target, config).findings)
+    return out
+
+
+# --- command line -------------------------------------------------------------------------
+
+def _parser() -> argparse.ArgumentParser:
+    from poetry_wheelguard.cli import add_global_options
+
+    parser = argparse.ArgumentParser(
+        prog="pip-guard verify",
+        description="Check every compiled file of an installed environment against the "
+        "interpreter and libc that will load it.")
+    parser.add_argument("--python", metavar="PATH",
+                        help="verify this interpreter's site-packages (probed, not imported)")
+    parser.add_argument("--path", metavar="DIR", action="append",
+                        help="verify the distributions in this site directory (repeatable)")
+    parser.add_argument("--sysroot", metavar="ROOT",
+                        help="resolve libraries inside this image root; its libc is the "
+                             "target's")
+    parser.add_argument("--package", metavar="NAME", action="append",
+                        help="verify only this distribution (repeatable)")
+    parser.add_argument("--ld-library-path", metavar="PATHS",
+                        help="search these directories as LD_LIBRARY_PATH (never taken from "
+                             "the environment)")
+    parser.add_argument("--index", metavar="URL",
+                        help="also apply the install policy (PURE_FALLBACK, "
+                             "IGNORED_COMPATIBLE_WHEEL) against this index (network)")
+    add_global_options(parser, suppress=True)
+    return parser
+
+
+def run_verify(ns: argparse.Namespace, argv: list[str]) -> int:
+    """``pip-guard verify``: returns the exit code (see the module docstring).
+
+    Raises:
+        ConfigError: a bad ``--mode`` or config value (the caller prints it, exit 64).
+        WheelguardError: unusable input (exit 12).
+    """
+    from poetry_wheelguard.cli import config_from_namespace
+    from poetry_wheelguard.report import Report, render_findings, render_table, write_json_atomic
+
+    try:
+        args = _parser().parse_args(argv, namespace=ns)
+    except SystemExit as exc:
+        return exitcodes.OK if exc.code == 0 else exitcodes.USAGE
+    config = config_from_namespace(args)
+    if args.sysroot and not args.path:
+        print("pip-guard: error: --sysroot needs --path DIR (the image's site-packages)",
+              file=sys.stderr)
+        return exitcodes.USAGE
+    started = time.perf_counter()
+    root = os.path.abspath(args.sysroot) if args.sysroot else "/"
+    sys_facts: SysrootFacts | None = None
+    if args.sysroot:
+        target, sys_facts = sysroot_target(root, args.path)
+    elif args.python:
+        target = probe_interpreter(args.python)
+    else:
+        target = running_target()
+    if args.path:
+        for d in args.path:
+            if not os.path.isdir(d):
+                raise WheelguardError("not a directory; pass a site-packages directory",
+                                      filename=d)
+        sites = list(args.path)
+    else:
+        sites = [p for p in (target.purelib, target.platlib) if p]
+    ctx = build_context(target, root, interp=sys_facts.interp if sys_facts else None,
+                        libc_path=sys_facts.libc_path if sys_facts else None,
+                        ld_library_path=args.ld_library_path)
+    dists = find_distributions(sites, args.package)
+    if args.package:
+        unknown = sorted(set(map(_norm, args.package)) - {d.name for d in dists})
+        if unknown:
+            raise WheelguardError(f"not installed in {', '.join(sites)}",
+                                  package=", ".join(unknown))
+    policy = index_findings(dists, target, config, args.index) if args.index else {}
+    records = []
+    for dist in dists:
+        findings, record = verify_distribution(dist, ctx)
+        findings += policy.get(dist.name, [])
+        findings.sort(key=lambda f: -SEVERITY_RANK[f.severity])
+        records.append(package_record(dist, findings, record, config.strict))
+    errors = sum(1 for r in records for f in r.findings if f.severity == "error")
+    code = exitcodes.VERIFY_ERRORS if errors and config.strict else exitcodes.OK
+    elapsed = time.perf_counter() - started
+    summary = {
+        "sites": sites, "sysroot": None if root == "/" else root,
+        "loader": {"flavour": ctx.loader.config.flavour, "interp": ctx.loader.config.interp,
+                   "cache": ctx.loader.config.cache_file or None,
+                   "default_dirs": list(ctx.loader.config.default_dirs)},
+        "distributions": len(records),
+        "elf_files": sum((r.verification or {}).get("elf_files", 0) for r in records),
+        "errors": errors,
+        "warnings": sum(1 for r in records for f in r.findings if f.severity == "warning"),
+        "seconds": round(elapsed, 3),
+    }
+    if config.report:
+        report = Report(command="verify", mode=config.mode, target=target.summary(),
+                        packages=records, exit_code=code, extra={"verification": summary})
+        write_json_atomic(config.report, report.to_json())
+    render_findings(records, sys.stdout)
+    render_table(records, sys.stdout, title=f"pip-guard verify: {target.name}")
+    print(f"verified {summary['elf_files']} ELF files in {len(records)} distributions: "
+          f"{errors} error(s), {summary['warnings']} warning(s)", file=sys.stdout)
+    return code
+
+
+def _norm(name: str) -> NormalizedName:
+    from poetry_wheelguard.distfiles import normalize
+
+    return normalize(name)
+
+
+# --- for pip-guard install ----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class InstalledVerification:
+    """What :func:`verify_installed` found.
+
+    Attributes:
+        findings: per normalized distribution name, its findings (most severe first).
+        verification: per name, the ``verification`` record of the report.
+        report: the whole ``wheelguard-report/1`` document the subprocess wrote.
+        exit_code: the subprocess's exit code (0, or 11 in strict mode with errors).
+    """
+
+    findings: Mapping[str, list[Finding]]
+    verification: Mapping[str, dict[str, Any]]
+    report: dict[str, Any]
+    exit_code: int
+
+
+def verify_installed(python: str, names: Iterable[str] | None = None, *,
+                     mode: str = "warn", runner: Runner | None = None,
+                     timeout: float = 600) -> InstalledVerification:
+    """Verify distributions installed for the interpreter ``python``, in a separate process.
+
+    Runs ``sys.executable -m poetry_wheelguard verify --python PYTHON --mode MODE --report
+    TMP [--package NAME]...`` (pip 26 refuses imports while it installs, and nothing of the
+    verified files may enter the installer's process), reads the report back and returns it
+    per distribution. ``names`` limits the check to those distributions (``None`` = all).
+    ``runner`` replaces :func:`subprocess.run` in tests (it gets the command list).
+
+    Raises:
+        WheelguardError: the verifying process failed (exit code other than 0 or 11, or no
+            readable report); the message has its last error line.
+    """
+    fd, report_path = tempfile.mkstemp(prefix="wheelguard-verify-", suffix=".json")
+    os.close(fd)
+    cmd = [sys.executable, "-m", "poetry_wheelguard", "verify", "--python", python,
+           "--mode", mode, "--report", report_path]
+    for name in names or ():
+        cmd += ["--package", name]
+    try:
+        if runner is not None:
+            proc = runner(cmd)
+        else:
+            env = {k: v for k, v in os.environ.items() if k != "PYTHONSTARTUP"}
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
+                                  check=False, env=env)
+        if proc.returncode not in (exitcodes.OK, exitcodes.VERIFY_ERRORS):
+            last = (proc.stderr or proc.stdout or "").strip().splitlines()[-1:] or ["no output"]
+            raise WheelguardError(f"verification failed (exit {proc.returncode}): {last[0]}")
+        try:
+            with open(report_path, encoding="utf-8") as fh:
+                data = json.load(fh)
+        except (OSError, json.JSONDecodeError) as exc:
+            raise WheelguardError("verification wrote no readable report") from exc
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise WheelguardError(f"cannot run the verification ({exc})") from exc
+    finally:
+        if os.path.exists(report_path):
+            os.unlink(report_path)
+    findings: dict[str, list[Finding]] = {}
+    verification: dict[str, dict[str, Any]] = {}
+    for pkg in data.get("packages", []):
+        findings[pkg["name"]] = [
+            Finding(f["code"], f["severity"], f["message"], f.get("hint", ""), f.get("path"))
+            for f in pkg.get("findings", [])]
+        verification[pkg["name"]] = pkg.get("verification") or {}
+    return InstalledVerification(findings, verification, data, proc.returncode)
