@@ -224,7 +224,14 @@ try:
 except (AttributeError, ValueError, OSError):
     libc = ""
 cv = sysconfig.get_config_var
-paths = sysconfig.get_paths()
+# -S skips site.venv(), so a venv's sys.prefix is still the base one: apply its rule here
+# (PEP 405: pyvenv.cfg beside the executable or one directory up -> prefix = that parent).
+exe_dir = os.path.dirname(os.path.abspath(sys.executable))
+venv = os.path.dirname(exe_dir)
+if any(os.path.isfile(os.path.join(d, "pyvenv.cfg")) for d in (exe_dir, venv)):
+    paths = sysconfig.get_paths(vars={"base": venv, "platbase": venv})
+else:
+    paths = sysconfig.get_paths()
 print(json.dumps({
     "implementation": sys.implementation.name,
     "version": list(sys.version_info[:2]),
