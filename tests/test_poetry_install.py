@@ -17,6 +17,7 @@ import jsonschema
 import pytest
 
 from poetry_wheelguard import exitcodes
+from poetry_wheelguard.poetry.hooks import verify_available
 from poetry_wheelguard.report import schema_path
 from tests.support.index import IndexServer
 from tests.support.poetry import (
@@ -184,6 +185,10 @@ def test_healthy_wheel_installs_in_strict_mode(make_project: Any) -> None:
     assert re.search(r"wg-healthy\s+1\.0\s+wheel, cp3\d+-cp3\d+ manylinux_2_17_x86_64\s+ok",
                      run.stdout)
     assert "wg-healthy" in project.installed() and "wg-puredep" in project.installed()
+    if verify_available():  # verification ran in the project env, on what was installed
+        assert data["verification"] == {"status": "ran", "exit_code": 0}
+        assert healthy["verification"]["extensions"] == 1
+        assert package(data, "wg-puredep")["verification"]["elf_files"] == 0
 
 
 def test_allow_lists_turn_refusals_into_warnings(make_project: Any) -> None:

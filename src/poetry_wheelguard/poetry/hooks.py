@@ -255,10 +255,12 @@ def run_verify(
     config: Config,
     cwd: Path,
     runner: Runner | None = None,
+    packages: Sequence[str] = (),
 ) -> VerifyResult:
     """Verify the project environment: ``python -m poetry_wheelguard --mode M verify
-    --python ENV_PYTHON --report TMP`` with the interpreter running Poetry (which has
-    poetry-wheelguard), in a subprocess, so no compiled file is loaded into Poetry.
+    --python ENV_PYTHON [--package NAME]... --report TMP`` with the interpreter running
+    Poetry (which has poetry-wheelguard), in a subprocess, so no compiled file is loaded
+    into Poetry. ``packages`` limits it to those distributions (what was just installed).
 
     Never raises: an unavailable ``verify`` command, a crash or an unreadable report is
     returned as ``problem``.
@@ -271,6 +273,8 @@ def run_verify(
         out = Path(tmp) / "verify.json"
         cmd = [sys.executable, "-m", "poetry_wheelguard", "--mode", config.mode, "verify",
                "--python", env_python, "--report", str(out)]
+        for name in packages:
+            cmd += ["--package", name]
         try:
             proc = run(cmd, cwd=str(cwd))
         except (OSError, subprocess.SubprocessError) as exc:
@@ -495,7 +499,8 @@ class Guard:
         reason = self._verify_skip_reason(code)
         if reason is None:
             assert self.env_python is not None
-            result = run_verify(self.env_python, self.config, self.project_dir, self.runner)
+            result = run_verify(self.env_python, self.config, self.project_dir, self.runner,
+                                [r.selection.name for r in self.records])
             if result.report is not None:
                 merge_verification(self.records, result.report)
             if result.problem:
