@@ -365,6 +365,16 @@ def probe_interpreter(python: str, runner: Runner | None = None) -> Target:
     return target_from_probe(facts, musl)
 
 
+def _glibc_version_string() -> str:
+    """``os.confstr("CS_GNU_LIBC_VERSION")`` (``glibc 2.36``), or ``""`` where the C library
+    does not answer: musl raises ``OSError(EINVAL)`` for it (``packaging._manylinux`` and
+    :data:`PROBE` treat it the same way)."""
+    try:
+        return os.confstr("CS_GNU_LIBC_VERSION") or ""
+    except (AttributeError, ValueError, OSError):
+        return ""
+
+
 def running_target() -> Target:
     """The :class:`Target` of the running interpreter.
 
@@ -373,7 +383,7 @@ def running_target() -> Target:
     """
     import platform
 
-    glibc = os.confstr("CS_GNU_LIBC_VERSION") if hasattr(os, "confstr") else ""
+    glibc = _glibc_version_string()
     facts: dict[str, object] = {
         "implementation": sys.implementation.name,
         "version": list(sys.version_info[:2]),
