@@ -569,9 +569,12 @@ def run_verify(ns: argparse.Namespace, argv: list[str]) -> int:
     dists = find_distributions(sites, args.package)
     if args.package:
         unknown = sorted(set(map(_norm, args.package)) - {d.name for d in dists})
-        if unknown:
+        if unknown and not dists:
             raise WheelguardError(f"not installed in {', '.join(sites)}",
                                   package=", ".join(unknown))
+        for name in unknown:
+            print(f"pip-guard: note: {name} is not installed in {', '.join(sites)}",
+                  file=sys.stderr)
     policy = index_findings(dists, target, config, args.index) if args.index else {}
     records = []
     for dist in dists:

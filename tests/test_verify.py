@@ -1,0 +1,421 @@
+"""pip-guard verify on installed distributions holding the real ELF fixtures: each fixture
+yields exactly its code, and on this machine the verdict agrees with a real import."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+from dataclasses import replace
+from importlib.machinery import EXTENSION_SUFFIXES
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from poetry_wheelguard import exitcodes
+from poetry_wheelguard import verify as v
+from poetry_wheelguard.cli import main
+from poetry_wheelguard.elf import ElfFacts, read_elf
+from poetry_wheelguard.installed import find_distributions, provenance_of
+from poetry_wheelguard.loader import LoadTree
+from poetry_wheelguard.report import schema_path
+from poetry_wheelguard.targets import make_target
+from poetry_wheelguard.verify_cli import InstalledVerification, verify_installed
+from tests.support.elffix import elf_fixtures, make_dist
+
+SUFFIX = EXTENSION_SUFFIXES[0]  # this interpreter's own, e.g. .cpython-311-x86_64-linux-gnu.so
+OTHER_SUFFIX = ".cpython-39-x86_64-linux-gnu.so" if "-39-" not in SUFFIX else \
+    ".cpython-311-x86_64-linux-gnu.so"
+ON_X86_64_GLIBC = sysconfig.get_platform() == "linux-x86_64" and bool(
+    os.confstr("CS_GNU_LIBC_VERSION") if hasattr(os, "confstr") else "")
+pytestmark = pytest.mark.skipif(not ON_X86_64_GLIBC, reason="fixtures target x86_64 glibc")
+
+# distribution -> (fixture file, module file name, the codes verify must give: exactly these)
+CASES: dict[str, tuple[str, str, set[str]]] = {
+    "wg-healthy": ("gnu-x86_64/healthy.so", f"healthy{SUFFIX}", set()),
+    "wg-tls": ("gnu-x86_64/tls.so", f"tls{SUFFIX}", {"STATIC_TLS"}),
+    "wg-execstack": ("gnu-x86_64/execstack.so", f"execstack{SUFFIX}", {"EXEC_STACK"}),
+    "wg-missing": ("gnu-x86_64/missing.so", f"missing{SUFFIX}", {"MISSING_LIBRARY"}),
+    "wg-undef": ("gnu-x86_64/undef.so", f"undef{SUFFIX}", {"UNDEFINED_SYMBOL"}),
+    "wg-nopyinit": ("gnu-x86_64/nopyinit.so", f"nopyinit{SUFFIX}", {"NO_PYINIT"}),
+    "wg-libpython": ("gnu-x86_64/libpython.so", f"libpython{SUFFIX}", {"LIBPYTHON"}),
+    "wg-suffix": ("gnu-x86_64/healthy.so", f"healthy{OTHER_SUFFIX}", {"EXT_SUFFIX"}),
+    "wg-musl": ("musl-x86_64/healthy.so", f"healthy{SUFFIX}", {"LIBC_MISMATCH"}),
+    "wg-aarch64": ("gnu-aarch64/healthy.so", f"healthy{SUFFIX}", {"WRONG_MACHINE"}),
+    "wg-truncated": ("bad/truncated.so", f"truncated{SUFFIX}", {"CORRUPT_ELF"}),
+    "wg-macho": ("bad/macho.so", f"macho{SUFFIX}", {"FOREIGN_BINARY"}),
+    "wg-payload": ("gnu-x86_64/missing.so", "payload", {"MISSING_LIBRARY"}),  # no suffix
+}
+EXPECT_IMPORT_OK = {"wg-healthy", "wg-tls", "wg-execstack"}
+
+
+def validate(data: object) -> None:
+    jsonschema.validate(data, json.loads(schema_path().read_text()))
+
+
+def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    code = main(argv)
+    out = capsys.readouterr()
+    return code, out.out + out.err
+
+
+def codes_by_package(report: dict[str, Any], severities: tuple[str, ...] = ("warning", "error")
+                     ) -> dict[str, set[str]]:
+    return {p["name"]: {f["code"] for f in p["findings"] if f["severity"] in severities}
+            for p in report["packages"]}
+
+
+@pytest.fixture(scope="module")
+def fixture_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    site = tmp_path_factory.mktemp("verify") / "site-packages"
+    root = elf_fixtures()
+    for name, (src, module, _codes) in CASES.items():
+        pkg = name.replace("-", "_")
+        make_dist(site, name, {f"{pkg}/{module}": root / src, f"{pkg}/__init__.py": b""})
+    return site
+
+
+def test_each_fixture_yields_exactly_its_code(fixture_site: Path, tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    report = tmp_path / "r.json"
+    code, out = run(["verify", "--path", str(fixture_site), "--report", str(report)], capsys)
+    assert code == exitcodes.OK  # warn mode: printed and reported, exit 0
+    data = json.loads(report.read_text())
+    validate(data)
+    assert data["command"] == "verify" and data["exit_code"] == 0
+    assert codes_by_package(data) == {name: codes for name, (_s, _m, codes) in CASES.items()}
+    for pkg in data["packages"]:
+        for finding in pkg["findings"]:
+            assert Path(finding["path"]).is_file()
+            assert finding["code"] in out
+    payload = next(p for p in data["packages"] if p["name"] == "wg-payload")
+    assert payload["verification"]["elf_files"] == 1  # found by magic bytes, not by name
+
+
+def test_strict_mode_exit_code(fixture_site: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _ = run(["--mode", "strict", "verify", "--path", str(fixture_site)], capsys)
+    assert code == exitcodes.VERIFY_ERRORS
+    code, _ = run(["verify", "--path", str(fixture_site), "--mode", "strict",
+                   "--package", "wg-healthy", "--package", "wg-tls"], capsys)
+    assert code == exitcodes.OK  # a warning is not an error, even in strict mode
+
+
+def test_verdicts_agree_with_real_imports(fixture_site: Path) -> None:
+    """An error finding means the import fails on this machine; no error means it works."""
+    for name, (_src, module, codes) in CASES.items():
+        if name in ("wg-payload",):
+            continue
+        pkg = name.replace("-", "_")
+        stem = module.split(".", 1)[0]
+        proc = subprocess.run([sys.executable, "-c", f"import {pkg}.{stem}"], cwd=fixture_site,
+                              capture_output=True, text=True, check=False)
+        assert (proc.returncode == 0) == (name in EXPECT_IMPORT_OK), (name, proc.stderr)
+        errors = codes - {"STATIC_TLS", "EXEC_STACK"}
+        assert bool(errors) == (proc.returncode != 0), name
+
+
+# --- sysroots: the target's libc read from the image ------------------------------------
+
+def _image(tmp_path: Path, sysroot: str, py: str) -> tuple[Path, Path]:
+    root = tmp_path / "root"
+    shutil.copytree(elf_fixtures() / sysroot, root, symlinks=True)
+    site = root / "usr" / "lib" / py / "site-packages"
+    return root, site
+
+
+def test_glibc_228_sysroot_symbol_version(tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    root, site = _image(tmp_path, "sysroot-glibc228-x86_64", "python3.11")
+    fx = elf_fixtures() / "gnu-x86_64"
+    suffix = ".cpython-311-x86_64-linux-gnu.so"
+    make_dist(site, "wg-new", {f"wg_new/glibc229{suffix}": fx / "glibc229.so"})
+    make_dist(site, "wg-healthy", {f"wg_healthy/healthy{suffix}": fx / "healthy.so"})
+    report = tmp_path / "r.json"
+    code, out = run(["verify", "--path", str(site), "--sysroot", str(root),
+                     "--report", str(report)], capsys)
+    assert code == exitcodes.OK
+    data = json.loads(report.read_text())
+    validate(data)
+    assert data["target"]["libc"] == "glibc" and data["target"]["libc_version"] == "2.28"
+    assert codes_by_package(data) == {"wg-new": {"SYMBOL_VERSION"}, "wg-healthy": set()}
+    assert "needs GLIBC_2.29 from libc.so.6" in out
+    assert "/lib/x86_64-linux-gnu/libc.so.6 does not define (it defines up to GLIBC_2.28)" \
+        in out
+
+
+def test_aarch64_sysroot(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root, site = _image(tmp_path, "sysroot-glibc228-aarch64", "python3.12")
+    fx = elf_fixtures() / "gnu-aarch64"
+    suffix = ".cpython-312-aarch64-linux-gnu.so"
+    make_dist(site, "wg-new", {f"wg_new/glibc229{suffix}": fx / "glibc229.so"},
+              tags=("cp312-cp312-manylinux_2_17_aarch64",))
+    make_dist(site, "wg-healthy", {f"wg_healthy/healthy{suffix}": fx / "healthy.so"},
+              tags=("cp312-cp312-manylinux_2_17_aarch64",))
+    make_dist(site, "wg-x86", {f"wg_x86/healthy{suffix}": elf_fixtures() / "gnu-x86_64/healthy.so"},
+              tags=("cp312-cp312-manylinux_2_17_aarch64",))
+    report = tmp_path / "r.json"
+    run(["verify", "--path", str(site), "--sysroot", str(root), "--report", str(report)], capsys)
+    data = json.loads(report.read_text())
+    assert data["target"]["machine"] == "aarch64" and data["target"]["interpreter"] == "cp312"
+    assert codes_by_package(data) == {"wg-new": {"SYMBOL_VERSION"}, "wg-healthy": set(),
+                                      "wg-x86": {"WRONG_MACHINE"}}
+
+
+def test_musl_sysroot(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root, site = _image(tmp_path, "sysroot-musl-x86_64", "python3.11")
+    musl = elf_fixtures() / "musl-x86_64"
+    suffix = ".cpython-311-x86_64-linux-musl.so"
+    tag = ("cp311-cp311-musllinux_1_2_x86_64",)
+    make_dist(site, "wg-healthy", {f"wg_healthy/healthy{suffix}": musl / "healthy.so"}, tags=tag)
+    make_dist(site, "wg-tls", {f"wg_tls/tls{suffix}": musl / "tls.so"}, tags=tag)
+    make_dist(site, "wg-glibc", {f"wg_glibc/healthy{suffix}":
+                                 elf_fixtures() / "gnu-x86_64/healthy.so"}, tags=tag)
+    make_dist(site, "wg-gnutls", {f"wg_gnutls/tls{suffix}":
+                                  elf_fixtures() / "gnu-x86_64/tls.so"}, tags=tag)
+    report = tmp_path / "r.json"
+    run(["verify", "--path", str(site), "--sysroot", str(root), "--report", str(report)], capsys)
+    data = json.loads(report.read_text())
+    assert data["target"]["libc"] == "musl" and data["target"]["libc_version"] == "1.2"
+    assert codes_by_package(data) == {"wg-healthy": set(), "wg-tls": {"STATIC_TLS"},
+                                      "wg-glibc": {"LIBC_MISMATCH"},
+                                      "wg-gnutls": {"LIBC_MISMATCH", "STATIC_TLS"}}
+    assert codes_by_package(data, ("error",))["wg-tls"] == {"STATIC_TLS"}
+
+
+def test_sysroot_suffixes_follow_cpython(tmp_path: Path) -> None:
+    from poetry_wheelguard.verify_cli import sysroot_extension_suffixes
+
+    root = tmp_path / "root"
+    assert sysroot_extension_suffixes(str(root), (3, 10), "x86_64", "musl")[0] == \
+        ".cpython-310-x86_64-linux-gnu.so"  # CPython <= 3.10 says -gnu on musl too
+    assert sysroot_extension_suffixes(str(root), (3, 12), "x86_64", "musl")[0] == \
+        ".cpython-312-x86_64-linux-musl.so"
+    lib = root / "usr/lib/python3.10"
+    lib.mkdir(parents=True)
+    (lib / "_sysconfigdata__linux_x86_64-linux-musl.py").write_text(
+        "# system configuration\nbuild_time_vars = {'SOABI': 'cpython-310-x86_64-linux-musl',"
+        " 'EXT_SUFFIX': '.cpython-310-x86_64-linux-musl.so'}\n")
+    assert sysroot_extension_suffixes(str(root), (3, 10), "x86_64", "musl") == [
+        ".cpython-310-x86_64-linux-musl.so", ".abi3.so", ".so"]
+
+
+# --- distribution-level codes -------------------------------------------------------------
+
+SETUP_PY = """
+from setuptools import setup
+from setuptools.dist import Distribution
+
+class BinaryDistribution(Distribution):
+    # as PyYAML's setup.py when its C extension cannot be built: the wheel keeps a
+    # platform tag, but no extension is in it
+    def has_ext_modules(self):
+        return True
+
+setup(name="wg-silent", version="1.0", packages=["wg_silent"], distclass=BinaryDistribution)
+"""
+
+
+def _pip_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "PIP_FIND_LINKS"}
+    env.update(PIP_CONFIG_FILE=os.devnull, PIP_DISABLE_PIP_VERSION_CHECK="1")
+    return env
+
+
+def test_silent_pure_build_from_a_real_local_build(tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    src = tmp_path / "src"
+    (src / "wg_silent").mkdir(parents=True)
+    (src / "wg_silent/__init__.py").write_text("")
+    (src / "setup.py").write_text(SETUP_PY)
+    subprocess.run(["tar", "czf", str(tmp_path / "wg-silent-1.0.tar.gz"), "-C", str(tmp_path),
+                    "src"], check=True)
+    site = tmp_path / "site"
+    proc = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--no-build-isolation", "--no-deps",
+         "--no-index", "--target", str(site), str(src)],
+        capture_output=True, text=True, env=_pip_env(), check=False)
+    assert proc.returncode == 0, proc.stderr
+    (dist,) = find_distributions([str(site)])
+    assert dist.provenance == "local" and dist.first_party  # pip records the directory
+    report = tmp_path / "r.json"
+    run(["verify", "--path", str(site), "--report", str(report)], capsys)
+    data = json.loads(report.read_text())
+    (pkg,) = data["packages"]
+    assert {f["code"]: f["severity"] for f in pkg["findings"]} == {
+        "SILENT_PURE_BUILD": "warning"}  # a local project: reported, not an error
+    # the same wheel, as pip installs it from an sdist of a project on an index
+    (Path(dist.path) / "direct_url.json").unlink()
+    run(["verify", "--path", str(site), "--report", str(report)], capsys)
+    (pkg,) = json.loads(report.read_text())["packages"]
+    assert {f["code"]: f["severity"] for f in pkg["findings"]} == {"SILENT_PURE_BUILD": "error"}
+    assert pkg["verification"]["provenance"] == "local"
+    assert pkg["tags"][0].endswith("linux_x86_64")
+
+
+def test_elf_in_pure_and_unsupported_tag(tmp_path: Path,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    site = tmp_path / "site"
+    fx = elf_fixtures() / "gnu-x86_64"
+    make_dist(site, "wg-pure", {"wg_pure/libhelper.so": fx / "libs/libwgabsent.so.1",
+                                "wg_pure/__init__.py": b""}, tags=("py3-none-any",))
+    make_dist(site, "wg-old", {"wg_old/__init__.py": b""},
+              tags=("cp27-cp27mu-manylinux1_x86_64",))
+    make_dist(site, "wg-plain", {"wg_plain/__init__.py": b""}, tags=("py3-none-any",))
+    report = tmp_path / "r.json"
+    run(["verify", "--path", str(site), "--report", str(report)], capsys)
+    data = json.loads(report.read_text())
+    validate(data)
+    assert codes_by_package(data) == {"wg-pure": {"ELF_IN_PURE"},
+                                      "wg-old": {"UNSUPPORTED_TAG"}, "wg-plain": set()}
+    prov = {p["name"]: p["verification"]["provenance"] for p in data["packages"]}
+    assert prov == {"wg-pure": "pure", "wg-old": "index", "wg-plain": "pure"}
+
+
+def test_provenance_rules() -> None:
+    assert provenance_of(["cp311-cp311-linux_x86_64"], None, True)[0] == "local"
+    assert provenance_of(["cp311-cp311-manylinux_2_17_x86_64"], None, True)[0] == "index"
+    assert provenance_of(["py3-none-any"], None, True)[0] == "pure"
+    assert provenance_of([], None, False)[0] == "unknown"
+    sdist = {"url": "https://h/x-1.0.tar.gz", "archive_info": {}}
+    assert provenance_of(["cp311-cp311-manylinux_2_17_x86_64"], sdist, True)[0] == "local"
+    vcs = {"url": "https://github.com/o/r", "vcs_info": {"vcs": "git", "commit_id": "a"}}
+    assert provenance_of(["py3-none-any"], vcs, True) == ("local", "built from a VCS checkout",
+                                                          True)
+
+
+# --- the command line ---------------------------------------------------------------------
+
+def test_usage_and_input_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = run(["verify", "--sysroot", str(tmp_path)], capsys)
+    assert code == exitcodes.USAGE and "--sysroot needs --path" in out
+    code, out = run(["verify", "--bogus"], capsys)
+    assert code == exitcodes.USAGE
+    code, out = run(["verify", "--path", str(tmp_path / "absent")], capsys)
+    assert code == exitcodes.INPUT_ERROR and "absent" in out and "Traceback" not in out
+    code, out = run(["verify", "--python", str(tmp_path / "nopython")], capsys)
+    assert code == exitcodes.INPUT_ERROR and "Traceback" not in out
+    code, out = run(["verify", "--path", str(tmp_path), "--sysroot", str(tmp_path)], capsys)
+    assert code == exitcodes.INPUT_ERROR and "no libc found in the sysroot" in out
+    (tmp_path / "site").mkdir()
+    code, out = run(["verify", "--path", str(tmp_path / "site"), "--package", "nothere"], capsys)
+    assert code == exitcodes.INPUT_ERROR and "nothere" in out
+
+
+def test_verify_installed_runs_a_separate_process(fixture_site: Path, tmp_path: Path) -> None:
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    site = next((venv / "lib").glob("python*/site-packages"))
+    for name in ("wg-healthy", "wg-missing", "wg-tls"):
+        dist_info = next(fixture_site.glob(f"{name.replace('-', '_')}-*.dist-info"))
+        shutil.copytree(dist_info, site / dist_info.name)
+        pkg = name.replace("-", "_")
+        shutil.copytree(fixture_site / pkg, site / pkg)
+    seen: list[list[str]] = []
+
+    def runner(cmd: Any) -> subprocess.CompletedProcess[str]:
+        seen.append(list(cmd))
+        return subprocess.run(list(cmd), capture_output=True, text=True, check=False)
+
+    result = verify_installed(str(venv / "bin" / "python"), ["wg-missing", "wg-tls"],
+                              mode="strict", runner=runner)
+    assert isinstance(result, InstalledVerification)
+    assert seen[0][:4] == [sys.executable, "-m", "poetry_wheelguard", "verify"]
+    assert result.exit_code == exitcodes.VERIFY_ERRORS
+    assert {k: [f.code for f in fs] for k, fs in result.findings.items()} == {
+        "wg-missing": ["MISSING_LIBRARY"], "wg-tls": ["STATIC_TLS"]}
+    assert result.verification["wg-tls"]["elf_files"] == 1
+    result = verify_installed(str(venv / "bin" / "python"))
+    assert result.exit_code == 0 and set(result.findings) == {"wg-healthy", "wg-missing",
+                                                              "wg-tls"}
+
+
+# --- the rules, on facts ------------------------------------------------------------------
+
+TARGET = make_target(python_version=(3, 11), machine="x86_64", libc="glibc",
+                     libc_version=(2, 36), libpython="libpython3.11.so")
+
+
+def _rt(**kw: Any) -> v.Runtime:
+    return v.Runtime(kw.pop("target", TARGET), 64, "little", 62, **kw)
+
+
+def _facts(name: str) -> ElfFacts:
+    f = read_elf(elf_fixtures() / "gnu-x86_64" / name)
+    assert isinstance(f, ElfFacts)
+    return f
+
+
+def test_exec_stack_severity_follows_glibc_version() -> None:
+    facts = _facts("execstack.so")
+    path = f"/x/execstack{SUFFIX}"
+    for version, severity in (((2, 36), "warning"), ((2, 41), "error")):
+        target = replace(TARGET, libc_version=version)
+        found, _ = v.check_static(path, "x", facts, _rt(target=target))
+        assert [(f.code, f.severity) for f in found] == [("EXEC_STACK", severity)]
+    musl = make_target(python_version=(3, 11), machine="x86_64", libc="musl",
+                       libc_version=(1, 2))
+    found, _ = v.check_static(f"/x/execstack{musl.extension_suffixes[0]}", "x",
+                              replace(facts, needed=("libc.so",)), _rt(target=musl))
+    assert found == []  # musl ignores PT_GNU_STACK
+    no_header = replace(_facts("healthy.so"), has_gnu_stack=False, exec_stack=True)
+    found, _ = v.check_static(f"/x/healthy{SUFFIX}", "x", no_header, _rt())
+    assert [f.code for f in found] == ["EXEC_STACK"] and "no PT_GNU_STACK" in found[0].message
+
+
+def test_libpython_against_a_static_interpreter() -> None:
+    static = replace(TARGET, libpython=None)
+    facts = replace(_facts("healthy.so"), needed=("libpython3.11.so.1.0", "libc.so.6"))
+    found, _ = v.check_static(f"/x/healthy{SUFFIX}", "x", facts, _rt(target=static))
+    assert [f.code for f in found] == ["LIBPYTHON"]
+    found, _ = v.check_static(f"/x/healthy{SUFFIX}", "x", facts, _rt())
+    assert found == []  # its own libpython: fine
+
+
+def test_wrong_float_abi_is_wrong_machine() -> None:
+    arm = make_target(python_version=(3, 11), machine="armv7l", libc="glibc",
+                      libc_version=(2, 36))
+    facts = replace(_facts("healthy.so"), e_machine=40, machine="EM_ARM", elf_class=32,
+                    e_flags=0x05000200)  # EABI5, soft float
+    rt = v.Runtime(arm, 32, "little", 40, e_flags=0x05000400)  # hard-float interpreter
+    found, go_on = v.check_static(f"/x/healthy{arm.extension_suffixes[0]}", "x", facts, rt)
+    assert [f.code for f in found] == ["WRONG_MACHINE"] and not go_on
+
+
+def test_foreign_osabi_and_names() -> None:
+    facts = replace(_facts("healthy.so"), osabi=9)  # ELFOSABI_FREEBSD
+    found, _ = v.check_static(f"/x/healthy{SUFFIX}", "x", facts, _rt())
+    assert [f.code for f in found] == ["FOREIGN_BINARY"]
+    from poetry_wheelguard.elf import NotElf
+
+    exe = NotElf("/x/t64.exe", "pe")  # pip's Windows launchers: never loaded on Linux
+    assert v.check_static("/x/t64.exe", "x", exe, _rt()) == ([], False)
+    assert v.looks_like_shared_object("/x/libfoo.so.1.2")
+
+
+def test_suffix_of_an_unused_sibling_is_info() -> None:
+    facts = _facts("healthy.so")
+    found, _ = v.check_static(f"/x/healthy{OTHER_SUFFIX}", "x", facts, _rt(),
+                              siblings=[f"healthy{OTHER_SUFFIX}", f"healthy{SUFFIX}"])
+    assert [(f.code, f.severity) for f in found] == [("EXT_SUFFIX", "info")]
+
+
+def test_entry_points_and_cycles() -> None:
+    trees = {
+        "a.so": LoadTree("a.so", ("a.so", "lib1.so", "lib2.so"), ()),
+        "lib1.so": LoadTree("lib1.so", ("lib1.so", "lib2.so"), ()),
+        "lib2.so": LoadTree("lib2.so", ("lib2.so",), ()),
+        "c1.so": LoadTree("c1.so", ("c1.so", "c2.so"), ()),
+        "c2.so": LoadTree("c2.so", ("c2.so", "c1.so"), ()),
+    }
+    assert v.entry_points(list(trees), trees) == ["a.so", "c1.so", "c2.so"]
+    assert v.libc_of(_facts("healthy.so")) == "glibc"
+    musl = read_elf(elf_fixtures() / "musl-x86_64/healthy.so")
+    assert isinstance(musl, ElfFacts) and v.libc_of(musl) == "musl"
+    assert v.is_extension(f"/x/healthy{SUFFIX}", _facts("healthy.so"))
+    assert not v.is_extension("/x/libwgabsent.so.1",
+                              read_elf(elf_fixtures() / "gnu-x86_64/libs/libwgabsent.so.1"))  # type: ignore[arg-type]
