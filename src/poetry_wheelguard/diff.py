@@ -1,0 +1,341 @@
+"""``pip-guard diff A.json B.json``: what changed between two wheelguard reports.
+
+    pip-guard diff A.json B.json [--a-target NAME] [--b-target NAME] [--json] [--report PATH]
+
+Typical use: the plan (or install/verify report) of the same requirements for two images,
+``python:3.12-slim`` and ``python:3.12-alpine``. Packages are matched by PEP 503 name.
+For each package the diff says:
+
+* ``only in A`` / ``only in B``;
+* ``version``: the version changed;
+* ``kind``: the chosen file's kind changed: ``platform wheel`` (any non-pure wheel, abi3
+  included), ``pure wheel``, ``sdist`` (a local build), ``no file`` (``NO_DISTRIBUTION``),
+  ``local project``;
+* ``compiled``: for verify reports (a package's ``verification`` object), the number and
+  total size in bytes of compiled (ELF) files of the distribution changed;
+* ``findings``: the warning/error codes changed (shown with the other changes).
+
+A plan report for several targets holds a package once per target (its ``target`` field):
+pick one with ``--a-target``/``--b-target`` (the same file may be given twice). Output: a
+table (rich), or the ``wheelguard-report/1`` JSON with ``command: "diff"`` and a ``diff``
+object (``--json`` to standard output, ``--report PATH`` to a file). An unreadable or invalid
+report gives one line and exit code 12.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from poetry_wheelguard import exitcodes
+from poetry_wheelguard.distfiles import normalize
+from poetry_wheelguard.errors import WheelguardError
+from poetry_wheelguard.report import SCHEMA, Report, write_json_atomic
+
+KIND_LABELS = ("platform wheel", "pure wheel", "sdist", "no file", "local project")
+
+
+@dataclass(frozen=True)
+class Side:
+    """One package in one report, reduced to what the diff compares.
+
+    Attributes:
+        version: the version string.
+        kind: one of :data:`KIND_LABELS`.
+        filename: the chosen file (``""`` when none).
+        codes: warning/error finding codes, sorted.
+        compiled_files: number of compiled files (verify reports), else ``None``.
+        compiled_bytes: their total size in bytes (verify reports), else ``None``.
+    """
+
+    version: str
+    kind: str
+    filename: str
+    codes: tuple[str, ...]
+    compiled_files: int | None
+    compiled_bytes: int | None
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON form."""
+        return {"version": self.version, "kind": self.kind, "filename": self.filename,
+                "codes": list(self.codes), "compiled_files": self.compiled_files,
+                "compiled_bytes": self.compiled_bytes}
+
+
+@dataclass(frozen=True)
+class Change:
+    """One package that differs: ``what`` lists ``only_a``, ``only_b``, ``version``,
+    ``kind``, ``compiled``, ``findings``."""
+
+    name: str
+    a: Side | None
+    b: Side | None
+    what: tuple[str, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON form."""
+        return {"name": self.name, "changes": list(self.what),
+                "a": self.a.to_json() if self.a else None,
+                "b": self.b.to_json() if self.b else None}
+
+
+def kind_label(pkg: Mapping[str, Any]) -> str:
+    """The kind of a report package object: see :data:`KIND_LABELS`."""
+    if pkg.get("first_party"):
+        return "local project"
+    kind = pkg.get("kind")
+    if kind is None:
+        return "no file"
+    if kind == "sdist":
+        return "sdist"
+    return "pure wheel" if pkg.get("pure") else "platform wheel"
+
+
+def _as_int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def compiled_summary(verification: Any) -> tuple[int | None, int | None]:
+    """``(count, total bytes)`` of a package's compiled files from its ``verification``
+    object (written by ``pip-guard verify``): the count is ``elf_files`` (or
+    ``compiled_files``: a count or a list of ``{path, size}`` objects), the size
+    ``elf_bytes`` (or ``compiled_bytes``, else the sum of the listed sizes); ``None`` for
+    what the object does not say."""
+    if not isinstance(verification, Mapping):
+        return None, None
+    files = verification.get("compiled_files", verification.get("elf_files"))
+    size = _as_int(verification.get("compiled_bytes", verification.get("elf_bytes")))
+    if isinstance(files, list):
+        sizes = [_as_int(f.get("size")) for f in files if isinstance(f, Mapping)]
+        if size is None and sizes and all(s is not None for s in sizes):
+            size = sum(s for s in sizes if s is not None)
+        return len(files), size
+    return _as_int(files), size
+
+
+def _side(pkg: Mapping[str, Any]) -> Side:
+    codes = sorted({str(f.get("code")) for f in pkg.get("findings", [])
+                    if isinstance(f, Mapping) and f.get("severity") in ("warning", "error")})
+    count, size = compiled_summary(pkg.get("verification"))
+    return Side(str(pkg["version"]), kind_label(pkg), str(pkg.get("filename") or ""),
+                tuple(codes), count, size)
+
+
+def load_report(path: str) -> dict[str, Any]:
+    """Read and check a ``wheelguard-report/1`` file.
+
+    Raises:
+        WheelguardError: unreadable, not JSON, another schema, or a package object without
+            ``name``/``version``/``kind`` (names the file).
+    """
+    try:
+        data = json.loads(Path(path).read_text("utf-8"))
+    except OSError as exc:
+        raise WheelguardError(f"cannot read the report ({exc.strerror})",
+                              filename=path) from exc
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise WheelguardError(f"not a JSON report ({exc})", filename=path) from exc
+    if not isinstance(data, dict) or data.get("schema") != SCHEMA:
+        found = data.get("schema") if isinstance(data, dict) else type(data).__name__
+        raise WheelguardError(f"not a wheelguard report (schema {found!r}, expected "
+                              f"{SCHEMA!r}); give reports written with --report", filename=path)
+    packages = data.get("packages")
+    if not isinstance(packages, list) or not all(
+            isinstance(p, dict) and isinstance(p.get("name"), str)
+            and isinstance(p.get("version"), str) and "kind" in p for p in packages):
+        raise WheelguardError("invalid report: every package needs name, version and kind",
+                              filename=path)
+    return data
+
+
+def _targets_of(data: Mapping[str, Any]) -> list[str]:
+    return list(dict.fromkeys(str(p["target"]) for p in data["packages"] if p.get("target")))
+
+
+def packages_for(data: Mapping[str, Any], path: str, target: str | None,
+                 option: str) -> tuple[dict[str, Side], str]:
+    """``({normalized name: Side}, target label)`` of one report, for one target of a
+    multi-target plan.
+
+    Raises:
+        WheelguardError: several targets and none chosen, or an unknown target chosen.
+    """
+    names = _targets_of(data)
+    if target is None and len(names) > 1:
+        raise WheelguardError(f"the report holds {len(names)} targets ({', '.join(names)}); "
+                              f"choose one with {option}", filename=path)
+    if target is not None and names and target not in names:
+        raise WheelguardError(f"no target {target!r} in the report (it has "
+                              f"{', '.join(names)})", filename=path)
+    label = target or (names[0] if names else _single_target_name(data))
+    out: dict[str, Side] = {}
+    for pkg in data["packages"]:
+        if target is not None and names and pkg.get("target") != target:
+            continue
+        out[normalize(pkg["name"])] = _side(pkg)
+    return out, label
+
+
+def _single_target_name(data: Mapping[str, Any]) -> str:
+    target = data.get("target")
+    if isinstance(target, list) and len(target) == 1:
+        target = target[0]
+    if isinstance(target, Mapping):
+        return str(target.get("name") or "")
+    return ""
+
+
+def diff_packages(a: Mapping[str, Side], b: Mapping[str, Side]) -> list[Change]:
+    """Every package that differs between ``a`` and ``b``, A's order first."""
+    out = []
+    for name in dict.fromkeys([*a, *b]):
+        sa, sb = a.get(name), b.get(name)
+        if sa is None or sb is None:
+            out.append(Change(name, sa, sb, ("only_a",) if sb is None else ("only_b",)))
+            continue
+        what = []
+        if sa.version != sb.version:
+            what.append("version")
+        if sa.kind != sb.kind:
+            what.append("kind")
+        if (sa.compiled_files, sa.compiled_bytes) != (sb.compiled_files, sb.compiled_bytes):
+            what.append("compiled")
+        if sa.codes != sb.codes:
+            what.append("findings")
+        if what:
+            out.append(Change(name, sa, sb, tuple(what)))
+    return out
+
+
+def _size(n: int | None) -> str:
+    if n is None:
+        return "? B"
+    value = float(n)
+    for unit in ("B", "KiB", "MiB"):
+        if value < 1024:
+            return f"{n} B" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GiB"
+
+
+def _count(side: Side) -> str:
+    return "?" if side.compiled_files is None else str(side.compiled_files)
+
+
+def _side_text(side: Side | None) -> str:
+    if side is None:
+        return "-"
+    text = f"{side.version} {side.kind}"
+    if side.compiled_files is not None:
+        text += f", {side.compiled_files} compiled ({_size(side.compiled_bytes)})"
+    if side.codes:
+        text += f" [{', '.join(side.codes)}]"
+    return text
+
+
+def _what_text(change: Change) -> str:
+    a, b = change.a, change.b
+    parts = []
+    for what in change.what:
+        if what == "only_a":
+            parts.append("only in A")
+        elif what == "only_b":
+            parts.append("only in B")
+        elif what == "version" and a and b:
+            parts.append(f"version {a.version} -> {b.version}")
+        elif what == "kind" and a and b:
+            parts.append(f"{a.kind} -> {b.kind}")
+        elif what == "compiled" and a and b:
+            parts.append(f"compiled files {_count(a)} ({_size(a.compiled_bytes)}) -> "
+                         f"{_count(b)} ({_size(b.compiled_bytes)})")
+        elif what == "findings":
+            parts.append("findings changed")
+    return "; ".join(parts)
+
+
+def render_diff(changes: Sequence[Change], a_label: str, b_label: str, unchanged: int,
+                stream: IO[str]) -> None:
+    """The diff as one rich table, then a one-line summary."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"diff: A = {a_label}, B = {b_label}")
+    for head in ("package", "A", "B", "change"):
+        table.add_column(head)
+    for c in changes:
+        table.add_row(c.name, _side_text(c.a), _side_text(c.b), _what_text(c))
+    tty = stream.isatty()
+    Console(file=stream, width=None if tty else 200, no_color=not tty,
+            highlight=False).print(table)
+    kinds = sum("kind" in c.what for c in changes)
+    print(f"{len(changes)} packages differ ({kinds} changed file kind), {unchanged} unchanged",
+          file=stream)
+
+
+def _parser() -> argparse.ArgumentParser:
+    from poetry_wheelguard.cli import add_global_options
+
+    parser = argparse.ArgumentParser(
+        prog="pip-guard diff",
+        description="Compare two wheelguard reports (plan, install or verify): file kind, "
+        "version, packages on one side only, compiled files.")
+    parser.add_argument("a", metavar="A.json")
+    parser.add_argument("b", metavar="B.json")
+    parser.add_argument("--a-target", metavar="NAME", help="target of A (multi-target plan)")
+    parser.add_argument("--b-target", metavar="NAME", help="target of B (multi-target plan)")
+    parser.add_argument("--json", action="store_true", help="print the diff as JSON")
+    add_global_options(parser, suppress=True)
+    return parser
+
+
+def diff_document(a_path: str, b_path: str, a_target: str | None = None,
+                  b_target: str | None = None, mode: str = "warn"
+                  ) -> tuple[dict[str, Any], list[Change], str, str, int]:
+    """Compare two report files: ``(report JSON, changes, A label, B label, unchanged)``.
+
+    Raises:
+        WheelguardError: as :func:`load_report` and :func:`packages_for`.
+    """
+    data_a, data_b = load_report(a_path), load_report(b_path)
+    pa, la = packages_for(data_a, a_path, a_target, "--a-target")
+    pb, lb = packages_for(data_b, b_path, b_target, "--b-target")
+    changes = diff_packages(pa, pb)
+    unchanged = len(set(pa) & set(pb)) - sum(1 for c in changes if c.a and c.b)
+    doc = Report(command="diff", mode=mode, target=[{"name": la}, {"name": lb}],
+                 exit_code=exitcodes.OK, extra={"diff": {
+                     "a": {"path": a_path, "target": la, "command": data_a.get("command")},
+                     "b": {"path": b_path, "target": lb, "command": data_b.get("command")},
+                     "unchanged": unchanged,
+                     "changes": [c.to_json() for c in changes]}}).to_json()
+    return doc, changes, la, lb, unchanged
+
+
+def run_diff(ns: argparse.Namespace, argv: list[str]) -> int:
+    """``pip-guard diff``: print the table (or JSON), write ``--report``; exit 0, 12 for an
+    unreadable or invalid report, 64 for a bad command line.
+
+    Raises:
+        WheelguardError: translated to exit code 12 by :func:`poetry_wheelguard.cli.main`.
+    """
+    try:
+        own = _parser().parse_args(argv)
+    except SystemExit as exc:
+        return exitcodes.OK if exc.code == 0 else exitcodes.USAGE
+    mode = getattr(own, "mode", None) or getattr(ns, "mode", None) or "warn"
+    report_path = getattr(own, "report", None) or getattr(ns, "report", None)
+    doc, changes, la, lb, unchanged = diff_document(own.a, own.b, own.a_target,
+                                                    own.b_target, mode)
+    if own.json:
+        json.dump(doc, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        render_diff(changes, f"{own.a} ({la})" if la else own.a,
+                    f"{own.b} ({lb})" if lb else own.b, unchanged, sys.stdout)
+    if report_path:
+        write_json_atomic(report_path, doc)
+    return exitcodes.OK

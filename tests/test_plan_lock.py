@@ -1,0 +1,340 @@
+"""``plan --lock``: the file Poetry's own Chooser picks, markers for the target, lock 2.0/2.1.
+
+The reference is real Poetry (1.8.5 and 2.5.1, in venvs under tests/.cache): its ``Chooser``
+is run over the committed 316-package lock of benchmarks/data/datastack (a real project's
+dependencies) with a ``MockEnv`` carrying each target's tag list, and must pick the same
+file as we do for every package and target.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import textwrap
+from pathlib import Path
+
+import jsonschema
+import pytest
+from packaging.version import Version
+
+from poetry_wheelguard import exitcodes
+from poetry_wheelguard.cli import main
+from poetry_wheelguard.config import Config
+from poetry_wheelguard.errors import WheelguardError
+from poetry_wheelguard.plan import (
+    choose_like_poetry,
+    locked_packages_for,
+    plan_lock,
+    read_lock,
+)
+from poetry_wheelguard.report import schema_path
+from poetry_wheelguard.target_options import preset_target
+from poetry_wheelguard.targets import Target
+from tests.support.env import isolated_env
+from tests.support.index import IndexServer
+from tests.support.poetry import POETRY_VERSIONS, PoetryProject, poetry_venv, write_project
+
+REPO = Path(__file__).resolve().parents[1]
+DATASTACK = REPO / "benchmarks" / "data" / "datastack" / "poetry.lock"
+CHOOSER = REPO / "benchmarks" / "poetry_chooser.py"
+TARGETS = ("python:3.12-slim", "python:3.12-alpine", "python:3.11-slim-trixie",
+           "aws-lambda-python3.10", "python:3.13-alpine")
+
+
+def _targets() -> list[Target]:
+    out = [preset_target(n) for n in TARGETS]
+    out.append(preset_target("python:3.12-slim", "aarch64"))
+    out.append(preset_target("manylinux2014", "x86_64", (3, 10)))
+    return out
+
+
+def poetry_choices(venv: Path, lock: Path, targets: list[Target], tmp: Path
+                   ) -> dict[str, dict[str, str | None]]:
+    """Run Poetry's Chooser (benchmarks/poetry_chooser.py) in ``venv``."""
+    spec = tmp / "targets.json"
+    spec.write_text(json.dumps([{"name": t.name, "tags": [str(x) for x in t.tags]}
+                                for t in targets]))
+    proc = subprocess.run([str(venv / "bin" / "python"), str(CHOOSER), str(lock), str(spec)],
+                          capture_output=True, text=True, env=isolated_env(), timeout=600,
+                          check=False)
+    assert proc.returncode == 0, proc.stderr
+    choices: dict[str, dict[str, str | None]] = json.loads(proc.stdout)["choices"]
+    return choices
+
+
+def _key(name: str, version: str) -> str:
+    return f"{name}=={Version(version)}"
+
+
+@pytest.mark.poetry
+@pytest.mark.parametrize("version", POETRY_VERSIONS)
+def test_same_file_as_poetry_chooser_on_a_real_lock(version: str, tmp_path: Path) -> None:
+    targets = _targets()
+    theirs = poetry_choices(poetry_venv(version), DATASTACK, targets, tmp_path)
+    lock = read_lock(DATASTACK)
+    assert len(lock.packages) >= 300
+    kinds: set[str] = set()
+    for target in targets:
+        got = {_key(k.split("==")[0], k.split("==")[1]): v
+               for k, v in theirs[target.name].items()}
+        assert len(got) == len(lock.packages)
+        for pkg in lock.packages:
+            ours = choose_like_poetry(pkg.files, target)
+            assert (ours.filename if ours else None) == got[_key(pkg.name, pkg.version)], \
+                (target.name, pkg.name, pkg.version)
+            if ours is None:
+                kinds.add("none")
+            elif ours.filename.endswith(".tar.gz"):
+                kinds.add("sdist")
+            else:
+                kinds.add("musl" if "musllinux" in ours.filename else "wheel")
+    # the comparison covers every outcome: wheels, musllinux wheels, sdists, nothing
+    assert kinds == {"wheel", "musl", "sdist", "none"}
+
+
+@pytest.mark.poetry
+@pytest.mark.parametrize("version", POETRY_VERSIONS)
+def test_lock_written_by_real_poetry_is_planned(version: str, tmp_path: Path,
+                                                index_server: IndexServer) -> None:
+    """A lock that Poetry 1.8.5 (format 2.0) or 2.5.1 (format 2.1) writes from the fixture
+    index: markers and the dependency walk decide which packages install, the policy the
+    findings."""
+    path = write_project(tmp_path / "proj", index_url=index_server.url, python=">=3.9,<4",
+                         dependencies={"wg-purefallback": "1.0", "wg-sdistbuild": "1.0",
+                                       "wg-healthy": "1.0", "wg-ignored": "1.0"})
+    text = (path / "pyproject.toml").read_text().replace(
+        'wg-ignored = "1.0"',
+        'wg-ignored = {version = "1.0", markers = "sys_platform == \'win32\'"}')
+    (path / "pyproject.toml").write_text(text)
+    venv = poetry_venv(version)
+    project = PoetryProject(path, version, venv, tmp_path / "cache")
+    run = project.poetry("lock")
+    assert run.returncode == 0, run.output
+    lock = read_lock(path / "poetry.lock")
+    assert lock.lock_version == ("2.0" if version.startswith("1.") else "2.1")
+    target = preset_target("python:3.11-slim")
+    names = {p.name for p in locked_packages_for(lock, target)}
+    # wg-puredep comes in as wg-healthy's dependency; wg-ignored only on Windows
+    assert names == {"wg-purefallback", "wg-sdistbuild", "wg-healthy", "wg-puredep"}
+    result = plan_lock(lock, [target], Config(mode="strict"))
+    verdicts = {r.selection.name: (r.verdict, [f.code for f in r.findings
+                                               if f.severity != "info"])
+                for r in result.records[target.name]}
+    assert verdicts["wg-purefallback"] == ("refused", ["PURE_FALLBACK"])
+    assert verdicts["wg-sdistbuild"] == ("refused", ["SDIST_BUILD"])
+    assert verdicts["wg-healthy"][0] == "ok" and verdicts["wg-puredep"][0] == "ok"
+    theirs = poetry_choices(venv, path / "poetry.lock", [target], tmp_path)[target.name]
+    for rec in result.records[target.name]:
+        assert theirs[f"{rec.selection.name}=={rec.selection.version}"] == \
+            (rec.selection.chosen.filename or None)
+
+
+LOCK_21 = """
+[[package]]
+name = "app-dep"
+version = "1.0"
+description = ""
+optional = false
+python-versions = "*"
+groups = ["main"]
+files = [
+    {file = "app_dep-1.0-py3-none-any.whl", hash = "sha256:aa"},
+]
+
+[[package]]
+name = "only-old"
+version = "2.0"
+description = ""
+optional = false
+python-versions = "*"
+groups = ["main"]
+markers = "python_version < \\"3.11\\""
+files = [
+    {file = "only_old-2.0-cp310-cp310-manylinux_2_17_x86_64.whl", hash = "sha256:bb"},
+    {file = "only_old-2.0.tar.gz", hash = "sha256:cc"},
+]
+
+[[package]]
+name = "dev-tool"
+version = "3.0"
+description = ""
+optional = false
+python-versions = "*"
+groups = ["dev"]
+markers = {dev = "platform_machine == \\"aarch64\\""}
+files = [{file = "dev_tool-3.0-py3-none-any.whl", hash = "sha256:dd"}]
+
+[[package]]
+name = "with-extra"
+version = "1.0"
+description = ""
+optional = true
+python-versions = "*"
+groups = ["main"]
+markers = "extra == \\"fast\\""
+files = [
+    {file = "with_extra-1.0-1-cp312-cp312-musllinux_1_1_x86_64.whl", hash = "sha256:ee"},
+    {file = "with_extra-1.0-cp312-cp312-musllinux_1_2_x86_64.whl", hash = "sha256:ff"},
+]
+
+[metadata]
+lock-version = "2.1"
+python-versions = ">=3.10"
+content-hash = "0"
+"""
+
+
+def _write(tmp_path: Path, text: str, name: str = "poetry.lock") -> Path:
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text).lstrip())
+    return path
+
+
+def test_lock_21_markers_groups_and_extras(tmp_path: Path) -> None:
+    lock = read_lock(_write(tmp_path, LOCK_21))
+    slim310 = preset_target("python:3.10-slim")
+    alpine312 = preset_target("python:3.12-alpine")
+    arm312 = preset_target("python:3.12-slim", "aarch64")
+
+    def names(target: Target, **kw: list[str]) -> list[str]:
+        return [p.name for p in locked_packages_for(lock, target, **kw)]  # type: ignore[arg-type]
+
+    assert names(slim310) == ["app-dep", "only-old"]
+    assert names(arm312) == ["app-dep", "dev-tool"]
+    assert names(arm312, groups=["main"]) == ["app-dep"]
+    assert names(alpine312, extras=["fast"]) == ["app-dep", "with-extra"]
+    # Poetry compares the build tag before the tag priority: the build-1 wheel wins
+    pkg = next(p for p in lock.packages if p.name == "with-extra")
+    chosen = choose_like_poetry(pkg.files, alpine312)
+    assert chosen is not None and chosen.filename.startswith("with_extra-1.0-1-")
+
+
+def test_lock_20_dependency_walk(tmp_path: Path) -> None:
+    _write(tmp_path, """
+        [tool.poetry.dependencies]
+        python = "^3.9"
+        root = {version = "1.0", extras = ["speed"]}
+        """, "pyproject.toml")
+    path = _write(tmp_path, """
+        [[package]]
+        name = "root"
+        version = "1.0"
+        description = ""
+        optional = false
+        python-versions = "*"
+        files = [{file = "root-1.0-py3-none-any.whl", hash = "sha256:00"}]
+
+        [package.dependencies]
+        win-only = {version = "*", markers = "sys_platform == \\"win32\\""}
+        speedup = {version = "*", optional = true}
+        unused-opt = {version = "*", optional = true}
+        numpyish = [
+            {version = "1.0", markers = "python_version < \\"3.12\\""},
+            {version = "2.0", markers = "python_version >= \\"3.12\\""},
+        ]
+
+        [package.extras]
+        speed = ["speedup (>=1)"]
+        other = ["unused-opt"]
+
+        [[package]]
+        name = "win-only"
+        version = "1.0"
+        description = ""
+        optional = false
+        python-versions = "*"
+        files = []
+
+        [[package]]
+        name = "speedup"
+        version = "1.0"
+        description = ""
+        optional = true
+        python-versions = "*"
+        files = []
+
+        [[package]]
+        name = "unused-opt"
+        version = "1.0"
+        description = ""
+        optional = true
+        python-versions = "*"
+        files = []
+
+        [[package]]
+        name = "numpyish"
+        version = "1.0"
+        description = ""
+        optional = false
+        python-versions = "*"
+        files = []
+
+        [[package]]
+        name = "numpyish"
+        version = "2.0"
+        description = ""
+        optional = false
+        python-versions = "*"
+        files = []
+
+        [metadata]
+        lock-version = "2.0"
+        python-versions = "^3.9"
+        content-hash = "0"
+        """)
+    lock = read_lock(path)
+    got311 = [(p.name, p.version) for p in
+              locked_packages_for(lock, preset_target("python:3.11-slim"))]
+    assert got311 == [("root", "1.0"), ("speedup", "1.0"), ("numpyish", "1.0")]
+    got312 = [(p.name, p.version) for p in
+              locked_packages_for(lock, preset_target("python:3.12-slim"))]
+    assert got312 == [("root", "1.0"), ("speedup", "1.0"), ("numpyish", "2.0")]
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("[metadata]\nlock-version = \"1.1\"\n", "lock format 1.1 is not supported"),
+    ("[[package]]\nversion = \"1\"\n[metadata]\nlock-version = \"2.1\"\n", "malformed"),
+    ("not toml = = =", "not valid TOML"),
+])
+def test_bad_lock_is_one_line_error(tmp_path: Path, text: str, message: str) -> None:
+    path = _write(tmp_path, text)
+    with pytest.raises(WheelguardError, match=message) as info:
+        read_lock(path)
+    assert str(path) in str(info.value)
+
+
+def test_cli_several_targets_one_table_and_report(tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    report = tmp_path / "plan.json"
+    code = main(["plan", "--lock", str(DATASTACK), "--target", "python:3.12-slim",
+                 "--target", "python:3.12-alpine", "--report", str(report)])
+    assert code == exitcodes.OK
+    out = capsys.readouterr().out
+    header = next(line for line in out.splitlines() if "package" in line)
+    assert "python:3.12-slim" in header and "python:3.12-alpine" in header
+    assert sum("┏" in line for line in out.splitlines()) == 1  # one table
+    data = json.loads(report.read_text())
+    jsonschema.validate(data, json.loads(schema_path().read_text()))
+    assert [t["name"] for t in data["target"]] == ["python:3.12-slim", "python:3.12-alpine"]
+    by = {(p["target"], p["name"]): p for p in data["packages"]}
+    assert by[("python:3.12-slim", "numpy")]["kind"] == "wheel"
+    assert "musllinux" in by[("python:3.12-alpine", "numpy")]["filename"]
+    # a package with no musllinux wheel and no sdist: nothing installable on alpine
+    nccl = by[("python:3.12-alpine", "nvidia-nccl-cu13")]
+    assert nccl["kind"] is None and nccl["findings"][0]["code"] == "NO_DISTRIBUTION"
+    assert by[("python:3.12-slim", "nvidia-nccl-cu13")]["verdict"] == "ok"
+
+
+def test_cli_strict_mode_exit_code(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["plan", "--lock", str(DATASTACK), "--target", "python:3.12-alpine"]
+    assert main(["--mode", "strict", *argv]) == exitcodes.REFUSED
+    assert main([*argv, "--mode", "strict", "--allow-sdist", "x"]) == exitcodes.REFUSED
+    assert main(argv) == exitcodes.OK
+    assert main(["--mode", "strict", "plan", "--lock", str(DATASTACK),
+                 "--target", "python:3.12-slim"]) == exitcodes.OK
+    capsys.readouterr()
+    assert main(["plan", "--lock", str(tmp_path / "missing.lock"),
+                 "--target", "python:3.12-slim"]) == exitcodes.INPUT_ERROR
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "missing.lock" in err
+    assert main(["plan", "--target", "python:3.12-slim"]) == exitcodes.USAGE
