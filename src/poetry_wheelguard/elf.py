@@ -401,39 +401,47 @@ def _dynsym_section(img: _Image, hdr: Any) -> tuple[int, int] | None:
     return None
 
 
+_EXPORT_BINDS = frozenset({STB_GLOBAL, STB_WEAK, STB_GNU_UNIQUE})
+_EXPORT_VISIBILITY = frozenset({STV_DEFAULT, STV_PROTECTED})
+
+
 def _symbols(img: _Image, symtab_off: int, count: int, strtab: bytes
              ) -> tuple[frozenset[str], tuple[str, ...]]:
-    """Bulk-read ``count`` ``Elf_Sym`` entries: (exported names, undefined non-weak names)."""
+    """Bulk-read ``count`` ``Elf_Sym`` entries: (exported names, undefined non-weak names).
+
+    The table is unpacked in one :func:`struct.iter_unpack` pass (only ``st_name``,
+    ``st_info``, ``st_other``, ``st_shndx``; pad bytes skip the rest); the string table is
+    decoded once and each wanted name cut out of it at its offset.
+    """
     if count > MAX_SYMBOLS:
         raise _Corrupt(f"{count} dynamic symbols")
     entsize = 24 if img.wide else 16
     raw = img.read(symtab_off, count * entsize, "dynamic symbol table")
-    # Only (st_name, st_info, st_other, st_shndx) are needed: pad bytes skip the rest.
-    rows = struct.iter_unpack(img.e + ("IBBH16x" if img.wide else "I8xBBH"), raw)
-    defined: list[str] = []
-    undefined: list[str] = []
-    find = strtab.find
-    limit = len(strtab)
-    for st_name, st_info, st_other, st_shndx in rows:
-        if st_name == 0:
-            continue
-        bind = st_info >> 4
-        if st_shndx == SHN_UNDEF:
-            if bind != STB_GLOBAL:
-                continue
-            target = undefined
-        else:
-            if bind not in (STB_GLOBAL, STB_WEAK, STB_GNU_UNIQUE) or (st_other & 3) not in (
-                    STV_DEFAULT, STV_PROTECTED):
-                continue
-            target = defined
-        if st_name >= limit:
-            raise _Corrupt(f"symbol name offset {st_name:#x} lies past the string table")
-        end = find(b"\0", st_name)
-        if end < 0:
-            raise _Corrupt("unterminated symbol name")
-        target.append(strtab[st_name:end].decode("utf-8", "backslashreplace"))
+    rows = list(struct.iter_unpack(img.e + ("IBBH16x" if img.wide else "I8xBBH"), raw))
+    undefined_at = [n for n, info, _other, shndx in rows
+                    if n and shndx == SHN_UNDEF and info >> 4 == STB_GLOBAL]
+    defined_at = [n for n, info, other, shndx in rows
+                  if n and shndx != SHN_UNDEF and info >> 4 in _EXPORT_BINDS
+                  and other & 3 in _EXPORT_VISIBILITY]
+    # latin-1 keeps one character per byte, so string offsets stay valid in the text
+    text = strtab.decode("latin-1")
+    if not text.endswith("\0"):
+        raise _Corrupt("the dynamic string table is not NUL-terminated")
+    if max(max(defined_at, default=0), max(undefined_at, default=0)) >= len(text):
+        raise _Corrupt("a symbol name offset lies past the string table")
+    find = text.find
+    defined = [text[o:find("\0", o)] for o in defined_at]
+    undefined = [text[o:find("\0", o)] for o in undefined_at]
+    if not text.isascii():  # names are UTF-8 bytes: re-decode the few that are not ASCII
+        defined = [_utf8(n) for n in defined]
+        undefined = [_utf8(n) for n in undefined]
     return frozenset(defined), tuple(sorted(set(undefined)))
+
+
+def _utf8(name: str) -> str:
+    if name.isascii():
+        return name
+    return name.encode("latin-1").decode("utf-8", "backslashreplace")
 
 
 def _verneed(img: _Image, off: int, num: int, strtab: bytes, limit: int
@@ -569,7 +577,9 @@ def _parse(path: str, data: Any, size: int, symbols: bool) -> ElfFacts:
             if sym_off is not None and count:
                 defined, undefined = _symbols(img, sym_off, count, strtab)
 
-    pyinit = tuple(sorted(s for s in defined if s.startswith(("PyInit_", "PyInitU_"))))
+    pyinit: tuple[str, ...] = ()
+    if defined and b"PyInit" in strtab:
+        pyinit = tuple(sorted(s for s in defined if s.startswith(("PyInit_", "PyInitU_"))))
     return ElfFacts(
         path=path, size=size, elf_class=elf_class, endianness=order, e_type=e_type,
         e_machine=e_machine, machine=_E_MACHINE_NAMES.get(e_machine, str(e_machine)),

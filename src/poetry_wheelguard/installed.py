@@ -50,7 +50,7 @@ class DistInfo:
         installer: the ``INSTALLER`` file's first line (``pip``, ``uv``), ``""`` if none.
         direct_url: the parsed ``direct_url.json`` (PEP 610), or ``None``.
         files: absolute paths of every ``RECORD`` entry (or ``installed-files.txt`` entry
-            of an ``.egg-info``) that exists as a regular file.
+            of an ``.egg-info``), as listed (a deleted file stays listed).
         has_record: ``RECORD`` (or ``installed-files.txt``) was found.
         provenance: see the module docstring; provenance_reason: one phrase why.
         first_party: ``direct_url.json`` names a local directory or a VCS checkout.
@@ -137,11 +137,7 @@ def _record_files(dist_dir: str, site: str) -> tuple[tuple[str, ...], bool]:
             return (), False
         rows = [line.strip() for line in text.splitlines() if line.strip()]
         base = dist_dir
-    files = []
-    for rel in rows:
-        path = os.path.normpath(os.path.join(base, rel))
-        if os.path.isfile(path):
-            files.append(path)
+    files = [os.path.normpath(os.path.join(base, rel)) for rel in rows]
     return tuple(dict.fromkeys(files)), True
 
 

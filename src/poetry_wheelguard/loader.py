@@ -419,6 +419,8 @@ class Loader:
         self.config = config
         self.facts = facts
         self._ident_cache: dict[str, ElfIdent | None] = {}
+        self._absent: set[str] = set()
+        self._ids: dict[str, tuple[int, int]] = {}
 
     # -- candidates ---------------------------------------------------------------------
     def _host(self, path: str) -> str | None:
@@ -426,8 +428,16 @@ class Loader:
 
     def _ident(self, host: str) -> ElfIdent | None:
         if host not in self._ident_cache:
-            self._ident_cache[host] = identify(host) if os.path.isfile(host) else None
+            self._ident_cache[host] = identify(host)
         return self._ident_cache[host]
+
+    def file_id(self, host: str) -> tuple[int, int]:
+        """``(st_dev, st_ino)`` of a file: how both loaders notice a library already loaded
+        under another name (glibc ``_dl_map_object_from_fd``, musl ``load_library``)."""
+        if host not in self._ids:
+            st = os.stat(host)
+            self._ids[host] = (st.st_dev, st.st_ino)
+        return self._ids[host]
 
     def _accepts(self, ident: ElfIdent) -> bool:
         want = self.config.ident
@@ -436,7 +446,12 @@ class Loader:
 
     def _try(self, host: str | None) -> tuple[str | None, str]:
         """``(host path, problem)``: accepted file, or ``None`` with why (``""`` = absent)."""
-        if host is None or not os.path.isfile(host):
+        if host is None:
+            return None, ""
+        if host not in self._ident_cache and not os.path.isfile(host):
+            self._ident_cache[host] = None
+            self._absent.add(host)
+        if host in self._absent:
             return None, ""
         ident = self._ident(host)
         if ident is None:
@@ -624,6 +639,7 @@ class Loader:
         names: dict[str, str] = dict(loaded or {})
         chains: dict[str, tuple[ElfFacts, ...]] = {root.path: tuple(parents)}
         objects = [root.path]
+        ids = {self.file_id(root.path)}
         by_path = {root.path: root}
         queue = [root]
         resolutions: list[Resolution] = []
@@ -636,9 +652,10 @@ class Loader:
                 if res.path is None or res.how in ("loaded", "libc"):
                     continue
                 names.setdefault(name, res.path)
-                key = os.path.realpath(res.path)
-                if any(os.path.realpath(p) == key for p in objects):
+                key = self.file_id(res.path)
+                if key in ids:
                     continue
+                ids.add(key)
                 child = self.facts(res.path)
                 if not isinstance(child, ElfFacts):
                     continue

@@ -444,16 +444,23 @@ def check_files(dist: DistInfo, results: Mapping[str, ElfResult],
             skip[path] = _libpython_names(result) if any(
                 f.code == LIBPYTHON for f in found) else set()
     seen: set[tuple[str, str, str]] = set()
+    judged: set[tuple[str, tuple[str, ...], tuple[tuple[str, str | None], ...]]] = set()
     for entry in entry_points(list(loader_ok), trees):
         tree = trees[entry]
         for obj in tree.objects:
             if obj not in loader_ok:
                 continue
+            # the same object with the same resolutions in the same scope: judged already
+            key = (obj, tree.objects, tuple((r.needed, r.path) for r in tree.resolutions
+                                            if r.by == obj))
+            if key in judged:
+                continue
+            judged.add(key)
             for finding in check_loading(obj, dist.relpath(obj), loader_ok[obj], tree,
                                          objects, rt, skip[obj]):
-                key = (finding.code, obj, finding.message)
-                if key not in seen:
-                    seen.add(key)
+                once = (finding.code, obj, finding.message)
+                if once not in seen:
+                    seen.add(once)
                     out.append(finding)
     return out
 

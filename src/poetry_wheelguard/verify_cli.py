@@ -44,7 +44,16 @@ from packaging.version import InvalidVersion, Version
 
 from poetry_wheelguard import exitcodes
 from poetry_wheelguard.config import Config
-from poetry_wheelguard.elf import ElfFacts, ElfIdent, ElfResult, NotElf, read_elf, sniff
+from poetry_wheelguard.elf import (
+    ElfFacts,
+    ElfIdent,
+    ElfResult,
+    FileKind,
+    NotElf,
+    kind_of_magic,
+    read_elf,
+    sniff,
+)
 from poetry_wheelguard.errors import WheelguardError
 from poetry_wheelguard.installed import DistInfo, find_distributions
 from poetry_wheelguard.loader import (
@@ -301,15 +310,27 @@ class _Context:
     runtime: Runtime
     parents: tuple[ElfFacts, ...]
     loaded: dict[str, str]
-    cache: dict[str, ElfResult] = field(default_factory=dict)
+    cache: dict[tuple[int, int], ElfResult] = field(default_factory=dict)
+    by_path: dict[str, ElfResult] = field(default_factory=dict)
 
     def facts(self, path: str) -> ElfResult:
-        key = os.path.realpath(path)
-        if key not in self.cache:
-            self.cache[key] = read_elf(path)
-        found = self.cache[key]
-        if isinstance(found, ElfFacts) and found.path != path:
-            found = replace(found, path=path)  # keep the path the loader used ($ORIGIN)
+        """The facts of ``path``, read once per file (symbolic links share them)."""
+        found = self.by_path.get(path)
+        if found is not None:
+            return found
+        try:
+            key = self.loader.file_id(path)
+        except OSError:
+            key = None
+        if key is not None and key in self.cache:
+            found = self.cache[key]
+            if isinstance(found, ElfFacts) and found.path != path:
+                found = replace(found, path=path)  # keep the path the loader used ($ORIGIN)
+        else:
+            found = read_elf(path)
+            if key is not None:
+                self.cache[key] = found
+        self.by_path[path] = found
         return found
 
 
@@ -349,7 +370,7 @@ def build_context(target: Target, root: str = "/", *, interp: str | None = None,
                            e_flags, root=root), (), {})
     scope: list[str] = []
     if exe_facts is not None:
-        ctx.cache[os.path.realpath(exe_facts.path)] = exe_facts
+        ctx.by_path[exe_facts.path] = exe_facts
         tree = ctx.loader.load(exe_facts)
         scope += tree.objects
         for res in tree.resolutions:
@@ -373,14 +394,31 @@ def build_context(target: Target, root: str = "/", *, interp: str | None = None,
 
 
 def _binaries(dist: DistInfo, ctx: _Context) -> dict[str, ElfResult]:
+    """Every file of ``dist`` whose magic bytes say ELF, Mach-O or PE (any name)."""
     out: dict[str, ElfResult] = {}
     for path in dist.files:
-        kind = sniff(path)
+        kind = _magic_kind(path)
         if kind == "elf":
             out[path] = ctx.facts(path)
         elif kind in ("macho", "pe"):
             out[path] = NotElf(path, kind)
     return out
+
+
+def _magic_kind(path: str) -> FileKind:
+    # os.open/os.read: the cheapest way to read 64 bytes of thousands of files
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError:
+        return "other"
+    try:
+        head = os.read(fd, 64)
+    except OSError:
+        return "other"
+    finally:
+        os.close(fd)
+    kind = kind_of_magic(head)
+    return sniff(path) if kind == "pe" else kind
 
 
 def _matches(facts: ElfFacts, rt: Runtime) -> bool:
