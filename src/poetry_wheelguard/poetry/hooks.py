@@ -428,19 +428,44 @@ class Guard:
         packages = [op.package for op in todo]
         workers = max(1, min(_MAX_WORKERS, len(packages)))
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            selections = list(pool.map(lambda p: self._select(chooser, p), packages))
-        for selection, package in zip(selections, packages):
-            if selection is None:
+            target = self.target
+            records = list(pool.map(lambda p: self._judge(chooser, p, target), packages))
+        for record in records:
+            if record is None:
                 continue
-            evaluation = evaluate(selection, self.target, self.config)
-            locked = locked_hashes(getattr(package, "files", None))
-            evaluation = apply_lock(selection, evaluation, self.target, self.config, locked,
-                                    refresh_hint(self.poetry_version))
-            self.records.append(record_for(selection, evaluation))
-            if evaluation.refused:
+            self.records.append(record)
+            if record.verdict == "refused":
                 self.refused = True
 
-    def _select(self, chooser: Any, package: Any) -> Selection | None:
+    def _judge(self, chooser: Any, package: Any, target: Target) -> PackageRecord | None:
+        """Select, evaluate and apply the lock rule for one package (a worker thread)."""
+        found = self._select(chooser, package)
+        if found is None:
+            return None
+        selection, repository = found
+        locked = locked_hashes(getattr(package, "files", None))
+        hint = refresh_hint(self.poetry_version)
+        evaluation = apply_lock(selection, evaluate(selection, target, self.config), target,
+                                self.config, locked, hint)
+        if repository is not None and any(
+                SEVERITY_RANK[f.severity] > 0 for f in evaluation.findings):
+            # The hints name the nearest releases with a wheel: read the project's other
+            # releases only now (a large page costs time; a healthy package needs none).
+            others = tuple(_other_release_files(repository, package))
+            if others:
+                selection = build_selection(
+                    name=selection.name, version=selection.version,
+                    chosen=_facts_of(selection.chosen),
+                    release=[_facts_of(c) for c in selection.candidates],
+                    other_files=others, index=selection.index, env_tags=self.env_tags,
+                    locked=locked)
+                evaluation = apply_lock(selection, evaluate(selection, target, self.config),
+                                        target, self.config, locked, hint)
+        return record_for(selection, evaluation)
+
+    def _select(self, chooser: Any, package: Any) -> tuple[Selection, Any] | None:
+        """The package's selection and the repository it came from (``None`` for packages
+        not from an index), or ``None`` when it cannot be judged."""
         name = str(package.name)
         version = str(getattr(package, "version", ""))
         source_type = getattr(package, "source_type", None) or ""
@@ -448,11 +473,11 @@ class Guard:
         if source_type in ("directory", "git"):
             label = source_url.rstrip("/").rsplit("/", 1)[-1] or name
             return Selection(normalize(name), version, Candidate(label, redact_url(source_url)),
-                             first_party=True, built_locally=True)
+                             first_party=True, built_locally=True), None
         if source_type in ("file", "url"):
             facts = LinkFacts(Path(source_url.split("#", 1)[0]).name, redact_url(source_url))
             return build_selection(name=name, version=version, chosen=facts, release=[facts],
-                                   index="")
+                                   index=""), None
         if source_type not in INDEX_SOURCE_TYPES:
             self.say(f"wheelguard: warning: {name} {version}: source type {source_type!r} "
                      "is not judged")
@@ -465,7 +490,6 @@ class Guard:
             return None
         repository = _repository_for(chooser, package)
         release: list[LinkFacts] = []
-        other_files: list[str] = []
         index = ""
         if repository is not None:
             index = str(getattr(repository, "url", "") or getattr(repository, "_base_url", ""))
@@ -474,12 +498,11 @@ class Guard:
             except Exception as exc:  # an index error: judged on the chosen file alone
                 self.say(f"wheelguard: warning: {name} {version}: cannot list the release's "
                          f"files ({type(exc).__name__}); judged on the chosen file alone")
-            other_files = _other_release_files(repository, package)
         return build_selection(
             name=name, version=version, chosen=link_facts(link), release=release,
-            other_files=other_files, index=index, env_tags=self.env_tags,
+            index=index, env_tags=self.env_tags,
             locked=locked_hashes(getattr(package, "files", None)),
-        )
+        ), repository
 
     # --- the end of the command ---------------------------------------------------
     def finish(self, exit_code: int) -> tuple[int, list[tuple[str, bool]]]:
@@ -564,6 +587,11 @@ class Guard:
                 write_json_atomic(path, data)
             except WheelguardError as exc:
                 lines.append((f"wheelguard: error: {exc}", True))
+
+
+def _facts_of(candidate: Candidate) -> LinkFacts:
+    return LinkFacts(candidate.filename, candidate.url, candidate.sha256, candidate.yanked,
+                     candidate.requires_python)
 
 
 def _package_key(package: Any) -> tuple[str, str, str]:
