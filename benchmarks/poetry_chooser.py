@@ -7,10 +7,11 @@ of a venv where Poetry is installed; it imports only Poetry and the standard lib
 "packages": ["name==version", ...] (optional: default every locked package)}, ...]``.
 
 Prints one JSON object: ``{"poetry": VERSION, "seconds": S, "choices": {target name:
-{"name==version": filename or null}}}``. ``seconds`` covers reading the lock with Poetry's
-``Locker`` and every ``Chooser.choose_for`` call. The links handed to the Chooser are the
-lock's own ``files`` with their ``#sha256=`` digests (what Poetry's repositories return at
-install time for a lock made from the same index), so nothing is fetched.
+{"name==version": filename or null}}}``. ``seconds`` (CPU time of this process) covers
+reading the lock with Poetry's ``Locker`` and every ``Chooser.choose_for`` call. The links
+handed to the Chooser are the lock's own ``files`` with their ``#sha256=`` digests (what
+Poetry's repositories return at install time for a lock made from the same index), so
+nothing is fetched.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ def main(argv: list[str]) -> int:
             return out
 
     tag_lists = {t["name"]: [tag for s in t["tags"] for tag in parse_tag(s)] for t in targets}
-    started = time.perf_counter()
+    started = time.process_time()
     locker = Locker(lock_path, {})
     repo = locker.locked_repository()
     names = {p.source_reference for p in repo.packages if p.source_reference} | {"pypi"}
@@ -66,7 +67,7 @@ def main(argv: list[str]) -> int:
             except Exception:  # Poetry: "Unable to find installation candidates"
                 got[key] = None
         choices[target["name"]] = got
-    seconds = time.perf_counter() - started
+    seconds = time.process_time() - started
     json.dump({"poetry": __version__, "seconds": seconds, "choices": choices}, sys.stdout)
     return 0
 

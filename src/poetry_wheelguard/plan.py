@@ -1026,8 +1026,20 @@ def run_plan(ns: argparse.Namespace, argv: list[str]) -> int:
         result = plan_requirements(reqs, targets, config, client, index_args)
         extra = {"plan": {"requirements": own.requirement + own.packages,
                           "sources": list(client.sources)}}
+    return finish_plan(result, config, extra, sys.stdout)
+
+
+def finish_plan(result: PlanResult, config: Config, extra: dict[str, Any],
+                stream: IO[str]) -> int:
+    """Print the plan to ``stream``, write ``config.report`` and return the exit code
+    (10 in strict mode when some target would refuse something, else 0). Shared by
+    ``pip-guard plan`` and the Poetry plugin.
+
+    Raises:
+        WheelguardError: the report cannot be written.
+    """
     code = exitcodes.REFUSED if config.strict and result.refused else exitcodes.OK
-    render_plan(result, sys.stdout)
+    render_plan(result, stream)
     if config.report:
         write_json_atomic(config.report, plan_report(result, config, code, extra))
     if code == exitcodes.REFUSED:
