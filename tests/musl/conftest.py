@@ -35,6 +35,7 @@ from tests.support.musl import (
     create_venv,
     download_for_musl,
     locate_musl_python,
+    pypi_proxy_server,
     python_headers,
     run,
     runtime_requirements,
@@ -184,52 +185,59 @@ class GuardRun:
         return found[0]
 
 
-def guard(venv: MuslVenv, server: IndexServer, work: Path, *args: str,
-          mode: str = "strict") -> GuardRun:
-    """Run ``<venv>/bin/pip-guard --mode MODE --report R install --index-url URL ARGS``."""
+def guard(venv: MuslVenv, index_url: str, work: Path, *args: str, mode: str = "strict",
+          server: IndexServer | None = None) -> GuardRun:
+    """Run ``<venv>/bin/pip-guard --mode MODE --report R install --index-url URL ARGS`` and
+    record the venv before and after (and ``server``'s file requests, when given)."""
     report = work / "report.json"
     argv = [str(venv.bin / "pip-guard"), "--mode", mode, "--report", str(report),
-            "install", "--index-url", server.url, *args]
+            "install", "--index-url", index_url, *args]
     before = venv.state()
-    seen = len(server.requests)
+    seen = len(server.requests) if server else 0
     proc = run(argv, cwd=work)
     after = venv.state()
     data = json.loads(report.read_text()) if report.exists() else None
     if data is not None:
         validate_report(data)
+    requests = server.requests[seen:] if server else []
     return GuardRun(argv, proc, data, venv, before, after,
-                    [p for p in server.requests[seen:] if p.startswith("/files/")])
+                    [p for p in requests if p.startswith("/files/")])
 
 
 class Scenarios:
-    """The guard's strict runs on the musl interpreter, one per fixture, each run once.
+    """Strict ``pip-guard install`` runs on the musl interpreter, each run once per session.
 
-    Refusals share one venv (each must leave it as it was); every install gets its own.
+    Refusals share one venv (each must leave it as it was); every other run gets its own.
     """
 
-    def __init__(self, make_venv: Callable[[str], MuslVenv], server: IndexServer,
-                 fixtures: MuslFixtures, tmp: pytest.TempPathFactory) -> None:
+    def __init__(self, make_venv: Callable[[str], MuslVenv], index_url: str,
+                 tmp: pytest.TempPathFactory, *, refusals: frozenset[str],
+                 server: IndexServer | None = None, markers: Path | None = None) -> None:
         self._make_venv = make_venv
-        self._markers = fixtures.markers
-        self._server = server
+        self._index_url = index_url
         self._tmp = tmp
+        self._refusals = refusals
+        self._server = server
+        self._markers = markers
         self._runs: dict[str, GuardRun] = {}
         self._refusal_venv: MuslVenv | None = None
 
-    def get(self, project: str) -> GuardRun:
-        """The strict ``pip-guard install PROJECT==1.0`` run of ``project``."""
+    def get(self, project: str, requirement: str | None = None) -> GuardRun:
+        """The run of ``pip-guard --mode strict install REQUIREMENT`` (``PROJECT==1.0``)."""
         if project not in self._runs:
-            if project in (PURE_FALLBACK, SDIST_BUILD):
+            if project in self._refusals:
                 if self._refusal_venv is None:
                     self._refusal_venv = self._make_venv("refusals")
                 venv = self._refusal_venv
             else:
                 venv = self._make_venv(project)
             work = self._tmp.mktemp(f"run-{project}")
-            for old in self._markers.glob("*.built"):
+            markers = self._markers
+            for old in markers.glob("*.built") if markers else ():
                 old.unlink()
-            done = guard(venv, self._server, work, f"{project}==1.0")
-            done.markers = sorted(p.name for p in self._markers.glob("*.built"))
+            done = guard(venv, self._index_url, work, requirement or f"{project}==1.0",
+                         server=self._server)
+            done.markers = sorted(p.name for p in markers.glob("*.built")) if markers else []
             self._runs[project] = done
         return self._runs[project]
 
@@ -237,8 +245,28 @@ class Scenarios:
 @pytest.fixture(scope="session")
 def scenarios(new_musl_venv: Callable[[str], MuslVenv], musl_server: IndexServer,
               musl_fixtures: MuslFixtures, tmp_path_factory: pytest.TempPathFactory) -> Scenarios:
-    """Memoized strict runs of the guard on the musl interpreter (see :class:`Scenarios`)."""
-    return Scenarios(new_musl_venv, musl_server, musl_fixtures, tmp_path_factory)
+    """Memoized strict runs of the guard on the musl interpreter, local index."""
+    return Scenarios(new_musl_venv, musl_server.url, tmp_path_factory,
+                     refusals=frozenset({PURE_FALLBACK, SDIST_BUILD}), server=musl_server,
+                     markers=musl_fixtures.markers)
+
+
+@pytest.fixture(scope="session")
+def pypi_proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A caching proxy of the public index on 127.0.0.1 (proxpi under gunicorn, in its own
+    venv); yields its simple-index URL. The musl interpreter has no ssl: this is its only
+    way to the public index."""
+    work = tmp_path_factory.mktemp("pypi-proxy")
+    with pypi_proxy_server(work) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def network_scenarios(new_musl_venv: Callable[[str], MuslVenv], pypi_proxy: str,
+                      tmp_path_factory: pytest.TempPathFactory) -> Scenarios:
+    """Memoized strict runs of the guard on the musl interpreter, public index via proxy."""
+    return Scenarios(new_musl_venv, pypi_proxy, tmp_path_factory,
+                     refusals=frozenset({"aiohttp", "uvloop"}))
 
 
 ALL_FIXTURES = (HEALTHY, STATIC_TLS, GLIBC_LINKED, PURE_FALLBACK, SDIST_BUILD)

@@ -23,11 +23,15 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import sysconfig
+import time
+import urllib.request
 import zipfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -479,3 +483,63 @@ def wheel_member(wheel: Path, suffix: str, dest: Path) -> Path:
         out = dest / Path(name).name
         out.write_bytes(zf.read(name))
     return out
+
+
+# --- a caching proxy of the public index on loopback ----------------------------------------
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def pypi_proxy_server(work: Path, python: str = sys.executable) -> Iterator[str]:
+    """Install proxpi and gunicorn into a venv under ``work`` (``python``'s, with ssl) and
+    serve a caching proxy of the public index on 127.0.0.1; yields ``http://.../index/``.
+
+    proxpi answers a file request by downloading it and sending it from its cache
+    (``PROXPI_DOWNLOAD_TIMEOUT`` long enough that it never redirects a client to the
+    public https host, which the musl interpreter could not reach).
+
+    Raises:
+        RuntimeError: the install failed or the proxy did not answer within a minute.
+    """
+    venv = work / "venv"
+    proc = run([python, "-m", "venv", venv])
+    if proc.returncode == 0:
+        proc = run([venv / "bin" / "python", "-m", "pip", "install", "-q", "proxpi",
+                    "gunicorn"])
+    if proc.returncode != 0:
+        raise RuntimeError(f"installing proxpi failed:\n{proc.stderr}")
+    port = free_port()
+    log = (work / "proxpi.log").open("w")
+    server = subprocess.Popen(
+        [str(venv / "bin" / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", "1",
+         "--threads", "8", "--timeout", "600", "proxpi.server:app"],
+        stdout=log, stderr=subprocess.STDOUT,
+        env=isolated_env({"PROXPI_CACHE_DIR": str(work / "cache"),
+                          "PROXPI_DOWNLOAD_TIMEOUT": "600"}))
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/health", timeout=5) as resp:
+                    if resp.status == 200:
+                        break
+            except OSError:
+                pass
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the proxpi server did not start: "
+                                   + (work / "proxpi.log").read_text()[-2000:])
+            time.sleep(0.2)
+        yield f"{base}/index/"
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        log.close()
