@@ -26,9 +26,10 @@ def _limited() -> None:
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
 
 
-def _run(cmd: list[str], timeout: float) -> subprocess.CompletedProcess[str]:
+def _run(cmd: list[str], timeout: float, env: dict[str, str] | None = None
+         ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=timeout,
-                          preexec_fn=_limited, check=False)
+                          preexec_fn=_limited, check=False, env={**os.environ, **(env or {})})
 
 
 def test_read_elf_survives_mutants() -> None:
@@ -56,7 +57,8 @@ def test_verify_run_survives_mutants(tmp_path: Path) -> None:
         make_dist(site, f"fz{d}", files)
     report = tmp_path / "r.json"
     proc = _run([sys.executable, "-m", "poetry_wheelguard", "verify", "--path", str(site),
-                 "--report", str(report)], timeout=300)
+                 "--report", str(report)], timeout=300,
+                env={"WHEELGUARD_CACHE_DIR": str(tmp_path / "cache")})
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "Traceback" not in proc.stderr
     data = json.loads(report.read_text())

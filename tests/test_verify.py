@@ -54,6 +54,13 @@ CASES: dict[str, tuple[str, str, set[str]]] = {
 EXPECT_IMPORT_OK = {"wg-healthy", "wg-tls", "wg-execstack"}
 
 
+@pytest.fixture(autouse=True)
+def _verify_cache(tmp_path_factory: pytest.TempPathFactory,
+                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep verify's facts cache out of the user's cache directory."""
+    monkeypatch.setenv("WHEELGUARD_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "cache"))
+
+
 def validate(data: object) -> None:
     jsonschema.validate(data, json.loads(schema_path().read_text()))
 
@@ -419,3 +426,47 @@ def test_entry_points_and_cycles() -> None:
     assert v.is_extension(f"/x/healthy{SUFFIX}", _facts("healthy.so"))
     assert not v.is_extension("/x/libwgabsent.so.1",
                               read_elf(elf_fixtures() / "gnu-x86_64/libs/libwgabsent.so.1"))  # type: ignore[arg-type]
+
+
+def test_facts_cache_follows_file_changes(tmp_path: Path,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    site = tmp_path / "site"
+    fx = elf_fixtures() / "gnu-x86_64"
+    info = make_dist(site, "wg-change", {f"wg_change/healthy{SUFFIX}": fx / "healthy.so",
+                                         "wg_change/data.bin": b"plain data, not code"})
+    report = tmp_path / "r.json"
+
+    def verify() -> dict[str, Any]:
+        run(["verify", "--path", str(site), "--report", str(report)], capsys)
+        return json.loads(report.read_text())
+
+    first = verify()
+    assert codes_by_package(first) == {"wg-change": set()}
+    assert first["verification"]["cache"]["misses"] > 0
+    second = verify()
+    assert second["verification"]["cache"]["misses"] == 0  # nothing read again
+    assert second["packages"] == first["packages"]
+    # the module is replaced in place: its inode's size/times change, it is read again
+    shutil.copyfile(fx / "missing.so", site / f"wg_change/healthy{SUFFIX}")
+    assert codes_by_package(verify()) == {"wg-change": {"MISSING_LIBRARY", "NO_PYINIT"}}
+    # a reinstall rewrites RECORD: the magic-byte scan is made again and finds new ELF files
+    shutil.copyfile(fx / "undef.so", site / "wg_change/data.bin")
+    (info / "RECORD").write_text((info / "RECORD").read_text())
+    third = verify()
+    assert third["packages"][0]["verification"]["elf_files"] == 2
+    assert run(["verify", "--path", str(site), "--no-cache", "--report", str(report)],
+               capsys)[0] == 0
+    assert json.loads(report.read_text())["verification"]["cache"]["file"] is None
+
+
+def test_cache_records_round_trip() -> None:
+    from poetry_wheelguard.elf import CorruptElf, NotElf, result_from_json, result_to_json
+
+    for path in [elf_fixtures() / "gnu-x86_64" / "glibc229.so",
+                 elf_fixtures() / "gnu-i386" / "healthy.so"]:
+        facts = read_elf(path)
+        assert result_from_json(json.loads(json.dumps(result_to_json(facts)))) == facts
+    for other in (NotElf("/x", "macho"), CorruptElf("/x", "truncated")):
+        assert result_from_json(result_to_json(other)) == other
+    with pytest.raises(ValueError):
+        result_from_json({"kind": "elf", "path": "/x"})

@@ -34,15 +34,9 @@ import mmap
 import os
 import struct
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from functools import lru_cache
 from typing import Any, Literal, Union
-
-from elftools.common.exceptions import ELFError
-from elftools.common.utils import struct_parse
-from elftools.construct import ConstructError
-from elftools.elf.enums import ENUM_E_MACHINE, ENUM_E_TYPE, ENUM_EI_OSABI
-from elftools.elf.structs import ELFStructs
 
 Endianness = Literal["little", "big"]
 FileKind = Literal["elf", "macho", "pe", "other"]
@@ -80,13 +74,36 @@ ELF_MAGIC = b"\x7fELF"
 _MACHO_THIN = {b"\xfe\xed\xfa\xce", b"\xfe\xed\xfa\xcf", b"\xce\xfa\xed\xfe", b"\xcf\xfa\xed\xfe"}
 _MACHO_FAT = {b"\xca\xfe\xba\xbe", b"\xca\xfe\xba\xbf", b"\xbe\xba\xfe\xca", b"\xbf\xba\xfe\xca"}
 
-_E_MACHINE_NAMES = {v: k for k, v in ENUM_E_MACHINE.items() if isinstance(v, int)}
 
-# Every exception a parse of hostile bytes can raise; each becomes CorruptElf.
-PARSE_ERRORS: tuple[type[BaseException], ...] = (
-    ELFError, ConstructError, ValueError, OverflowError, struct.error, UnicodeDecodeError,
-    MemoryError, IndexError, KeyError, EOFError,
-)
+
+@dataclass(frozen=True)
+class _Pyelftools:
+    """The parts of pyelftools this module uses, imported on first parse (a run whose
+    facts all come from a cache never pays for importing it)."""
+
+    struct_parse: Any
+    ELFStructs: Any
+    e_type: Mapping[str, int]
+    e_machine: Mapping[str, int]
+    ei_osabi: Mapping[str, int]
+    machine_names: Mapping[int, str]
+    errors: tuple[type[BaseException], ...]
+
+
+@lru_cache(maxsize=1)
+def _pyelftools() -> _Pyelftools:
+    from elftools.common.exceptions import ELFError
+    from elftools.common.utils import struct_parse
+    from elftools.construct import ConstructError
+    from elftools.elf.enums import ENUM_E_MACHINE, ENUM_E_TYPE, ENUM_EI_OSABI
+    from elftools.elf.structs import ELFStructs
+
+    # Every exception a parse of hostile bytes can raise; each becomes CorruptElf.
+    errors = (ELFError, ConstructError, ValueError, OverflowError, struct.error,
+              UnicodeDecodeError, MemoryError, IndexError, KeyError, EOFError)
+    names = {v: k for k, v in ENUM_E_MACHINE.items() if isinstance(v, int)}
+    return _Pyelftools(struct_parse, ELFStructs, ENUM_E_TYPE, ENUM_E_MACHINE, ENUM_EI_OSABI,
+                       names, errors)
 
 
 @dataclass(frozen=True)
@@ -280,8 +297,8 @@ def identify(path: str | os.PathLike[str]) -> ElfIdent | None:
 # --- the parser -------------------------------------------------------------------------
 
 @lru_cache(maxsize=8)
-def _basic_structs(little_endian: bool, elfclass: int) -> ELFStructs:
-    structs = ELFStructs(little_endian=little_endian, elfclass=elfclass)
+def _basic_structs(little_endian: bool, elfclass: int) -> Any:
+    structs = _pyelftools().ELFStructs(little_endian=little_endian, elfclass=elfclass)
     structs.create_basic_structs()
     return structs
 
@@ -498,11 +515,12 @@ def _parse(path: str, data: Any, size: int, symbols: bool) -> ElfFacts:
     ehsize = 64 if elf_class == 64 else 52
     if size < ehsize:
         raise _Corrupt(f"only {size} bytes, shorter than the ELF header")
-    hdr = struct_parse(structs.Elf_Ehdr, io.BytesIO(bytes(data[:ehsize])), 0)
+    lib = _pyelftools()
+    hdr = lib.struct_parse(structs.Elf_Ehdr, io.BytesIO(bytes(data[:ehsize])), 0)
     img = _Image(data, size, order, elf_class)
-    e_type = _number(ENUM_E_TYPE, hdr["e_type"])
-    e_machine = _number(ENUM_E_MACHINE, hdr["e_machine"])
-    osabi = _number(ENUM_EI_OSABI, hdr["e_ident"]["EI_OSABI"])
+    e_type = _number(lib.e_type, hdr["e_type"])
+    e_machine = _number(lib.e_machine, hdr["e_machine"])
+    osabi = _number(lib.ei_osabi, hdr["e_ident"]["EI_OSABI"])
 
     interp: str | None = None
     dyn: tuple[int, int] | None = None
@@ -582,7 +600,7 @@ def _parse(path: str, data: Any, size: int, symbols: bool) -> ElfFacts:
         pyinit = tuple(sorted(s for s in defined if s.startswith(("PyInit_", "PyInitU_"))))
     return ElfFacts(
         path=path, size=size, elf_class=elf_class, endianness=order, e_type=e_type,
-        e_machine=e_machine, machine=_E_MACHINE_NAMES.get(e_machine, str(e_machine)),
+        e_machine=e_machine, machine=lib.machine_names.get(e_machine, str(e_machine)),
         e_flags=int(hdr["e_flags"]), osabi=osabi, interp=interp, needed=tuple(needed),
         rpath=rpath, runpath=runpath, soname=soname, static_tls=static_tls,
         nodeflib=nodeflib, has_gnu_stack=has_stack,
@@ -615,7 +633,7 @@ def read_elf(path: str | os.PathLike[str], *, symbols: bool = True) -> ElfResult
                     return _parse(name, data, size, symbols)
             except _Corrupt as exc:
                 return CorruptElf(name, str(exc))
-            except PARSE_ERRORS as exc:
+            except _pyelftools().errors as exc:
                 return CorruptElf(name, f"{type(exc).__name__}: {exc}"[:300])
     except OSError as exc:
         return CorruptElf(name, f"cannot read the file ({exc.strerror or exc})")
@@ -628,3 +646,53 @@ def read_interp(path: str | os.PathLike[str]) -> str | None:
     """
     facts = read_elf(path, symbols=False)
     return facts.interp if isinstance(facts, ElfFacts) else None
+
+
+# --- plain data for a facts cache ---------------------------------------------------------
+
+FACTS_FORMAT = 2
+"""Version of :func:`result_to_json`'s layout (a cache of another version is ignored)."""
+
+
+def result_to_json(result: ElfResult) -> dict[str, Any]:
+    """A JSON-ready form of any :func:`read_elf` answer (see :func:`result_from_json`)."""
+    if isinstance(result, NotElf):
+        return {"kind": "not-elf", "path": result.path, "what": result.kind}
+    if isinstance(result, CorruptElf):
+        return {"kind": "corrupt", "path": result.path, "reason": result.reason}
+    data = {f.name: getattr(result, f.name) for f in fields(result)}
+    data["version_needs"] = [[n.library, n.version, n.weak] for n in result.version_needs]
+    # symbol names as one newline-joined string each: far cheaper to load than a list
+    data["defined"] = "\n".join(sorted(result.defined))
+    data["undefined"] = "\n".join(result.undefined)
+    for key in ("needed", "version_defs", "pyinit"):
+        data[key] = list(data[key])
+    data["kind"] = "elf"
+    return data
+
+
+def result_from_json(data: Mapping[str, Any]) -> ElfResult:
+    """Rebuild an answer from :func:`result_to_json`'s form.
+
+    Raises:
+        ValueError: the data is not such a form (a damaged cache entry).
+    """
+    try:
+        kind = data["kind"]
+        if kind == "not-elf":
+            return NotElf(str(data["path"]), data["what"])
+        if kind == "corrupt":
+            return CorruptElf(str(data["path"]), str(data["reason"]))
+        if kind != "elf":
+            raise ValueError(f"unknown kind {kind!r}")
+        values = {f.name: data[f.name] for f in fields(ElfFacts)}
+        values["version_needs"] = tuple(VersionNeed(str(a), str(b), bool(c))
+                                        for a, b, c in data["version_needs"])
+        defined, undefined = data["defined"], data["undefined"]
+        values["defined"] = frozenset(defined.split("\n")) if defined else frozenset()
+        values["undefined"] = tuple(undefined.split("\n")) if undefined else ()
+        for key in ("needed", "version_defs", "pyinit"):
+            values[key] = tuple(data[key])
+        return ElfFacts(**values)
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise ValueError(f"not a facts record ({exc})") from exc

@@ -103,7 +103,8 @@ def _read_text(path: str) -> str | None:
 
 
 def _headers(text: str) -> dict[str, list[str]]:
-    msg = HeaderParser().parsestr(text, headersonly=True)
+    end = text.find("\n\n")  # the header block only: METADATA's body can be long
+    msg = HeaderParser().parsestr(text if end < 0 else text[:end + 1], headersonly=True)
     out: dict[str, list[str]] = {}
     for key, value in msg.items():
         out.setdefault(key.lower(), []).append(str(value).strip())
@@ -137,7 +138,10 @@ def _record_files(dist_dir: str, site: str) -> tuple[tuple[str, ...], bool]:
             return (), False
         rows = [line.strip() for line in text.splitlines() if line.strip()]
         base = dist_dir
-    files = [os.path.normpath(os.path.join(base, rel)) for rel in rows]
+    prefix = base.rstrip("/") + "/"
+    files = [prefix + rel if ".." not in rel and not rel.startswith("/") and "//" not in rel
+             and "/./" not in rel else os.path.normpath(os.path.join(base, rel))
+             for rel in rows]
     return tuple(dict.fromkeys(files)), True
 
 

@@ -121,6 +121,8 @@ class Runtime:
         python_symbols: the interpreter binary was read, so Python C-API symbols are
             checked too (a sysroot without its Python leaves them unchecked).
         root: the sysroot (messages show paths as the target sees them).
+        global_defined: the exported symbols of every ``global_scope`` object, united once
+            (every file's lookup starts there); empty = look in each object instead.
     """
 
     target: Target
@@ -131,6 +133,7 @@ class Runtime:
     global_scope: tuple[str, ...] = ()
     python_symbols: bool = True
     root: str = "/"
+    global_defined: frozenset[str] = frozenset()
 
     @property
     def libc(self) -> str:
@@ -344,12 +347,15 @@ def check_loading(path: str, label: str, facts: ElfFacts, tree: LoadTree,
     complete = all(r.path is not None or r.how in ("libc", "loaded") for r in tree.resolutions)
     blocked = any(f.severity == "error" for f in out)
     if complete and not blocked and facts.undefined:
-        scope = [*rt.global_scope, *tree.objects]
-        remaining = [s for s in facts.undefined
-                     if rt.python_symbols or not _PY_SYMBOL.match(s)]
-        for obj in dict.fromkeys(scope):
+        remaining = [s for s in facts.undefined if s not in rt.global_defined]
+        if not rt.python_symbols:
+            remaining = [s for s in remaining if not _PY_SYMBOL.match(s)]
+        done = set(rt.global_scope) if rt.global_defined else set()
+        for obj in dict.fromkeys((*rt.global_scope, *tree.objects)):
             if not remaining:
                 break
+            if obj in done:
+                continue
             found = objects.get(obj)
             if isinstance(found, ElfFacts):
                 defined = found.defined

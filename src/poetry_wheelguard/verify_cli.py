@@ -29,6 +29,8 @@ from __future__ import annotations
 
 import argparse
 import ast
+import contextlib
+import hashlib
 import json
 import os
 import re
@@ -38,6 +40,7 @@ import tempfile
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from packaging.version import InvalidVersion, Version
@@ -45,6 +48,7 @@ from packaging.version import InvalidVersion, Version
 from poetry_wheelguard import exitcodes
 from poetry_wheelguard.config import Config
 from poetry_wheelguard.elf import (
+    FACTS_FORMAT,
     ElfFacts,
     ElfIdent,
     ElfResult,
@@ -52,6 +56,8 @@ from poetry_wheelguard.elf import (
     NotElf,
     kind_of_magic,
     read_elf,
+    result_from_json,
+    result_to_json,
     sniff,
 )
 from poetry_wheelguard.errors import WheelguardError
@@ -73,6 +79,7 @@ from poetry_wheelguard.models import (
     PackageRecord,
     Selection,
 )
+from poetry_wheelguard.report import write_json_atomic
 from poetry_wheelguard.targets import (
     Runner,
     Target,
@@ -300,6 +307,105 @@ def sysroot_target(root: str, site_dirs: Sequence[str]) -> tuple[Target, Sysroot
 
 # --- the run ------------------------------------------------------------------------------
 
+def default_cache_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """Where verify keeps its facts cache: ``$WHEELGUARD_CACHE_DIR/verify``, else
+    ``$XDG_CACHE_HOME/poetry-wheelguard/verify``, else ``~/.cache/poetry-wheelguard/verify``."""
+    env = os.environ if environ is None else environ
+    if env.get("WHEELGUARD_CACHE_DIR"):
+        return Path(env["WHEELGUARD_CACHE_DIR"]) / "verify"
+    base = env.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "poetry-wheelguard" / "verify"
+
+
+class FactsCache:
+    """ELF facts kept between runs, so a second verify of an unchanged environment reads
+    no ELF file again.
+
+    One JSON file per verified set of directories. An entry is keyed by the file's identity
+    and state - device, inode, size, modification and change times (``st_ctime`` changes
+    with any write, rename or permission change) - so a changed file is read again. The
+    magic-byte scan of a distribution is kept under its ``RECORD`` file's identity (every
+    installer rewrites ``RECORD`` when it installs). Entries not used by a run are dropped
+    when it saves. A missing, unreadable or damaged cache is an empty one.
+    """
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self._facts: dict[str, dict[str, Any]] = {}
+        self._scans: dict[str, dict[str, Any]] = {}
+        self.used_facts: dict[str, dict[str, Any]] = {}
+        self.used_scans: dict[str, dict[str, Any]] = {}
+        self.hits = 0
+        self.misses = 0
+        self._dirty = False
+        if path is None:
+            return
+        try:
+            with open(path, encoding="utf-8") as fh:
+                data = json.load(fh)
+        except (OSError, ValueError):
+            return
+        if isinstance(data, dict) and data.get("format") == FACTS_FORMAT:
+            self._facts = data.get("facts") or {}
+            self._scans = data.get("scans") or {}
+
+    @staticmethod
+    def key(st: os.stat_result) -> str:
+        """The identity-and-state key of a file's ``stat`` result."""
+        return f"{st.st_dev}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}"
+
+    def facts(self, key: str, path: str) -> ElfResult | None:
+        raw = self._facts.get(key)
+        if raw is None:
+            self.misses += 1
+            return None
+        try:
+            found = result_from_json(raw)
+        except ValueError:
+            self.misses += 1
+            return None
+        self.hits += 1
+        self.used_facts[key] = raw
+        return replace(found, path=path)
+
+    def read(self, path: str, st: os.stat_result | None = None) -> ElfResult:
+        """The facts of ``path`` from the cache, else read (and kept)."""
+        try:
+            key = FactsCache.key(st or os.stat(path))
+        except OSError:
+            return read_elf(path)
+        found = self.facts(key, path)
+        if found is None:
+            found = read_elf(path)
+            self.store_facts(key, found)
+        return found
+
+    def store_facts(self, key: str, result: ElfResult) -> None:
+        self.used_facts[key] = result_to_json(result)
+        self._dirty = True
+
+    def scan(self, key: str) -> dict[str, Any] | None:
+        found = self._scans.get(key)
+        if found is not None:
+            self.used_scans[key] = found
+        return found
+
+    def store_scan(self, key: str, binaries: dict[str, str]) -> None:
+        self.used_scans[key] = {"binaries": binaries}
+        self._dirty = True
+
+    def save(self) -> None:
+        """Write the entries this run used (atomically); errors are ignored."""
+        if self.path is None:
+            return
+        if not self._dirty and len(self.used_facts) == len(self._facts) and \
+                len(self.used_scans) == len(self._scans):
+            return
+        with contextlib.suppress(WheelguardError):  # a cache that cannot be written: none
+            write_json_atomic(self.path, {"format": FACTS_FORMAT, "facts": self.used_facts,
+                                          "scans": self.used_scans})
+
+
 @dataclass
 class _Context:
     """One run's shared state: the target, the loader, every file read so far."""
@@ -310,6 +416,7 @@ class _Context:
     runtime: Runtime
     parents: tuple[ElfFacts, ...]
     loaded: dict[str, str]
+    store: FactsCache = field(default_factory=lambda: FactsCache(None))
     cache: dict[tuple[int, int], ElfResult] = field(default_factory=dict)
     by_path: dict[str, ElfResult] = field(default_factory=dict)
 
@@ -319,17 +426,19 @@ class _Context:
         if found is not None:
             return found
         try:
-            key = self.loader.file_id(path)
+            st = os.stat(path)
         except OSError:
-            key = None
-        if key is not None and key in self.cache:
-            found = self.cache[key]
+            found = read_elf(path)  # the one clear answer for an unreadable file
+            self.by_path[path] = found
+            return found
+        ident = (st.st_dev, st.st_ino)
+        if ident in self.cache:
+            found = self.cache[ident]
             if isinstance(found, ElfFacts) and found.path != path:
                 found = replace(found, path=path)  # keep the path the loader used ($ORIGIN)
         else:
-            found = read_elf(path)
-            if key is not None:
-                self.cache[key] = found
+            found = self.store.read(path, st)
+            self.cache[ident] = found
         self.by_path[path] = found
         return found
 
@@ -347,16 +456,17 @@ def _runtime_ident(target: Target, exe: ElfResult | None) -> tuple[ElfIdent, str
 
 
 def build_context(target: Target, root: str = "/", *, interp: str | None = None,
-                  libc_path: str | None = None, ld_library_path: str | None = None
-                  ) -> _Context:
+                  libc_path: str | None = None, ld_library_path: str | None = None,
+                  store: FactsCache | None = None) -> _Context:
     """Read the interpreter (when its binary is known), configure the loader and load the
-    interpreter's global scope.
+    interpreter's global scope. ``store`` is the facts cache (none by default).
 
     Raises:
         WheelguardError: the target's machine is unknown.
     """
+    store = store or FactsCache(None)
     exe_path = os.path.realpath(target.executable) if target.executable else None
-    exe = read_elf(exe_path) if exe_path and os.path.isfile(exe_path) else None
+    exe = store.read(exe_path) if exe_path and os.path.isfile(exe_path) else None
     ident, machine, e_flags = _runtime_ident(target, exe)
     flavour: Flavour = "musl" if target.libc == "musl" else "glibc"
     exe_facts = exe if isinstance(exe, ElfFacts) else None
@@ -367,7 +477,7 @@ def build_context(target: Target, root: str = "/", *, interp: str | None = None,
                        e_flags=e_flags or 0, ld_library_path=ld_library_path)
     ctx = _Context(target, root, Loader(config, lambda p: ctx.facts(p)),
                    Runtime(target, ident.elf_class, ident.endianness, ident.e_machine,
-                           e_flags, root=root), (), {})
+                           e_flags, root=root), (), {}, store)
     scope: list[str] = []
     if exe_facts is not None:
         ctx.by_path[exe_facts.path] = exe_facts
@@ -381,27 +491,49 @@ def build_context(target: Target, root: str = "/", *, interp: str | None = None,
         ctx.parents = (*[p for p in parents if isinstance(p, ElfFacts)], exe_facts)
     else:
         name = "libc.so" if flavour == "musl" else "libc.so.6"
-        found = libc_path or ctx.loader.find_system(name)
-        if found:
-            scope.append(found)
-            ctx.loaded[name] = found
+        libc = libc_path or ctx.loader.find_system(name)
+        if libc:
+            scope.append(libc)
+            ctx.loaded[name] = libc
     host_interp = resolve_in_root(root, loader_path) if loader_path else None
     if host_interp and host_interp not in scope:
         scope.append(host_interp)
+    defined: set[str] = set()
+    for obj in scope:
+        found = ctx.facts(obj)
+        if isinstance(found, ElfFacts):
+            defined |= found.defined
     ctx.runtime = replace(ctx.runtime, global_scope=tuple(scope),
-                          python_symbols=exe_facts is not None)
+                          python_symbols=exe_facts is not None,
+                          global_defined=frozenset(defined))
     return ctx
 
 
 def _binaries(dist: DistInfo, ctx: _Context) -> dict[str, ElfResult]:
     """Every file of ``dist`` whose magic bytes say ELF, Mach-O or PE (any name)."""
+    record_key = None
+    kinds: dict[str, str] | None = None
+    try:
+        record_key = "record:" + FactsCache.key(os.stat(os.path.join(dist.path, "RECORD")))
+        cached = ctx.store.scan(record_key)
+        if cached is not None and isinstance(cached.get("binaries"), dict):
+            kinds = cached["binaries"]
+    except OSError:
+        record_key = None
+    if kinds is None:
+        kinds = {}
+        for path in dist.files:
+            magic = _magic_kind(path)
+            if magic in ("elf", "macho", "pe"):
+                kinds[path] = magic
+        if record_key is not None:
+            ctx.store.store_scan(record_key, kinds)
     out: dict[str, ElfResult] = {}
-    for path in dist.files:
-        kind = _magic_kind(path)
+    for path, kind in kinds.items():
         if kind == "elf":
             out[path] = ctx.facts(path)
         elif kind in ("macho", "pe"):
-            out[path] = NotElf(path, kind)
+            out[path] = NotElf(path, "macho" if kind == "macho" else "pe")
     return out
 
 
@@ -558,6 +690,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--ld-library-path", metavar="PATHS",
                         help="search these directories as LD_LIBRARY_PATH (never taken from "
                              "the environment)")
+    parser.add_argument("--no-cache", action="store_true",
+                        help="read every file again (no facts cache; see docs/codes.md)")
     parser.add_argument("--index", metavar="URL",
                         help="also apply the install policy (PURE_FALLBACK, "
                              "IGNORED_COMPATIBLE_WHEEL) against this index (network)")
@@ -601,9 +735,10 @@ def run_verify(ns: argparse.Namespace, argv: list[str]) -> int:
         sites = list(args.path)
     else:
         sites = [p for p in (target.purelib, target.platlib) if p]
+    store = FactsCache(None if args.no_cache else _cache_file(root, sites, target))
     ctx = build_context(target, root, interp=sys_facts.interp if sys_facts else None,
                         libc_path=sys_facts.libc_path if sys_facts else None,
-                        ld_library_path=args.ld_library_path)
+                        ld_library_path=args.ld_library_path, store=store)
     dists = find_distributions(sites, args.package)
     if args.package:
         unknown = sorted(set(map(_norm, args.package)) - {d.name for d in dists})
@@ -633,7 +768,10 @@ def run_verify(ns: argparse.Namespace, argv: list[str]) -> int:
         "errors": errors,
         "warnings": sum(1 for r in records for f in r.findings if f.severity == "warning"),
         "seconds": round(elapsed, 3),
+        "cache": {"file": str(store.path) if store.path else None, "hits": store.hits,
+                  "misses": store.misses},
     }
+    store.save()
     if config.report:
         report = Report(command="verify", mode=config.mode, target=target.summary(),
                         packages=records, exit_code=code, extra={"verification": summary})
@@ -643,6 +781,11 @@ def run_verify(ns: argparse.Namespace, argv: list[str]) -> int:
     print(f"verified {summary['elf_files']} ELF files in {len(records)} distributions: "
           f"{errors} error(s), {summary['warnings']} warning(s)", file=sys.stdout)
     return code
+
+
+def _cache_file(root: str, sites: Sequence[str], target: Target) -> Path:
+    key = json.dumps([root, [os.path.abspath(s) for s in sites], target.executable])
+    return default_cache_dir() / f"{hashlib.sha256(key.encode()).hexdigest()[:20]}.json"
 
 
 def _norm(name: str) -> NormalizedName:
