@@ -16,6 +16,7 @@ import pytest
 from poetry_wheelguard import exitcodes
 from poetry_wheelguard.cli import main
 from poetry_wheelguard.config import Config
+from poetry_wheelguard.distfiles import classify, normalize
 from poetry_wheelguard.errors import IndexFetchError, WheelguardError
 from poetry_wheelguard.index import IndexClient, IndexConfig
 from poetry_wheelguard.models import Candidate
@@ -38,8 +39,10 @@ PINS = ["wg-purefallback==1.0", "wg-purefallback==2.0", "wg-sdistbuild==1.0",
 TARGETS = ("python:3.11-slim", "python:3.8-slim", "python:3.11-alpine")
 
 
-def pip_download(target: Target, requirement: str, index_url: str, dest: Path) -> str | None:
-    """The file real pip downloads for ``target`` (wheels only), ``None`` when it finds none."""
+def pip_download(target: Target, requirements: list[str], index_url: str,
+                 dest: Path) -> dict[str, str] | None:
+    """Run real ``pip download --no-deps --only-binary=:all:`` for ``target``:
+    ``{requirement: downloaded file}``, or ``None`` when pip finds no wheel."""
     dest.mkdir(parents=True)
     major, minor = target.python_version
     cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
@@ -48,15 +51,54 @@ def pip_download(target: Target, requirement: str, index_url: str, dest: Path) -
            "--abi", target.abis[0]]
     for plat in dict.fromkeys(t.platform for t in target.tags if t.platform != "any"):
         cmd += ["--platform", plat]
-    proc = subprocess.run([*cmd, requirement], capture_output=True, text=True,
+    proc = subprocess.run([*cmd, *requirements], capture_output=True, text=True,
                           env=isolated_env(), timeout=300, check=False)
-    files = [p.name for p in dest.iterdir()]
     if proc.returncode != 0:
         assert "No matching distribution" in proc.stderr or "Could not find" in proc.stderr, \
             proc.stderr
         return None
-    assert len(files) == 1
-    return files[0]
+    files = {(d.name, str(d.version)): d.filename
+             for d in (classify(p.name) for p in dest.iterdir())}
+    assert len(files) == len(requirements)
+    return {r: files[(normalize(r.split("==")[0]), r.split("==")[1])] for r in requirements}
+
+
+def compare_with_pip(ours: dict[str, dict[str, object]], targets: list[Target],
+                     pins: list[str], index_url: str, tmp: Path) -> set[str]:
+    """Check our choice against real pip for every pin and target; returns the outcomes
+    seen (``platform``, ``pure``, ``sdist``, ``none``).
+
+    pip runs once per target for the pins we expect a wheel for (one run per set of
+    distinct names: it must download exactly our files) and once per other pin (it must
+    find no wheel)."""
+    jobs: list[tuple[Target, list[str]]] = []
+    for target in targets:
+        wheel_pins = [p for p in pins
+                      if ours[target.name][p].selection.chosen.filename.endswith(".whl")]  # type: ignore[attr-defined]
+        groups: list[list[str]] = []
+        for pin in wheel_pins:
+            group = next((g for g in groups if all(q.split("==")[0] != pin.split("==")[0]
+                                                   for q in g)), None)
+            if group is None:
+                groups.append([pin])
+            else:
+                group.append(pin)
+        jobs += [(target, g) for g in groups]
+        jobs += [(target, [p]) for p in pins if p not in wheel_pins]
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda ij: pip_download(
+            ij[1][0], ij[1][1], index_url, tmp / f"run{ij[0]}"), enumerate(jobs)))
+    outcomes = set()
+    for (target, group), got in zip(jobs, results):
+        for pin in group:
+            chosen = ours[target.name][pin].selection.chosen.filename  # type: ignore[attr-defined]
+            if chosen.endswith(".whl"):
+                assert got is not None and got[pin] == chosen, (target.name, pin, got)
+                outcomes.add("pure" if chosen.endswith("none-any.whl") else "platform")
+            else:  # an sdist or nothing: pip finds no wheel either
+                assert got is None, (target.name, pin, got)
+                outcomes.add("sdist" if chosen else "none")
+    return outcomes
 
 
 def _plan(reqs: list[str], targets: list[Target], index_url: str,
@@ -76,21 +118,7 @@ def test_same_file_as_pip_download_on_the_local_index(index_server: IndexServer,
                                                       tmp_path: Path) -> None:
     targets = [preset_target(n) for n in TARGETS]
     ours = _plan(PINS, targets, index_server.url)
-    jobs = [(t, pin) for t in targets for pin in PINS]
-    with ThreadPoolExecutor(4) as pool:
-        theirs = list(pool.map(lambda j: pip_download(
-            j[0], j[1], index_server.url, tmp_path / f"{j[0].interpreter}-{j[0].libc}-{j[1]}"),
-            jobs))
-    outcomes = set()
-    for (target, pin), pip_file in zip(jobs, theirs):
-        rec = ours[target.name][pin]
-        chosen = rec.selection.chosen.filename  # type: ignore[attr-defined]
-        if chosen.endswith(".whl"):
-            assert chosen == pip_file, (target.name, pin)
-            outcomes.add("pure" if chosen.endswith("none-any.whl") else "platform")
-        else:  # an sdist or nothing: pip finds no wheel either
-            assert pip_file is None, (target.name, pin, pip_file)
-            outcomes.add("sdist" if chosen else "none")
+    outcomes = compare_with_pip(ours, targets, PINS, index_server.url, tmp_path)
     assert outcomes == {"pure", "platform", "sdist", "none"}
     slim = ours["python:3.11-slim"]
     codes = {k: [f.code for f in r.findings] for k, r in slim.items()}  # type: ignore[attr-defined]
@@ -289,11 +317,24 @@ def test_same_file_as_pip_download_on_the_public_index(tmp_path: Path) -> None:
     targets = [preset_target("python:3.10-alpine"), preset_target("python:3.12-slim"),
                preset_target("python:3.11-slim", "aarch64")]
     ours = _plan(pins, targets, "https://pypi.org/simple/")
-    jobs = [(t, p) for t in targets for p in pins]
-    with ThreadPoolExecutor(4) as pool:
-        theirs = list(pool.map(lambda j: pip_download(
-            j[0], j[1], "https://pypi.org/simple/",
-            tmp_path / f"{j[0].name.replace(':', '_').replace('/', '_')}-{j[1]}"), jobs))
-    for (target, pin), pip_file in zip(jobs, theirs):
-        chosen = ours[target.name][pin].selection.chosen.filename  # type: ignore[attr-defined]
-        assert (chosen if chosen.endswith(".whl") else None) == pip_file, (target.name, pin)
+    compare_with_pip(ours, targets, pins, "https://pypi.org/simple/", tmp_path)
+
+
+@pytest.mark.network
+def test_acceptance_diff_slim_alpine(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PIP_CONFIG_FILE", "/dev/null")
+    monkeypatch.delenv("PIP_FIND_LINKS", raising=False)
+    paths = []
+    for target in ("python:3.10-slim", "python:3.10-alpine"):
+        path = tmp_path / f"{target.split('-')[-1]}.json"
+        assert main(["plan", "--target", target, *ACCEPTANCE, "--report", str(path),
+                     "--index-url", "https://pypi.org/simple/"]) == exitcodes.OK
+        paths.append(str(path))
+    capsys.readouterr()
+    assert main(["diff", *paths, "--json"]) == exitcodes.OK
+    diff = json.loads(capsys.readouterr().out)["diff"]
+    kinds = {c["name"]: (c["a"]["kind"], c["b"]["kind"]) for c in diff["changes"]}
+    assert kinds == {"uvloop": ("platform wheel", "sdist"),
+                     "psycopg2-binary": ("platform wheel", "sdist")}
+    assert diff["unchanged"] == 2
