@@ -38,6 +38,7 @@ pytestmark = pytest.mark.skipif(not ON_X86_64_GLIBC, reason="fixtures target x86
 # distribution -> (fixture file, module file name, the codes verify must give: exactly these)
 CASES: dict[str, tuple[str, str, set[str]]] = {
     "wg-healthy": ("gnu-x86_64/healthy.so", f"healthy{SUFFIX}", set()),
+    "wg-glibconly": ("gnu-x86_64/glibconly.so", f"glibconly{SUFFIX}", set()),
     "wg-tls": ("gnu-x86_64/tls.so", f"tls{SUFFIX}", {"STATIC_TLS"}),
     "wg-execstack": ("gnu-x86_64/execstack.so", f"execstack{SUFFIX}", {"EXEC_STACK"}),
     "wg-missing": ("gnu-x86_64/missing.so", f"missing{SUFFIX}", {"MISSING_LIBRARY"}),
@@ -51,7 +52,7 @@ CASES: dict[str, tuple[str, str, set[str]]] = {
     "wg-macho": ("bad/macho.so", f"macho{SUFFIX}", {"FOREIGN_BINARY"}),
     "wg-payload": ("gnu-x86_64/missing.so", "payload", {"MISSING_LIBRARY"}),  # no suffix
 }
-EXPECT_IMPORT_OK = {"wg-healthy", "wg-tls", "wg-execstack"}
+EXPECT_IMPORT_OK = {"wg-healthy", "wg-glibconly", "wg-tls", "wg-execstack"}
 
 
 @pytest.fixture(autouse=True)

@@ -52,7 +52,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from packaging.tags import parse_tag
 
@@ -344,32 +344,44 @@ def check_loading(path: str, label: str, facts: ElfFacts, tree: LoadTree,
         out += _check_versions(path, label, facts, own, objects, rt)
     # The loader stops at the first failure: a missing library or a missing version
     # comes before symbol lookup, so UNDEFINED_SYMBOL is only judged without them.
-    complete = all(r.path is not None or r.how in ("libc", "loaded") for r in tree.resolutions)
     blocked = any(f.severity == "error" for f in out)
-    if complete and not blocked and facts.undefined:
-        remaining = [s for s in facts.undefined if s not in rt.global_defined]
-        if not rt.python_symbols:
-            remaining = [s for s in remaining if not _PY_SYMBOL.match(s)]
-        done = set(rt.global_scope) if rt.global_defined else set()
-        for obj in dict.fromkeys((*rt.global_scope, *tree.objects)):
-            if not remaining:
-                break
-            if obj in done:
-                continue
-            found = objects.get(obj)
-            if isinstance(found, ElfFacts):
-                defined = found.defined
-                remaining = [s for s in remaining if s not in defined]
-        if remaining:
-            shown = ", ".join(remaining[:_SHOW_SYMBOLS]) + (
-                f" (+{len(remaining) - _SHOW_SYMBOLS} more)"
-                if len(remaining) > _SHOW_SYMBOLS else "")
-            out.append(_f(UNDEFINED_SYMBOL, "error", path,
-                          f"{label}: {len(remaining)} undefined symbol(s) that nothing in "
-                          f"its load scope defines: {shown}",
-                          "the library that should provide them is missing from DT_NEEDED "
-                          "or too old; install the wheel built for this target"))
+    remaining = None if blocked else unresolved_symbols(facts, tree, objects, rt)
+    if remaining:
+        out.append(_f(UNDEFINED_SYMBOL, "error", path,
+                      f"{label}: {len(remaining)} undefined symbol(s) that nothing in "
+                      f"its load scope defines: {_some(remaining)}",
+                      "the library that should provide them is missing from DT_NEEDED "
+                      "or too old; install the wheel built for this target"))
     return out
+
+
+def _some(names: Sequence[str]) -> str:
+    more = len(names) - _SHOW_SYMBOLS
+    return ", ".join(names[:_SHOW_SYMBOLS]) + (f" (+{more} more)" if more > 0 else "")
+
+
+def unresolved_symbols(facts: ElfFacts, tree: LoadTree, objects: Mapping[str, ElfResult],
+                       rt: Runtime) -> list[str] | None:
+    """The non-weak undefined symbols of ``facts`` that no object of its load scope (the
+    global scope, then ``tree`` in load order) defines; ``None`` when the scope is not
+    complete (a dependency was not found), as the loader stops before symbol lookup then.
+    Python C-API names are left out when the interpreter binary was not read."""
+    if not all(r.path is not None or r.how in ("libc", "loaded") for r in tree.resolutions):
+        return None
+    remaining = [s for s in facts.undefined if s not in rt.global_defined]
+    if not rt.python_symbols:
+        remaining = [s for s in remaining if not _PY_SYMBOL.match(s)]
+    done = set(rt.global_scope) if rt.global_defined else set()
+    for obj in dict.fromkeys((*rt.global_scope, *tree.objects)):
+        if not remaining:
+            break
+        if obj in done:
+            continue
+        found = objects.get(obj)
+        if isinstance(found, ElfFacts):
+            defined = found.defined
+            remaining = [s for s in remaining if s not in defined]
+    return remaining
 
 
 def _check_versions(path: str, label: str, facts: ElfFacts, own: Sequence[Resolution],
@@ -444,6 +456,9 @@ def check_files(dist: DistInfo, results: Mapping[str, ElfResult],
         label = dist.relpath(path)
         found, go_on = check_static(path, label, result, rt,
                                     by_dir.get(os.path.dirname(path), ()))
+        if isinstance(result, ElfFacts) and path in trees:
+            found = [_libc_outcome(f, result, trees[path], objects, rt)
+                     if f.code == LIBC_MISMATCH else f for f in found]
         out += found
         if go_on and isinstance(result, ElfFacts) and path in trees:
             loader_ok[path] = result
@@ -469,6 +484,23 @@ def check_files(dist: DistInfo, results: Mapping[str, ElfResult],
                     seen.add(once)
                     out.append(finding)
     return out
+
+
+def _libc_outcome(finding: Finding, facts: ElfFacts, tree: LoadTree,
+                  objects: Mapping[str, ElfResult], rt: Runtime) -> Finding:
+    """Say in a ``LIBC_MISMATCH`` message what the target's loader will make of the file:
+    a library it cannot load, symbols its libc lacks, or - for a file that uses nothing
+    libc-specific - that it may load (musl maps ``libc.so.6`` to itself and ignores symbol
+    versions), which is still unsupported."""
+    failed = next((r for r in tree.resolutions if r.path is None), None)
+    if failed is not None:
+        why = f" ({failed.problem})" if failed.problem else ""
+        outcome = f"; {failed.needed} cannot be loaded{why}"
+    else:
+        missing = unresolved_symbols(facts, tree, objects, rt) or []
+        outcome = (f"; {len(missing)} symbol(s) {rt.libc} does not define: {_some(missing)}"
+                   if missing else f"; it may load, but {rt.libc} does not support it")
+    return replace(finding, message=finding.message + outcome)
 
 
 def check_distribution(dist: DistInfo, target: Target, binaries: int, elf_files: int

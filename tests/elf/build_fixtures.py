@@ -10,7 +10,7 @@ source gives a fresh build; a finished build has a ``manifest.json``.
 Layout of OUTDIR (module files are named ``<module>.so``; tests install them under the
 target's extension suffix):
 
-    gnu-x86_64/   gcc: healthy, nopyinit, tls, execstack, missing, undef, glibc229,
+    gnu-x86_64/   gcc: healthy, nopyinit, tls, execstack, missing, undef, glibc229, glibconly,
                   libpython (links libpython3.8.so.1.0), libs/ (libwgabsent.so.1 and the
                   libpython3.8 stub: linked, never installed), and loader/ (ext_rpath,
                   ext_runpath, deps/libwga.so.1, deps/libwgb.so.1)
@@ -58,6 +58,7 @@ MODULES: dict[str, tuple[list[str], list[str], list[str]]] = {
     "undef": (["NEED_UNDEF"], [], []),
     "glibc229": (["NEED_GLIBC_229"], [], []),
     "libpython": ([], [], ["python3.8"]),
+    "glibconly": (["NEED_GLIBC_ONLY"], [], []),
 }
 PER_TOOLCHAIN = {
     "gnu-x86_64": list(MODULES),

@@ -7,6 +7,8 @@
  *   NEED_GLIBC_229  call posix_spawn_file_actions_addchdir_np (GLIBC_2.29) -> SYMBOL_VERSION
  *                   on a glibc 2.28 target
  *   NEED_WGA        call into libwga.so.1 (loader search-order tests)
+ *   NEED_GLIBC_ONLY call gnu_get_libc_version, which only glibc defines (LIBC_MISMATCH
+ *                   that really fails on musl)
  * Built with -z execstack it gives EXEC_STACK; linked to a libpython stub, LIBPYTHON. */
 #include <stddef.h>
 #include "minipy.h"
@@ -28,6 +30,9 @@ extern int posix_spawn_file_actions_addchdir_np(void *, const char *);
 #ifdef NEED_WGA
 extern int wg_a(void);
 #endif
+#ifdef NEED_GLIBC_ONLY
+extern const char *gnu_get_libc_version(void);
+#endif
 
 __attribute__((visibility("default"))) int wg_work(const char *s) {
     int n = (int)strlen(s);
@@ -45,6 +50,9 @@ __attribute__((visibility("default"))) int wg_work(const char *s) {
 #endif
 #ifdef NEED_WGA
     n += wg_a();
+#endif
+#ifdef NEED_GLIBC_ONLY
+    n += (int)strlen(gnu_get_libc_version());
 #endif
     return n;
 }
