@@ -1,0 +1,622 @@
+"""Hooks into pip's own choice, for pip 23.0.1 through 26.3 running in this process.
+
+Hook points (each a private pip name, feature-detected by :func:`detect`; wrapped with
+``*args/**kwargs`` so that new keyword arguments pass through untouched):
+
+1. ``pip._internal.index.package_finder.LinkEvaluator.evaluate_link`` - observe. pip calls
+   it for every file of every listing it reads (index pages and find-links), compatible
+   or not, and returns ``(LinkType, detail)``: the version for a candidate, else its own
+   reason (``none of the wheel's tags (...) are compatible``, ``No binaries permitted``,
+   ``Requires-Python``...). No extra request is made.
+2. ``pip._internal.resolution.resolvelib.candidates.LinkCandidate.__init__`` - gate. The
+   resolver creates a ``LinkCandidate`` for a file the moment it commits to it, and the
+   constructor is what downloads it (or its PEP 658 metadata), builds the sdist's metadata
+   in a build environment, or substitutes a wheel from pip's wheel cache. Every path to
+   it (``Factory._make_candidate_from_link``, constraints with links, direct URLs) goes
+   through this constructor, with the original ``link`` as its first argument. The
+   policy runs here, before the original constructor; a strict refusal raises.
+3. ``pip._internal.operations.prepare.RequirementPreparer.prepare_linked_requirement`` -
+   backstop: a requirement prepared outside a gated constructor (the legacy resolver,
+   ``--use-deprecated=legacy-resolver``) is judged here, before anything is fetched. Its
+   ``req.link`` may be a wheel from pip's cache built from an sdist earlier: the source
+   link (``cached_wheel_source_link`` on pip >= 24, ``download_info.url`` on 23.x) is
+   what is judged, so such an install still counts as an sdist build (``built_locally``).
+4. ``pip._internal.resolution.resolvelib.resolver.Resolver.resolve`` (optional) - the
+   final choice: the requirement set pip will install. Decisions taken for candidates the
+   resolver later discarded (backtracking) are left out of the report.
+5. ``pip._internal.commands.install.InstallCommand.run`` (optional) - pip's parsed
+   options (``--target``, ``--prefix``, ``--root``, ``--user``, ``--dry-run``), which
+   decide whether post-install verification applies.
+
+Refusal: pip catches every exception of its command and turns it into an exit code; a
+refusal is therefore raised as a subclass of pip's own ``InstallationError``, which pip
+prints as one ``ERROR:`` line and answers with its status 1; :mod:`.cli` then sees the
+refusal recorded on the :class:`GuardSession` and exits with ``REFUSED``.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import inspect
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from typing import Any, Callable, Optional
+from urllib.parse import unquote, urlsplit
+
+from poetry_wheelguard.config import Config
+from poetry_wheelguard.distfiles import normalize, platform_info, try_classify
+from poetry_wheelguard.models import NormalizedName, PackageRecord, Selection
+from poetry_wheelguard.pip.selection import (
+    CANDIDATE,
+    DIRECT,
+    SeenLink,
+    build_selection,
+    canonical_version,
+    clean_url,
+    index_of,
+    version_of,
+)
+from poetry_wheelguard.policy import Evaluation, evaluate, record_for
+from poetry_wheelguard.targets import Target, make_target
+
+
+@dataclass(frozen=True)
+class HookPoint:
+    """A pip attribute the hooks wrap.
+
+    Attributes:
+        module: the module that defines ``owner``.
+        owner: the class name.
+        attr: the method name.
+        params: the leading parameter names (after ``self``) the wrapper reads.
+        required: without it the in-process mode cannot keep its promise (subprocess mode).
+    """
+
+    module: str
+    owner: str
+    attr: str
+    params: tuple[str, ...]
+    required: bool = True
+
+    @property
+    def label(self) -> str:
+        """``LinkEvaluator.evaluate_link`` (for messages)."""
+        return f"{self.owner}.{self.attr}"
+
+
+OBSERVE = HookPoint("pip._internal.index.package_finder", "LinkEvaluator", "evaluate_link",
+                    ("link",))
+GATE = HookPoint("pip._internal.resolution.resolvelib.candidates", "LinkCandidate", "__init__",
+                 ("link", "template", "factory", "name", "version"))
+BACKSTOP = HookPoint("pip._internal.operations.prepare", "RequirementPreparer",
+                     "prepare_linked_requirement", ("req",))
+RESOLVED = HookPoint("pip._internal.resolution.resolvelib.resolver", "Resolver", "resolve",
+                     (), required=False)
+OPTIONS = HookPoint("pip._internal.commands.install", "InstallCommand", "run",
+                    ("options", "args"), required=False)
+HOOK_POINTS = (OBSERVE, GATE, BACKSTOP, RESOLVED, OPTIONS)
+
+
+@dataclass
+class PipApi:
+    """What :func:`detect` found in the installed pip.
+
+    Attributes:
+        version: ``pip.__version__``.
+        main: ``pip._internal.cli.main.main`` (``main(args) -> int``).
+        installation_error: ``pip._internal.exceptions.InstallationError``.
+        owners: the class of every hook point found, by label.
+        missing: labels of the required names that are missing or changed shape.
+        optional_missing: labels of the optional names that are missing.
+    """
+
+    version: str
+    main: Callable[[list[str]], int] | None
+    installation_error: type[Exception] | None
+    owners: dict[str, type] = field(default_factory=dict)
+    missing: list[str] = field(default_factory=list)
+    optional_missing: list[str] = field(default_factory=list)
+
+    @property
+    def usable(self) -> bool:
+        """True when the in-process mode has everything it needs."""
+        return not self.missing and self.main is not None and self.installation_error is not None
+
+
+def _params_match(func: Any, expected: tuple[str, ...]) -> bool:
+    try:
+        names = list(inspect.signature(func).parameters)[1:]  # without self
+    except (TypeError, ValueError):
+        return False
+    return names[: len(expected)] == list(expected)
+
+
+def detect() -> PipApi:
+    """Import pip and find every hook point; never raises.
+
+    A required name that is missing, or whose leading parameters changed, is listed in
+    ``missing`` (the caller then uses the subprocess mode and says so).
+    """
+    try:
+        import pip
+    except ImportError:
+        return PipApi("", None, None, missing=["pip (not installed)"])
+    api = PipApi(str(getattr(pip, "__version__", "?")), None, None)
+    try:
+        from pip._internal.cli.main import main
+        from pip._internal.exceptions import InstallationError
+
+        api.main = main
+        api.installation_error = InstallationError
+    except ImportError:
+        api.missing.append("pip._internal.cli.main.main")
+    for point in HOOK_POINTS:
+        owner: Any = None
+        try:
+            owner = getattr(importlib.import_module(point.module), point.owner, None)
+        except ImportError:
+            owner = None
+        func = getattr(owner, point.attr, None) if owner is not None else None
+        if func is None or not _params_match(func, point.params):
+            (api.missing if point.required else api.optional_missing).append(point.label)
+            continue
+        api.owners[point.label] = owner
+    return api
+
+
+def _arg(args: tuple[Any, ...], kwargs: dict[str, Any], index: int, name: str) -> Any:
+    """The argument ``name`` at position ``index`` (after self), however it was passed."""
+    if name in kwargs:
+        return kwargs[name]
+    return args[index] if len(args) > index else None
+
+
+@dataclass(frozen=True)
+class LinkInfo:
+    """The facts the gate needs about one pip ``Link`` (read once, defensively)."""
+
+    filename: str
+    url: str
+    sha256: str | None
+    page: str | None
+    is_file: bool
+    is_vcs: bool
+    is_dir: bool
+
+
+def _sha256(link: Any) -> str | None:
+    hashes = getattr(link, "_hashes", None)  # pip >= 22.3: every hash the index gave
+    if isinstance(hashes, dict) and hashes.get("sha256"):
+        return str(hashes["sha256"])
+    if getattr(link, "hash_name", None) == "sha256":
+        value = getattr(link, "hash", None)
+        return str(value) if value else None
+    return None
+
+
+def link_info(link: Any) -> LinkInfo:
+    """Read a pip ``Link`` into a :class:`LinkInfo` (URL credentials are removed)."""
+    comes_from = getattr(link, "comes_from", None)
+    page = str(comes_from) if comes_from is not None else None
+    is_dir = False
+    if getattr(link, "is_file", False):
+        try:
+            is_dir = bool(link.is_existing_dir())
+        except (AttributeError, OSError):
+            is_dir = False
+    return LinkInfo(
+        filename=str(getattr(link, "filename", "") or ""),
+        url=clean_url(str(getattr(link, "url", "") or "")),
+        sha256=_sha256(link),
+        page=page if page and "://" in page else None,
+        is_file=bool(getattr(link, "is_file", False)),
+        is_vcs=bool(getattr(link, "is_vcs", False)),
+        is_dir=is_dir,
+    )
+
+
+def url_info(url: str) -> LinkInfo:
+    """A :class:`LinkInfo` from a bare URL (pip 23.x ``download_info.url``)."""
+    path = unquote(urlsplit(url).path)
+    return LinkInfo(path.rstrip("/").rsplit("/", 1)[-1], clean_url(url), None, None,
+                    url.startswith("file:"), "+" in url.split(":", 1)[0], False)
+
+
+_IMPL = {"cp": "cpython", "pp": "pypy", "ip": "ironpython", "jy": "jython"}
+
+
+def target_from_pip(target_python: Any, running: Target) -> Target:
+    """The :class:`Target` pip installs for: ``running`` unless pip was given
+    ``--platform``/``--python-version``/``--abi``/``--implementation``.
+
+    With those options the target is built by :func:`~poetry_wheelguard.targets.make_target`
+    from pip's ``TargetPython``: the Python version and ABIs as given; Linux platform tags
+    of one libc flavour (``manylinux_2_28_x86_64``, ``musllinux_1_2_aarch64``...) give that
+    libc at the highest version named, so every older ``manylinux_2_N`` counts as
+    compatible (PEP 600) even where pip, matching the given tags exactly, would not take
+    it; other platform tags are used as given.
+    """
+    platforms = list(getattr(target_python, "platforms", None) or [])
+    given = getattr(target_python, "_given_py_version_info", None)
+    abis = list(getattr(target_python, "abis", None) or []) or None
+    impl = getattr(target_python, "implementation", None)
+    if not (platforms or given or abis or impl):
+        return running
+    info = getattr(target_python, "py_version_info", None) or running.python_version
+    version = (int(info[0]), int(info[1] if len(info) > 1 else 0))
+    implementation = _IMPL.get(str(impl), str(impl)) if impl else running.implementation
+    machine, libc, libc_version = running.machine, running.libc, running.libc_version
+    explicit: list[str] | None = None
+    if platforms:
+        infos = [platform_info(p) for p in platforms]
+        libcs = {i.libc for i in infos if i.libc != "unknown"}
+        machines = {i.machine for i in infos}
+        if all(i.os == "linux" for i in infos) and len(libcs) == 1 and len(machines) == 1:
+            libc = libcs.pop()
+            machine = machines.pop()
+            libc_version = max(i.libc_version for i in infos if i.libc_version is not None)
+        else:
+            explicit = platforms
+            machine = infos[0].machine
+            libc, libc_version = "unknown", None
+    return make_target(python_version=version, machine=machine, libc=libc,
+                       libc_version=libc_version, implementation=implementation, abis=abis,
+                       platforms=explicit)
+
+
+@dataclass(eq=False)
+class Decision:
+    """The policy's answer for one file pip committed to.
+
+    Attributes:
+        key: the judged link's URL (credentials and fragment removed).
+        selection, evaluation: what :func:`poetry_wheelguard.policy.evaluate` saw and said.
+        via: ``gate``, ``backstop`` or ``editable`` (recorded from the final set).
+        ireq: pip's ``InstallRequirement`` for the candidate once it exists (to match the
+            resolver's final set).
+    """
+
+    key: str
+    selection: Selection
+    evaluation: Evaluation
+    via: str
+    ireq: Any = None
+
+    def record(self) -> PackageRecord:
+        """The report record of this decision."""
+        return record_for(self.selection, self.evaluation)
+
+
+class GuardSession:
+    """Everything the hooks learn during one ``pip install`` run, and their decisions.
+
+    Args:
+        config: the resolved settings (mode, allow-lists, no-build).
+        running: the target of the running interpreter (pip's default target).
+        refusal: the exception type raised for a strict refusal (a subclass of pip's
+            ``InstallationError``; see :func:`refusal_type`).
+    """
+
+    def __init__(self, config: Config, running: Target,
+                 refusal: type[BaseException] = RuntimeError) -> None:
+        self.config = config
+        self.running = running
+        self.target = running
+        self.refusal = refusal
+        self.seen: dict[NormalizedName, dict[str, SeenLink]] = {}
+        self.decisions: list[Decision] = []
+        self.by_key: dict[str, Decision] = {}
+        self.refused: list[Decision] = []
+        self.final: list[Decision] | None = None
+        self.options: dict[str, Any] = {}
+        self.internal_error: BaseException | None = None
+        self.gating = 0
+        self._targets: dict[int, Target] = {}
+
+    # -- hook 1: observe -------------------------------------------------------------
+    def observe(self, project: str, link: Any, result: Any, detail: Any) -> None:
+        """Record pip's verdict on one listed file (``LinkEvaluator.evaluate_link``)."""
+        verdict = getattr(result, "name", None) or (CANDIDATE if result is True else "rejected")
+        info = link_info(link)
+        if not info.filename:
+            return
+        name = normalize(project)
+        seen = SeenLink(
+            filename=info.filename,
+            url=info.url,
+            sha256=info.sha256,
+            version=(canonical_version(detail) if verdict == CANDIDATE else None)
+            or version_of(info.filename),
+            verdict=str(verdict),
+            reason=None if verdict == CANDIDATE else str(detail),
+            requires_python=getattr(link, "requires_python", None) or None,
+            yanked=bool(getattr(link, "is_yanked", False)),
+            index=index_of(info.page, info.url, name),
+        )
+        self.seen.setdefault(name, {})[info.url] = seen
+
+    # -- targets ---------------------------------------------------------------------
+    def target_for(self, target_python: Any) -> Target:
+        """The target for pip's ``TargetPython`` (cached per object)."""
+        if target_python is None:
+            return self.running
+        key = id(target_python)
+        if key not in self._targets:
+            self._targets[key] = target_from_pip(target_python, self.running)
+        self.target = self._targets[key]
+        return self.target
+
+    # -- hook 2 and 3: judge ----------------------------------------------------------
+    def judge(self, info: LinkInfo, name: str | None, version: Any, *, editable: bool,
+              target_python: Any, via: str, substituted: bool = False) -> Decision:
+        """Evaluate pip's choice of the file ``info`` and record the decision.
+
+        Raises:
+            the ``refusal`` type: strict mode refuses the file.
+        """
+        dist = try_classify(info.filename)
+        project = normalize(name) if name else (dist.name if dist else normalize(info.filename))
+        listing = self.seen.get(project, {})
+        observed = listing.get(info.url)
+        first_party = editable or info.is_vcs or info.is_dir or (info.is_file and observed is None)
+        chosen = observed or SeenLink(
+            filename=info.filename, url=info.url, sha256=info.sha256,
+            version=canonical_version(version) or version_of(info.filename), verdict=DIRECT,
+            index=index_of(info.page, info.url, project) if info.page else "",
+        )
+        if dist is not None:
+            built: bool | None = dist.kind == "sdist" or substituted
+        else:
+            built = True if first_party else None
+        selection = build_selection(project, str(version) if version is not None else None,
+                                    chosen, listing.values(), first_party=first_party,
+                                    built_locally=built)
+        evaluation = evaluate(selection, self.target_for(target_python), self.config)
+        decision = Decision(info.url, selection, evaluation, via)
+        self.decisions.append(decision)
+        self.by_key[info.url] = decision
+        if evaluation.refused:
+            self.refused.append(decision)
+            raise self.refusal(refusal_message(decision))
+        return decision
+
+    def gate(self, link: Any, template: Any, factory: Any, name: Any, version: Any) -> Decision:
+        """Judge the file a ``LinkCandidate`` is about to be created for."""
+        finder = getattr(factory, "_finder", None)
+        return self.judge(link_info(link), str(name) if name else None, version,
+                          editable=bool(getattr(template, "editable", False)),
+                          target_python=getattr(finder, "target_python", None), via="gate")
+
+    def prepared(self, decision: Decision, candidate: Any) -> None:
+        """After the candidate exists: its real name and version (a local project's
+        are known only now) and its ``InstallRequirement``."""
+        try:
+            name, version = str(candidate.project_name), str(candidate.version)
+            ireq = candidate.get_install_requirement()
+        except Exception:  # pip changed shape: the gate's facts stay as they were
+            return
+        sel = decision.selection
+        decision.selection = replace(sel, name=normalize(name),
+                                     version=canonical_version(version) or sel.version)
+        decision.ireq = ireq
+
+    def backstop(self, req: Any, target_python: Any) -> None:
+        """Judge a requirement about to be prepared that no gate saw (legacy resolver)."""
+        if self.gating or getattr(req, "editable", False):
+            return
+        link = getattr(req, "link", None)
+        if link is None:
+            return
+        info = link_info(link)
+        source = _source_info(req, info)
+        if source.url in self.by_key:
+            return
+        version = None
+        specifier = getattr(getattr(req, "req", None), "specifier", None)
+        for spec in specifier or ():
+            if spec.operator in ("==", "==="):
+                version = spec.version
+        self.judge(source, getattr(req, "name", None), version, editable=False,
+                   target_python=target_python, via="backstop",
+                   substituted=source.url != info.url)
+
+    # -- hook 4: the final set --------------------------------------------------------
+    def resolved(self, requirement_set: Any) -> None:
+        """Keep the decisions for what pip will finally install, in pip's order."""
+        try:
+            reqs = list(requirement_set.requirements_to_install)
+        except Exception:
+            return
+        final: list[Decision] = []
+        for req in reqs:
+            match = next((d for d in self.decisions if d.ireq is req), None)
+            if match is None:
+                name = normalize(str(getattr(req, "name", "") or ""))
+                match = next((d for d in reversed(self.decisions)
+                              if d.selection.name == name), None)
+            if match is None:
+                match = self._unjudged(req)
+            if match is not None and all(m is not match for m in final):
+                final.append(match)
+        self.final = final
+
+    def _unjudged(self, req: Any) -> Decision | None:
+        """A record for a requirement no hook judged: an editable (``EditableCandidate``
+        is not gated; editables are first-party and never refused)."""
+        if not getattr(req, "editable", False):
+            return None
+        name = str(getattr(req, "name", "") or "")
+        try:
+            version = str(req.metadata["Version"])
+        except Exception:  # metadata not prepared or pip changed shape
+            version = ""
+        link = getattr(req, "link", None)
+        info = link_info(link) if link is not None else url_info(name)
+        chosen = SeenLink(filename=info.filename or name, url=info.url, verdict=DIRECT)
+        selection = build_selection(name or info.filename, version, chosen, (),
+                                    first_party=True, built_locally=True)
+        return Decision(info.url, selection, evaluate(selection, self.target, self.config),
+                        "editable")
+
+    def records(self) -> list[PackageRecord]:
+        """The report records: pip's final set when known, else every decision taken
+        (the latest per project), the refused ones included."""
+        if self.final is not None:
+            return [d.record() for d in self.final]
+        latest: dict[str, Decision] = {}
+        for d in self.decisions:
+            latest.pop(d.selection.name, None)
+            latest[d.selection.name] = d
+        return [d.record() for d in latest.values()]
+
+
+def _source_info(req: Any, info: LinkInfo) -> LinkInfo:
+    """The link pip's choice came from, when ``req.link`` is a wheel from pip's cache."""
+    source = getattr(req, "cached_wheel_source_link", None)  # pip >= 24
+    if source is not None:
+        return link_info(source)
+    source = getattr(req, "source_link", None)  # pip >= 26: defaults to req.link
+    if source is not None and not callable(source):
+        src = link_info(source)
+        if src.url != info.url:
+            return src
+    download = getattr(getattr(req, "download_info", None), "url", None)  # pip 23.x
+    if isinstance(download, str) and clean_url(download) != info.url:
+        return url_info(download)
+    return info
+
+
+def refusal_message(decision: Decision) -> str:
+    """The one line pip prints (as ``ERROR: ...``) when strict mode refuses."""
+    sel = decision.selection
+    codes = ", ".join(dict.fromkeys(f.code for f in decision.evaluation.findings
+                                    if f.severity == "error"))
+    return (f"pip-guard refused {sel.name} {sel.version} ({sel.chosen.filename}): {codes}; "
+            "nothing was downloaded, built or installed")
+
+
+def refusal_type(base: type[Exception]) -> type[Exception]:
+    """A ``WheelguardRefusal`` subclass of pip's ``InstallationError`` (``base``): pip
+    prints it as one line and exits 1 instead of a traceback."""
+    return type("WheelguardRefusal", (base,), {"__module__": __name__})
+
+
+def _wrap_observe(session: GuardSession, orig: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(orig)
+    def evaluate_link(self: Any, *args: Any, **kwargs: Any) -> Any:
+        result = orig(self, *args, **kwargs)
+        try:
+            verdict, detail = result
+            session.observe(str(self.project_name), _arg(args, kwargs, 0, "link"),
+                            verdict, detail)
+        except Exception as exc:
+            # A listing pip read but we could not: warn mode goes on (the findings may be
+            # incomplete, the CLI says so); strict mode stops rather than judge blind.
+            session.internal_error = session.internal_error or exc
+            if session.config.strict:
+                raise session.refusal(f"pip-guard internal error: {exc!r}") from exc
+        return result
+
+    return evaluate_link
+
+
+def _wrap_gate(session: GuardSession, orig: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(orig)
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        decision = _guarded(session, lambda: session.gate(*(
+            _arg(args, kwargs, i, n) for i, n in enumerate(GATE.params))))
+        session.gating += 1
+        try:
+            orig(self, *args, **kwargs)
+        finally:
+            session.gating -= 1
+        session.prepared(decision, self)
+
+    return __init__
+
+
+def _wrap_backstop(session: GuardSession, orig: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(orig)
+    def prepare_linked_requirement(self: Any, *args: Any, **kwargs: Any) -> Any:
+        req = _arg(args, kwargs, 0, "req")
+        finder = getattr(self, "finder", None)
+        _guarded(session, lambda: session.backstop(req, getattr(finder, "target_python", None)))
+        return orig(self, *args, **kwargs)
+
+    return prepare_linked_requirement
+
+
+def _wrap_resolved(session: GuardSession, orig: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(orig)
+    def resolve(self: Any, *args: Any, **kwargs: Any) -> Any:
+        result = orig(self, *args, **kwargs)
+        session.resolved(result)
+        return result
+
+    return resolve
+
+
+def _wrap_options(session: GuardSession, orig: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(orig)
+    def run(self: Any, *args: Any, **kwargs: Any) -> Any:
+        options = _arg(args, kwargs, 0, "options")
+        session.options = {
+            key: getattr(options, key, None)
+            for key in ("target_dir", "prefix_path", "root_path", "use_user_site", "dry_run")
+        }
+        return orig(self, *args, **kwargs)
+
+    return run
+
+
+def _guarded(session: GuardSession, call: Callable[[], Any]) -> Any:
+    """Run a judging call; an unexpected error becomes a refusal-type error (pip prints
+    one line, no traceback) and is kept in ``session.internal_error``."""
+    try:
+        return call()
+    except session.refusal:
+        raise
+    except Exception as exc:
+        session.internal_error = exc
+        raise session.refusal(f"pip-guard internal error: {exc!r}") from exc
+
+
+_INHERITED = object()
+
+_WRAPPERS: dict[str, Callable[[GuardSession, Callable[..., Any]], Callable[..., Any]]] = {
+    OBSERVE.label: _wrap_observe,
+    GATE.label: _wrap_gate,
+    BACKSTOP.label: _wrap_backstop,
+    RESOLVED.label: _wrap_resolved,
+    OPTIONS.label: _wrap_options,
+}
+
+
+@contextmanager
+def installed(api: PipApi, session: GuardSession) -> Iterator[GuardSession]:
+    """Install the hooks of every point ``api`` found for the duration of the block and
+    restore pip's own functions after it (also on error).
+
+    Raises:
+        RuntimeError: ``api`` is not usable (check :attr:`PipApi.usable` first).
+    """
+    if not api.usable or api.installation_error is None:
+        raise RuntimeError(f"pip hooks unavailable: {', '.join(api.missing)}")
+    session.refusal = refusal_type(api.installation_error)
+    saved: list[tuple[type, str, Any]] = []  # (class, name, own attribute or _INHERITED)
+    try:
+        for point in HOOK_POINTS:
+            owner: Optional[type] = api.owners.get(point.label)
+            if owner is None:
+                continue
+            saved.append((owner, point.attr, owner.__dict__.get(point.attr, _INHERITED)))
+            setattr(owner, point.attr, _WRAPPERS[point.label](session, getattr(owner, point.attr)))
+        yield session
+    finally:
+        for owner, attr, orig in reversed(saved):
+            if orig is _INHERITED:
+                delattr(owner, attr)
+            else:
+                setattr(owner, attr, orig)
