@@ -471,3 +471,35 @@ def test_cache_records_round_trip() -> None:
         assert result_from_json(result_to_json(other)) == other
     with pytest.raises(ValueError):
         result_from_json({"kind": "elf", "path": "/x"})
+
+
+def test_index_applies_the_install_policy(index_server: Any, tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    """Installed by plain pip (no guard): --index judges what is installed afterwards."""
+    site = tmp_path / "site"
+    proc = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--no-cache-dir", "--target", str(site),
+         "--index-url", index_server.url, "wg-purefallback==1.0", "wg-healthy==1.0"],
+        capture_output=True, text=True, env=_pip_env(), check=False)
+    assert proc.returncode == 0, proc.stderr
+    report = tmp_path / "r.json"
+    code, out = run(["--mode", "strict", "verify", "--path", str(site), "--index",
+                     index_server.url, "--report", str(report)], capsys)
+    assert code == exitcodes.VERIFY_ERRORS
+    data = json.loads(report.read_text())
+    validate(data)
+    assert codes_by_package(data) == {"wg-purefallback": {"PURE_FALLBACK"},
+                                      "wg-healthy": set(), "wg-puredep": set()}
+    assert "cp37" in out and "manylinux1_x86_64" in out
+
+
+def test_running_interpreter_by_default(tmp_path: Path, capsys: pytest.CaptureFixture[str]
+                                        ) -> None:
+    report = tmp_path / "r.json"
+    code, _out = run(["verify", "--package", "pyelftools", "--package", "packaging",
+                      "--report", str(report)], capsys)
+    assert code == exitcodes.OK
+    data = json.loads(report.read_text())
+    assert [p["name"] for p in data["packages"]] == ["packaging", "pyelftools"]
+    assert data["target"]["interpreter"] == f"cp{sys.version_info[0]}{sys.version_info[1]}"
+    assert data["verification"]["loader"]["flavour"] == "glibc"
