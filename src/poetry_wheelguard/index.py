@@ -143,9 +143,14 @@ def _pip_config_values() -> dict[str, str] | None:
         conf.load()
     except ConfigurationError as exc:
         raise ConfigError(f"cannot read pip's configuration ({exc})") from exc
+    # pip < 26: items() are ("section.key", value); pip 26: (file, {"section.key": value}),
+    # files in pip's override order.
+    flat: list[tuple[str, object]] = []
+    for key, value in conf.items():
+        flat.extend(value.items() if isinstance(value, dict) else [(key, value)])
     order = {"global": 0, "install": 1, ":env:": 2}
     values: dict[str, str] = {}
-    items = sorted(((k, v) for k, v in conf.items() if k.split(".", 1)[0] in order),
+    items = sorted(((k, v) for k, v in flat if "." in k and k.split(".", 1)[0] in order),
                    key=lambda kv: order[kv[0].split(".", 1)[0]])
     for key, value in items:
         values[key.split(".", 1)[1]] = str(value)
