@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,12 +18,10 @@ import jsonschema
 import pytest
 
 from poetry_wheelguard import cli, exitcodes
-from poetry_wheelguard.config import Config
-from poetry_wheelguard.pip import hooks
-from poetry_wheelguard.pip.cli import call_pip
 from poetry_wheelguard.report import schema_path
-from poetry_wheelguard.targets import running_target
-from tests.support.index import IndexServer
+from tests.support.dists import build_wheel
+from tests.support.env import isolated_env
+from tests.support.index import IndexServer, StaticIndex
 from tests.support.projects import FixtureIndex
 
 
@@ -130,21 +130,76 @@ def test_pip_target_options_are_the_target(index_server: IndexServer, tmp_path: 
     assert data["verification"]["status"] == "skipped"
 
 
+LEGACY_SCRIPT = """
+import json, sys
+from poetry_wheelguard.config import Config
+from poetry_wheelguard.pip import hooks
+from poetry_wheelguard.pip.cli import call_pip
+from poetry_wheelguard.targets import running_target
+api = hooks.detect()
+session = hooks.GuardSession(Config(mode="strict"), running_target())
+with hooks.installed(api, session):
+    code = call_pip(api.main, sys.argv[1:], session.refusal)
+print(json.dumps({"code": code, "refused": len(session.refused),
+                  "via": [d.via for d in session.decisions]}))
+"""
+
+
 def test_legacy_resolver_is_caught_by_the_backstop(index_server: IndexServer,
-                                                   tmp_path: Path,
-                                                   capfd: pytest.CaptureFixture[str]) -> None:
+                                                   tmp_path: Path) -> None:
+    """Run in its own interpreter: pip's option defaults are lists that ``append`` options
+    mutate, so ``--use-deprecated`` would leak into later in-process pip runs."""
     index_server.requests.clear()
-    api = hooks.detect()
-    assert api.usable and api.main is not None, api.missing
-    session = hooks.GuardSession(Config(mode="strict"), running_target())
-    with hooks.installed(api, session):
-        code = call_pip(api.main, [*pip_args(index_server, tmp_path / "site",
-                                             "--use-deprecated=legacy-resolver",
-                                             "wg-purefallback==1.0")], session.refusal)
-    _out, err = capfd.readouterr()
-    assert code == 1 and session.refused, err  # pip's status for our InstallationError
-    assert [d.via for d in session.decisions] == ["backstop"]
+    proc = subprocess.run(
+        [sys.executable, "-c", LEGACY_SCRIPT,
+         *pip_args(index_server, tmp_path / "site", "--use-deprecated=legacy-resolver",
+                   "wg-purefallback==1.0")],
+        capture_output=True, text=True, env=isolated_env(), cwd=tmp_path)
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert result == {"code": 1, "refused": 1, "via": ["backstop"]}, proc.stderr
     assert index_server.file_requests() == []
+
+
+@pytest.fixture(scope="module")
+def backtrack_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IndexServer]:
+    """``wg-bt 2.0``: a pure wheel (with a cp37 platform wheel beside it: a pure fallback)
+    that needs a project no index has, so pip discards it and backtracks to ``wg-bt 1.0``
+    (a pure-only release: ok)."""
+    work = tmp_path_factory.mktemp("backtrack")
+    idx = StaticIndex(work / "tree")
+    idx.add([
+        build_wheel(work / "d", "wg-bt", "2.0", requires=["wg-bt-missing>=1"]),
+        build_wheel(work / "d", "wg-bt", "2.0", "cp37-cp37m-manylinux1_x86_64"),
+        build_wheel(work / "d", "wg-bt", "1.0"),
+    ])
+    with idx.serve() as server:
+        yield server
+
+
+def test_backtracking_warn_reports_only_the_final_choice(
+        backtrack_index: IndexServer, tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    report = tmp_path / "r.json"
+    code = guard("--report", str(report), *pip_args(backtrack_index, tmp_path / "site", "wg-bt"))
+    _out, err = capfd.readouterr()
+    assert code == exitcodes.OK, err
+    assert [(p["name"], p["version"], p["verdict"]) for p in load_report(report)["packages"]] \
+        == [("wg-bt", "1.0", "ok")]
+    assert "PURE_FALLBACK" not in err  # wg-bt 2.0 was judged, then discarded by pip
+
+
+def test_backtracking_strict_refuses_the_first_committed_candidate(
+        backtrack_index: IndexServer, tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    """Documented (docs/pip.md): pip can only learn that it will discard wg-bt 2.0 from its
+    metadata, which strict mode must not fetch; the refusal falls on wg-bt 2.0."""
+    backtrack_index.requests.clear()
+    code = guard("--mode", "strict", *pip_args(backtrack_index, tmp_path / "site", "wg-bt"))
+    _out, err = capfd.readouterr()
+    assert code == exitcodes.REFUSED, err
+    assert "wg-bt 2.0" in err and "PURE_FALLBACK" in err
+    assert backtrack_index.file_requests() == []
+    # pinning what pip would have reached installs it
+    code = guard("--mode", "strict", *pip_args(backtrack_index, tmp_path / "site", "wg-bt==1.0"))
+    assert code == exitcodes.OK, capfd.readouterr().err
 
 
 def test_pip_errors_keep_pips_exit_code(index_server: IndexServer, tmp_path: Path,
