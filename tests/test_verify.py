@@ -284,6 +284,23 @@ def test_elf_in_pure_and_unsupported_tag(tmp_path: Path,
     assert prov == {"wg-pure": "pure", "wg-old": "index", "wg-plain": "pure"}
 
 
+def test_metadata_headers_and_body(tmp_path: Path) -> None:
+    info = make_dist(tmp_path, "wg-meta", {"wg_meta/__init__.py": b""}, version="2.0")
+    (info / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: WG.Meta\nVersion: 2.0\nSummary: first\n  second\n"
+        "\nName: not-a-header\nVersion: 9\n")
+    (info / "WHEEL").write_text("Wheel-Version: 1.0\nGenerator: maturin (1.4)\n"
+                                "Root-Is-Purelib: false\nTag: cp311-cp311-linux_x86_64\n"
+                                "Tag: cp311-cp311-manylinux_2_17_x86_64\n")
+    (dist,) = find_distributions([str(tmp_path)])
+    assert (dist.name, dist.display_name, dist.version) == ("wg-meta", "WG.Meta", "2.0")
+    assert dist.generator == "maturin (1.4)" and dist.root_is_purelib is False
+    assert dist.tags == ("cp311-cp311-linux_x86_64", "cp311-cp311-manylinux_2_17_x86_64")
+    assert dist.provenance == "local" and dist.installer == "pip"
+    assert dist.wheel_filename() == \
+        "wg_meta-2.0-cp311-cp311-linux_x86_64.manylinux_2_17_x86_64.whl"
+
+
 def test_provenance_rules() -> None:
     assert provenance_of(["cp311-cp311-linux_x86_64"], None, True)[0] == "local"
     assert provenance_of(["cp311-cp311-manylinux_2_17_x86_64"], None, True)[0] == "index"

@@ -25,7 +25,6 @@ import json
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from email.parser import HeaderParser
 from typing import Any, Literal
 
 from packaging.tags import parse_tag
@@ -103,11 +102,23 @@ def _read_text(path: str) -> str | None:
 
 
 def _headers(text: str) -> dict[str, list[str]]:
-    end = text.find("\n\n")  # the header block only: METADATA's body can be long
-    msg = HeaderParser().parsestr(text if end < 0 else text[:end + 1], headersonly=True)
+    """The header block of an RFC 822-style file (``METADATA``, ``WHEEL``): lowercased
+    field names -> values in order; a line starting with white space continues the field
+    before it; the block ends at the first empty line (``METADATA``'s body follows)."""
     out: dict[str, list[str]] = {}
-    for key, value in msg.items():
-        out.setdefault(key.lower(), []).append(str(value).strip())
+    last: list[str] | None = None
+    end = text.find("\n\n")
+    for line in (text if end < 0 else text[:end]).splitlines():
+        if not line.strip():
+            break
+        if line[0] in " \t" and last is not None:
+            last[-1] = f"{last[-1]} {line.strip()}"
+            continue
+        key, sep, value = line.partition(":")
+        if not sep:
+            continue
+        last = out.setdefault(key.strip().lower(), [])
+        last.append(value.strip())
     return out
 
 

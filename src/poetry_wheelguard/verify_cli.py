@@ -1,7 +1,7 @@
 """``pip-guard verify``: check every compiled file of an installed environment.
 
     pip-guard verify [--python PATH] [--path DIR [--sysroot ROOT]] [--package NAME]...
-                     [--ld-library-path PATHS] [--index URL] [global options]
+                     [--ld-library-path PATHS] [--index URL] [--no-cache] [global options]
 
 Targets:
 
@@ -21,7 +21,8 @@ Exit codes (:mod:`poetry_wheelguard.exitcodes`): 0 when no error finding, or in 
 input (an interpreter that does not run, a missing directory, an unreachable ``--index``);
 64 for a bad command line.
 
-Nothing is imported or executed from the verified files: they are read as bytes.
+Nothing is imported or executed from the verified files: they are read as bytes. Facts of
+files already read are kept in a cache (:class:`FactsCache`; ``--no-cache`` skips it).
 :func:`verify_installed` runs this command in a separate process for ``pip-guard install``.
 """
 
@@ -734,7 +735,7 @@ def run_verify(ns: argparse.Namespace, argv: list[str]) -> int:
                                       filename=d)
         sites = list(args.path)
     else:
-        sites = [p for p in (target.purelib, target.platlib) if p]
+        sites = list(dict.fromkeys(p for p in (target.purelib, target.platlib) if p))
     store = FactsCache(None if args.no_cache else _cache_file(root, sites, target))
     ctx = build_context(target, root, interp=sys_facts.interp if sys_facts else None,
                         libc_path=sys_facts.libc_path if sys_facts else None,
