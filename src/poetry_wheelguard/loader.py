@@ -42,10 +42,10 @@ musl opens the first file of that name it finds and does not skip other ELF clas
 
 Deliberate limits: glibc-hwcaps subdirectories (``glibc-hwcaps/x86-64-v3``) hold faster
 builds of libraries found in their parent directory; they are not searched (only baseline
-``ld.so.cache`` entries are used). An empty RPATH element (the process's working
-directory) is skipped. Every extension is resolved as if imported first in a fresh
-interpreter: a library that is found only because another extension loaded it earlier is
-reported missing.
+``ld.so.cache`` entries are used). Empty and relative RPATH/RUNPATH elements (the
+process's working directory, unknowable here) are skipped. Every extension is resolved as
+if imported first in a fresh interpreter: a library that is found only because another
+extension loaded it earlier is reported missing.
 
 With a sysroot, every path (search directories, ``ld.so.cache`` entries, symbolic links)
 is resolved inside it, as ``chroot`` would.
