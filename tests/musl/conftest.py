@@ -24,6 +24,7 @@ from tests.support.musl import (
     HEALTHY,
     PIP_VERSION,
     PURE_FALLBACK,
+    RELR,
     SDIST_BUILD,
     STATIC_TLS,
     MuslFixtures,
@@ -269,7 +270,7 @@ def network_scenarios(new_musl_venv: Callable[[str], MuslVenv], pypi_proxy: str,
                      refusals=frozenset({"aiohttp", "uvloop"}))
 
 
-ALL_FIXTURES = (HEALTHY, STATIC_TLS, GLIBC_LINKED, PURE_FALLBACK, SDIST_BUILD)
+ALL_FIXTURES = (HEALTHY, STATIC_TLS, GLIBC_LINKED, RELR, PURE_FALLBACK, SDIST_BUILD)
 
 # The codes of `pip-guard verify` (issue 3); every other code comes from the install policy.
 VERIFY_CODES = frozenset({

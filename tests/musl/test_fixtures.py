@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -25,6 +26,8 @@ from tests.support.musl import (
     HEALTHY,
     MUSL_LOADER,
     PIP_VERSION,
+    RELR,
+    RELR_MUSL,
     SDIST_BUILD,
     STATIC_TLS,
     STATIC_TLS_SOURCE,
@@ -140,6 +143,29 @@ def test_glibc_linked_extension_fails_to_import_on_musl(
     assert ok.returncode == 0, ok.stderr
     answer, version = ok.stdout.split()
     assert answer == "42" and re.fullmatch(r"2\.\d+", version)
+
+
+def test_relr_extension_needs_musl_124(musl_python: MuslPython, musl_fixtures: MuslFixtures,
+                                       musl_include: Path, tmp_path: Path) -> None:
+    """Packed relative relocations (DT_RELR): musl's loader applies them from 1.2.4 on;
+    an older one leaves the pointers unrelocated and the import crashes (SIGSEGV)."""
+    so = wheel_member(_wheel(musl_fixtures, RELR, "musllinux_1_2"), ".so", tmp_path / "relr")
+    assert re.search(r"\(RELR\)\s+0x", _dynamic(so)), _dynamic(so)
+    proc = _import_from(musl_python.executable, so.parent)
+    if musl_python.musl_version >= RELR_MUSL:
+        assert proc.returncode == 0, proc.stderr
+    else:
+        assert proc.returncode == -signal.SIGSEGV, (proc.returncode, proc.stderr)
+
+    # Control: the same source linked without packed relocations imports.
+    name, data = compile_extension(tmp_path / "build", "_native", python_include=str(musl_include),
+                                   ext_suffix=musl_python.ext_suffix, cc="musl-gcc")
+    (tmp_path / "plain").mkdir()
+    (tmp_path / "plain" / name).write_bytes(data)
+    assert "(RELR)" not in _dynamic(tmp_path / "plain" / name)
+    ok = _import_from(musl_python.executable, tmp_path / "plain")
+    assert ok.returncode == 0, ok.stderr
+    assert ok.stdout.strip() == "42"
 
 
 def test_manylinux_fixtures_are_not_for_musl(musl_fixtures: MuslFixtures) -> None:

@@ -23,6 +23,7 @@ from tests.support.musl import (
     GLIBC_LINKED,
     HEALTHY,
     PURE_FALLBACK,
+    RELR,
     SDIST_BUILD,
     STATIC_TLS,
     MuslFixtures,
@@ -141,7 +142,7 @@ def _verify(venv: MuslVenv, work: Path, *, host: bool) -> tuple[int, dict[str, A
     return proc.returncode, data, proc.stdout + proc.stderr
 
 
-@pytest.mark.parametrize("project", [HEALTHY, STATIC_TLS, GLIBC_LINKED])
+@pytest.mark.parametrize("project", [HEALTHY, STATIC_TLS, GLIBC_LINKED, RELR])
 @pytest.mark.parametrize("host", [False, True], ids=["on-musl", "from-glibc-host"])
 def test_verify_agrees_with_real_import(scenarios: Scenarios, project: str, host: bool,
                                         tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ import json
 import re
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from packaging.version import Version
@@ -21,18 +22,20 @@ from tests.support.musl import run
 pytestmark = [pytest.mark.musl, pytest.mark.network]
 
 
-def _refused_untouched(run_: GuardRun) -> None:
+def _refusal(run_: GuardRun, name: str, filename: str, code: str) -> dict[str, Any]:
+    """Strict refusal of ``filename`` with an error ``code``, venv unchanged; the finding."""
     assert run_.proc.returncode == exitcodes.REFUSED, run_.output
     assert run_.before == run_.after, "the venv changed"
+    pkg = run_.package(name)
+    assert pkg["filename"] == filename
+    finding: dict[str, Any] = next(f for f in pkg["findings"] if f["code"] == code)
+    assert finding["severity"] == "error"
+    return finding
 
 
 def test_aiohttp_362_pure_fallback_refused(network_scenarios: Scenarios) -> None:
     run_ = network_scenarios.get("aiohttp", "aiohttp==3.6.2")
-    _refused_untouched(run_)
-    pkg = run_.package("aiohttp")
-    assert pkg["filename"] == "aiohttp-3.6.2-py3-none-any.whl"
-    finding = next(f for f in pkg["findings"] if f["code"] == "PURE_FALLBACK")
-    assert finding["severity"] == "error"
+    finding = _refusal(run_, "aiohttp", "aiohttp-3.6.2-py3-none-any.whl", "PURE_FALLBACK")
     assert "manylinux1_x86_64" in finding["message"]
     newer = re.search(r"aiohttp (\d+(?:\.\d+)+)\+", finding["hint"])
     assert newer and Version(newer[1]) > Version("3.6.2"), finding["hint"]
@@ -40,11 +43,7 @@ def test_aiohttp_362_pure_fallback_refused(network_scenarios: Scenarios) -> None
 
 def test_uvloop_0160_sdist_build_refused(network_scenarios: Scenarios) -> None:
     run_ = network_scenarios.get("uvloop", "uvloop==0.16.0")
-    _refused_untouched(run_)
-    pkg = run_.package("uvloop")
-    assert pkg["filename"] == "uvloop-0.16.0.tar.gz"
-    finding = next(f for f in pkg["findings"] if f["code"] == "SDIST_BUILD")
-    assert finding["severity"] == "error"
+    finding = _refusal(run_, "uvloop", "uvloop-0.16.0.tar.gz", "SDIST_BUILD")
     assert "0.17.0+" in finding["hint"], finding["hint"]
     assert not [step for step in BUILD_STEPS if step in run_.output], run_.output
 

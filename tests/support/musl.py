@@ -54,6 +54,9 @@ STATIC_TLS = "wg-musl-statictls"
 GLIBC_LINKED = "wg-musl-glibclinked"
 PURE_FALLBACK = "wg-musl-purefallback"
 SDIST_BUILD = "wg-musl-sdistbuild"
+RELR = "wg-musl-relr"
+RELR_MUSL = (1, 2, 4)
+"""The first musl whose loader applies DT_RELR (packed relative relocations)."""
 
 MUSL_1_2 = "cp311-cp311-musllinux_1_2_x86_64"
 MUSL_1_1 = "cp311-cp311-musllinux_1_1_x86_64"
@@ -325,6 +328,9 @@ def build_musl_fixtures(out: Path, work: Path, musl: MuslPython, include: Path) 
                                   -> installs; STATIC_TLS; import fails on musl
     wg-musl-glibclinked 1.0       cp311 musllinux_1_1 wheel whose .so gcc linked to glibc
                                   -> installs; LIBC_MISMATCH; import fails on musl
+    wg-musl-relr 1.0              cp311 musllinux_1_2 wheel linked with -z pack-relative-relocs
+                                  (DT_RELR, as today's Alpine toolchains link): musl < 1.2.4
+                                  does not apply those relocations; the import crashes
     wg-musl-purefallback 1.0      cp311/cp310 manylinux wheels + pure wheel -> PURE_FALLBACK
     wg-musl-purefallback 2.0      py3-none-musllinux_1_1 wheel (the hint)
     wg-musl-sdistbuild 1.0        cp311 manylinux wheel + sdist writing a marker -> SDIST_BUILD
@@ -349,6 +355,8 @@ def build_musl_fixtures(out: Path, work: Path, musl: MuslPython, include: Path) 
         build_extension_wheel(out, GLIBC_LINKED, "1.0", MUSL_1_1, work=work / "glibc",
                               source=GLIBC_SOURCE, python_include=str(include),
                               ext_suffix=musl.ext_suffix, cc="gcc"),
+        build_extension_wheel(out, RELR, "1.0", MUSL_1_2, work=work / "relr",
+                              cflags=["-Wl,-z,pack-relative-relocs"], **musl_cc),
         build_wheel(out, PURE_FALLBACK, "1.0", MANYLINUX),
         build_wheel(out, PURE_FALLBACK, "1.0", MANYLINUX_OTHER),
         build_wheel(out, PURE_FALLBACK, "1.0"),
