@@ -44,6 +44,7 @@ def test_flags_of_the_defect_fixtures() -> None:
     assert facts(base / "undef.so").undefined.count("wg_nowhere") == 1
     assert facts(base / "nopyinit.so").pyinit == ()
     assert facts(base / "libpython.so").needed[0] == "libpython3.8.so.1.0"
+    assert facts(base / "relr.so").relr and not facts(base / "healthy.so").relr
     needs = {(n.library, n.version) for n in facts(base / "glibc229.so").version_needs}
     assert ("libc.so.6", "GLIBC_2.29") in needs
 

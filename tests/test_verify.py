@@ -39,6 +39,7 @@ pytestmark = pytest.mark.skipif(not ON_X86_64_GLIBC, reason="fixtures target x86
 CASES: dict[str, tuple[str, str, set[str]]] = {
     "wg-healthy": ("gnu-x86_64/healthy.so", f"healthy{SUFFIX}", set()),
     "wg-glibconly": ("gnu-x86_64/glibconly.so", f"glibconly{SUFFIX}", set()),
+    "wg-relr": ("gnu-x86_64/relr.so", f"relr{SUFFIX}", set()),  # glibc 2.36 applies DT_RELR
     "wg-tls": ("gnu-x86_64/tls.so", f"tls{SUFFIX}", {"STATIC_TLS"}),
     "wg-execstack": ("gnu-x86_64/execstack.so", f"execstack{SUFFIX}", {"EXEC_STACK"}),
     "wg-missing": ("gnu-x86_64/missing.so", f"missing{SUFFIX}", {"MISSING_LIBRARY"}),
@@ -52,7 +53,7 @@ CASES: dict[str, tuple[str, str, set[str]]] = {
     "wg-macho": ("bad/macho.so", f"macho{SUFFIX}", {"FOREIGN_BINARY"}),
     "wg-payload": ("gnu-x86_64/missing.so", "payload", {"MISSING_LIBRARY"}),  # no suffix
 }
-EXPECT_IMPORT_OK = {"wg-healthy", "wg-glibconly", "wg-tls", "wg-execstack"}
+EXPECT_IMPORT_OK = {"wg-healthy", "wg-glibconly", "wg-relr", "wg-tls", "wg-execstack"}
 
 
 @pytest.fixture(autouse=True)
@@ -143,6 +144,7 @@ def test_glibc_228_sysroot_symbol_version(tmp_path: Path,
     suffix = ".cpython-311-x86_64-linux-gnu.so"
     make_dist(site, "wg-new", {f"wg_new/glibc229{suffix}": fx / "glibc229.so"})
     make_dist(site, "wg-healthy", {f"wg_healthy/healthy{suffix}": fx / "healthy.so"})
+    make_dist(site, "wg-relr", {f"wg_relr/relr{suffix}": fx / "relr.so"})
     report = tmp_path / "r.json"
     code, out = run(["verify", "--path", str(site), "--sysroot", str(root),
                      "--report", str(report)], capsys)
@@ -150,8 +152,10 @@ def test_glibc_228_sysroot_symbol_version(tmp_path: Path,
     data = json.loads(report.read_text())
     validate(data)
     assert data["target"]["libc"] == "glibc" and data["target"]["libc_version"] == "2.28"
-    assert codes_by_package(data) == {"wg-new": {"SYMBOL_VERSION"}, "wg-healthy": set()}
+    assert codes_by_package(data) == {"wg-new": {"SYMBOL_VERSION"}, "wg-healthy": set(),
+                                      "wg-relr": {"SYMBOL_VERSION"}}
     assert "needs GLIBC_2.29 from libc.so.6" in out
+    assert "needs GLIBC_ABI_DT_RELR from libc.so.6" in out
     assert "/lib/x86_64-linux-gnu/libc.so.6 does not define (it defines up to GLIBC_2.28)" \
         in out
 
@@ -185,13 +189,15 @@ def test_musl_sysroot(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
                                  elf_fixtures() / "gnu-x86_64/healthy.so"}, tags=tag)
     make_dist(site, "wg-gnutls", {f"wg_gnutls/tls{suffix}":
                                   elf_fixtures() / "gnu-x86_64/tls.so"}, tags=tag)
+    make_dist(site, "wg-relr", {f"wg_relr/relr{suffix}": musl / "relr.so"}, tags=tag)
     report = tmp_path / "r.json"
     run(["verify", "--path", str(site), "--sysroot", str(root), "--report", str(report)], capsys)
     data = json.loads(report.read_text())
     assert data["target"]["libc"] == "musl" and data["target"]["libc_version"] == "1.2"
     assert codes_by_package(data) == {"wg-healthy": set(), "wg-tls": {"STATIC_TLS"},
                                       "wg-glibc": {"LIBC_MISMATCH"},
-                                      "wg-gnutls": {"LIBC_MISMATCH", "STATIC_TLS"}}
+                                      "wg-gnutls": {"LIBC_MISMATCH", "STATIC_TLS"},
+                                      "wg-relr": {"UNSUPPORTED_RELR"}}  # the copy is 1.2.3
     assert codes_by_package(data, ("error",))["wg-tls"] == {"STATIC_TLS"}
 
 
@@ -390,6 +396,23 @@ def test_exec_stack_severity_follows_glibc_version() -> None:
     no_header = replace(_facts("healthy.so"), has_gnu_stack=False, exec_stack=True)
     found, _ = v.check_static(f"/x/healthy{SUFFIX}", "x", no_header, _rt())
     assert [f.code for f in found] == ["EXEC_STACK"] and "no PT_GNU_STACK" in found[0].message
+
+
+def test_relr_by_libc_release() -> None:
+    facts = replace(_facts("relr.so"), needed=("libc.so",), version_needs=())
+    musl = make_target(python_version=(3, 11), machine="x86_64", libc="musl",
+                       libc_version=(1, 2))
+    path = f"/x/relr{musl.extension_suffixes[0]}"
+    for release, expected in (((1, 2, 3), [("UNSUPPORTED_RELR", "error")]),
+                              ((1, 2, 4), []), (None, [("UNSUPPORTED_RELR", "warning")])):
+        found, _ = v.check_static(path, "x", facts, _rt(target=musl, libc_release=release))
+        assert [(f.code, f.severity) for f in found] == expected, release
+    old = replace(TARGET, libc_version=(2, 35))
+    lld_style = replace(_facts("relr.so"), version_needs=())  # no GLIBC_ABI_DT_RELR need
+    found, _ = v.check_static(f"/x/relr{SUFFIX}", "x", lld_style, _rt(target=old))
+    assert [f.code for f in found] == ["UNSUPPORTED_RELR"]
+    found, _ = v.check_static(f"/x/relr{SUFFIX}", "x", _facts("relr.so"), _rt(target=old))
+    assert found == []  # its GLIBC_ABI_DT_RELR need: SYMBOL_VERSION's to report
 
 
 def test_libpython_against_a_static_interpreter() -> None:

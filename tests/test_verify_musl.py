@@ -43,6 +43,8 @@ def test_verdicts_agree_with_musl_imports(musl: MuslPython, tmp_path: Path,
         # name, versions are ignored); still an error: unsupported, and the message says so
         "wg-m-glibc": ("healthy", fx / "gnu-x86_64/healthy.so", {"LIBC_MISMATCH"}),
     }
+    if musl.musl_version < (1, 2, 4):  # musl applies DT_RELR from 1.2.4
+        cases["wg-m-relr"] = ("relr", fx / "musl-x86_64/relr.so", {"UNSUPPORTED_RELR"})
     loads = {"wg-m-healthy", "wg-m-glibc"}
     for name, (module, src, _codes) in cases.items():
         pkg = name.replace("-", "_")

@@ -48,6 +48,7 @@ PF_X = 0x1
 DT_NULL, DT_NEEDED, DT_HASH, DT_STRTAB, DT_SYMTAB = 0, 1, 4, 5, 6
 DT_STRSZ, DT_SYMENT, DT_SONAME, DT_RPATH, DT_RUNPATH = 10, 11, 14, 15, 29
 DT_FLAGS, DT_FLAGS_1 = 30, 0x6FFFFFFB
+DT_RELR = 36
 DT_GNU_HASH = 0x6FFFFEF5
 DT_VERDEF, DT_VERDEFNUM = 0x6FFFFFFC, 0x6FFFFFFD
 DT_VERNEED, DT_VERNEEDNUM = 0x6FFFFFFE, 0x6FFFFFFF
@@ -140,6 +141,7 @@ class ElfFacts:
         rpath, runpath: raw ``DT_RPATH`` / ``DT_RUNPATH`` strings (unsplit), or ``None``.
         soname: ``DT_SONAME`` or ``None``.
         static_tls: ``DT_FLAGS`` has ``DF_STATIC_TLS`` (initial-exec TLS model).
+        relr: a ``DT_RELR`` table (packed relative relocations: glibc >= 2.36, musl >= 1.2.4).
         nodeflib: ``DT_FLAGS_1`` has ``DF_1_NODEFLIB`` (no default directories, no cache).
         has_gnu_stack: a ``PT_GNU_STACK`` header exists.
         exec_stack: ``PT_GNU_STACK`` has ``PF_X``, or there is no ``PT_GNU_STACK`` (glibc
@@ -169,6 +171,7 @@ class ElfFacts:
     runpath: str | None
     soname: str | None
     static_tls: bool
+    relr: bool
     nodeflib: bool
     has_gnu_stack: bool
     exec_stack: bool
@@ -543,7 +546,7 @@ def _parse(path: str, data: Any, size: int, symbols: bool) -> ElfFacts:
 
     needed: list[str] = []
     rpath = runpath = soname = None
-    static_tls = nodeflib = False
+    static_tls = nodeflib = relr = False
     needs: tuple[VersionNeed, ...] = ()
     defs: tuple[str, ...] = ()
     defined: frozenset[str] = frozenset()
@@ -569,6 +572,7 @@ def _parse(path: str, data: Any, size: int, symbols: bool) -> ElfFacts:
             elif tag == DT_SONAME and soname is None:
                 soname = img.cstring(strtab, val, "DT_SONAME")
         static_tls = bool(tags.get(DT_FLAGS, 0) & DF_STATIC_TLS)
+        relr = DT_RELR in tags
         nodeflib = bool(tags.get(DT_FLAGS_1, 0) & DF_1_NODEFLIB)
         if DT_VERNEED in tags:
             off = img.offset_of(tags[DT_VERNEED], 16, "DT_VERNEED")
@@ -603,7 +607,7 @@ def _parse(path: str, data: Any, size: int, symbols: bool) -> ElfFacts:
         e_machine=e_machine, machine=lib.machine_names.get(e_machine, str(e_machine)),
         e_flags=int(hdr["e_flags"]), osabi=osabi, interp=interp, needed=tuple(needed),
         rpath=rpath, runpath=runpath, soname=soname, static_tls=static_tls,
-        nodeflib=nodeflib, has_gnu_stack=has_stack,
+        relr=relr, nodeflib=nodeflib, has_gnu_stack=has_stack,
         exec_stack=exec_stack or not has_stack, dynamic=dyn is not None,
         version_needs=needs, version_defs=defs, defined=defined, undefined=undefined,
         pyinit=pyinit,
@@ -650,7 +654,7 @@ def read_interp(path: str | os.PathLike[str]) -> str | None:
 
 # --- plain data for a facts cache ---------------------------------------------------------
 
-FACTS_FORMAT = 2
+FACTS_FORMAT = 3
 """Version of :func:`result_to_json`'s layout (a cache of another version is ignored)."""
 
 

@@ -29,6 +29,10 @@ Per file (an installed file whose magic bytes say ELF, Mach-O or PE):
    thread stack executable (warning); musl ignores it.
 9. ``LIBPYTHON`` - ``DT_NEEDED`` names a libpython other than the interpreter's own shared
    one (or any, for a statically linked interpreter).
+9a. ``UNSUPPORTED_RELR`` - packed relative relocations (``DT_RELR``) that the target's loader
+   does not apply: musl before 1.2.4 (the import crashes), glibc before 2.36 when the file
+   lacks the ``GLIBC_ABI_DT_RELR`` version need that would make ``SYMBOL_VERSION`` say it.
+   An unknown musl release gives a warning.
 10. ``MISSING_LIBRARY`` - a ``DT_NEEDED`` the loader would not find (:mod:`loader`).
 11. ``SYMBOL_VERSION`` - glibc: a version need (``GLIBC_2.29``, ``GLIBCXX_3.4.30``) that the
     library it resolves to does not define; weak needs are warnings. musl ignores versions.
@@ -74,6 +78,7 @@ NO_PYINIT = "NO_PYINIT"
 STATIC_TLS = "STATIC_TLS"
 EXEC_STACK = "EXEC_STACK"
 LIBPYTHON = "LIBPYTHON"
+UNSUPPORTED_RELR = "UNSUPPORTED_RELR"
 SILENT_PURE_BUILD = "SILENT_PURE_BUILD"
 ELF_IN_PURE = "ELF_IN_PURE"
 UNSUPPORTED_TAG = "UNSUPPORTED_TAG"
@@ -81,7 +86,7 @@ UNSUPPORTED_TAG = "UNSUPPORTED_TAG"
 VERIFY_CODES = (
     CORRUPT_ELF, FOREIGN_BINARY, WRONG_MACHINE, LIBC_MISMATCH, SYMBOL_VERSION,
     MISSING_LIBRARY, UNDEFINED_SYMBOL, EXT_SUFFIX, NO_PYINIT, STATIC_TLS, EXEC_STACK,
-    LIBPYTHON, SILENT_PURE_BUILD, ELF_IN_PURE, UNSUPPORTED_TAG,
+    LIBPYTHON, UNSUPPORTED_RELR, SILENT_PURE_BUILD, ELF_IN_PURE, UNSUPPORTED_TAG,
 )
 
 # platform.machine() -> (e_machine, EI_CLASS, byte order, pyelftools name)
@@ -123,6 +128,7 @@ class Runtime:
         root: the sysroot (messages show paths as the target sees them).
         global_defined: the exported symbols of every ``global_scope`` object, united once
             (every file's lookup starts there); empty = look in each object instead.
+        libc_release: the libc's full version (musl ``(1, 2, 3)``), when known.
     """
 
     target: Target
@@ -134,6 +140,7 @@ class Runtime:
     python_symbols: bool = True
     root: str = "/"
     global_defined: frozenset[str] = frozenset()
+    libc_release: tuple[int, ...] | None = None
 
     @property
     def libc(self) -> str:
@@ -287,6 +294,8 @@ def check_static(path: str, label: str, result: ElfResult, rt: Runtime,
                           "only while its static TLS reserve lasts",
                           "if imports fail with \"cannot allocate memory in static TLS "
                           "block\", import it earlier or raise glibc.rtld.optional_static_tls"))
+    if facts.relr:
+        out += _check_relr(path, label, facts, rt)
     if facts.exec_stack and t.libc == "glibc":
         new = t.libc_version is not None and t.libc_version >= (2, 41)
         why = "marks its stack executable" if facts.has_gnu_stack else \
@@ -298,6 +307,27 @@ def check_static(path: str, label: str, result: ElfResult, rt: Runtime,
                       "(patchelf --clear-execstack)"))
     out += _check_libpython(path, label, facts, t)
     return out, go_on
+
+
+def _check_relr(path: str, label: str, facts: ElfFacts, rt: Runtime) -> list[Finding]:
+    t = rt.target
+    hint = ("install a wheel linked without -z pack-relative-relocs (an older build or "
+            "another release), or move to a newer base image")
+    if t.libc == "musl":
+        got = rt.libc_release
+        if got is not None and tuple(got) >= (1, 2, 4):
+            return []
+        release = ".".join(map(str, got)) if got is not None else "of unknown release"
+        return [_f(UNSUPPORTED_RELR, "error" if got is not None else "warning", path,
+                   f"{label}: packed relative relocations (DT_RELR), which musl {release} "
+                   "does not apply (musl applies them from 1.2.4); the import crashes", hint)]
+    if t.libc == "glibc" and t.libc_version is not None and t.libc_version < (2, 36) and \
+            not any(n.version == "GLIBC_ABI_DT_RELR" for n in facts.version_needs):
+        return [_f(UNSUPPORTED_RELR, "error", path,
+                   f"{label}: packed relative relocations (DT_RELR), which glibc "
+                   f"{t.libc_version[0]}.{t.libc_version[1]} does not apply (glibc applies "
+                   "them from 2.36)", hint)]
+    return []
 
 
 def _check_libpython(path: str, label: str, facts: ElfFacts, t: Target) -> list[Finding]:

@@ -127,10 +127,10 @@ def glibc_version_of(libc_path: str) -> tuple[int, int] | None:
     return None
 
 
-def musl_version_of(loader_path: str, root: str = "/") -> tuple[int, int] | None:
-    """The musl version of a musl loader/libc file, without running it: the version string
-    it carries (``1.2.3`` beside its ``ld-musl`` usage text), else Alpine's package database
-    (``/lib/apk/db/installed``, ``P:musl`` / ``V:1.2.4-r2``) inside ``root``."""
+def musl_version_of(loader_path: str, root: str = "/") -> tuple[int, int, int] | None:
+    """The musl release ``(1, 2, 3)`` of a musl loader/libc file, without running it: the
+    version string it carries (``1.2.3`` beside its ``ld-musl`` usage text), else Alpine's
+    package database (``/lib/apk/db/installed``, ``P:musl`` / ``V:1.2.4-r2``) in ``root``."""
     try:
         with open(loader_path, "rb") as fh:
             data = fh.read(16 << 20)
@@ -138,8 +138,8 @@ def musl_version_of(loader_path: str, root: str = "/") -> tuple[int, int] | None
         data = b""
     m = re.search(rb"\0(1\.[0-9]\.[0-9]{1,2})\0", data)
     if m:
-        major, minor, _patch = m[1].decode().split(".")
-        return int(major), int(minor)
+        major, minor, patch = m[1].decode().split(".")
+        return int(major), int(minor), int(patch)
     db = resolve_in_root(root, "/lib/apk/db/installed")
     if db:
         try:
@@ -147,9 +147,9 @@ def musl_version_of(loader_path: str, root: str = "/") -> tuple[int, int] | None
                 text = fh.read()
         except OSError:
             text = ""
-        m2 = re.search(r"^P:musl\nV:(\d+)\.(\d+)", text, re.MULTILINE)
+        m2 = re.search(r"^P:musl\nV:(\d+)\.(\d+)\.(\d+)", text, re.MULTILINE)
         if m2:
-            return int(m2[1]), int(m2[2])
+            return int(m2[1]), int(m2[2]), int(m2[3])
     return None
 
 
@@ -191,7 +191,9 @@ def inspect_sysroot(root: str, site_dirs: Sequence[str]) -> SysrootFacts:
     if musl_loaders:
         interp = "/lib/" + musl_loaders[0]
         libc_path = resolve_in_root(root, interp) or ""
-        libc, libc_version = "musl", musl_version_of(libc_path, root)
+        libc = "musl"
+        release = musl_version_of(libc_path, root)
+        libc_version = release[:2] if release else None
     else:
         for _em, elf_class, _order, name in dict.fromkeys(MACHINES.values()):
             for d in glibc_default_dirs(root, name, elf_class):
@@ -499,6 +501,9 @@ def build_context(target: Target, root: str = "/", *, interp: str | None = None,
     host_interp = resolve_in_root(root, loader_path) if loader_path else None
     if host_interp and host_interp not in scope:
         scope.append(host_interp)
+    release: tuple[int, ...] | None = target.libc_version
+    if flavour == "musl" and host_interp:
+        release = musl_version_of(host_interp, root) or release  # with its patch level
     defined: set[str] = set()
     for obj in scope:
         found = ctx.facts(obj)
@@ -506,7 +511,7 @@ def build_context(target: Target, root: str = "/", *, interp: str | None = None,
             defined |= found.defined
     ctx.runtime = replace(ctx.runtime, global_scope=tuple(scope),
                           python_symbols=exe_facts is not None,
-                          global_defined=frozenset(defined))
+                          global_defined=frozenset(defined), libc_release=release)
     return ctx
 
 

@@ -11,10 +11,11 @@ Layout of OUTDIR (module files are named ``<module>.so``; tests install them und
 target's extension suffix):
 
     gnu-x86_64/   gcc: healthy, nopyinit, tls, execstack, missing, undef, glibc229, glibconly,
+                  relr (DT_RELR: -z pack-relative-relocs),
                   libpython (links libpython3.8.so.1.0), libs/ (libwgabsent.so.1 and the
                   libpython3.8 stub: linked, never installed), and loader/ (ext_rpath,
                   ext_runpath, deps/libwga.so.1, deps/libwgb.so.1)
-    musl-x86_64/  musl-gcc: healthy, tls, libs/, loader/ (as above)
+    musl-x86_64/  musl-gcc: healthy, tls, relr, libs/, loader/ (as above)
     gnu-aarch64/  aarch64-linux-gnu-gcc: healthy, glibc229, libs/
     gnu-i386/     gcc -m32 -nostdlib (no 32-bit libc needed): healthy, with DT_HASH only
     bad/          truncated.so (healthy cut at half), macho.so (a Mach-O bundle header)
@@ -59,10 +60,11 @@ MODULES: dict[str, tuple[list[str], list[str], list[str]]] = {
     "glibc229": (["NEED_GLIBC_229"], [], []),
     "libpython": ([], [], ["python3.8"]),
     "glibconly": (["NEED_GLIBC_ONLY"], [], []),
+    "relr": ([], ["-Wl,-z,pack-relative-relocs"], []),
 }
 PER_TOOLCHAIN = {
     "gnu-x86_64": list(MODULES),
-    "musl-x86_64": ["healthy", "tls"],
+    "musl-x86_64": ["healthy", "tls", "relr"],
     "gnu-aarch64": ["healthy", "glibc229"],
 }
 # glibc libraries stubbed in the sysroots (file name, soname), per architecture.
