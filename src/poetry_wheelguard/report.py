@@ -167,10 +167,12 @@ def _file_label(rec: PackageRecord) -> str:
         return "sdist (build)"
     if rec.pure:
         return "wheel, pure"
-    tags = sorted({t.split("-", 2)[2] for t in rec.tags}) if rec.tags else []
+    # the PEP 600/656 perennial name first (manylinux_2_17_x86_64, not its manylinux2014 alias)
+    plats = sorted({t.split("-", 2)[2] for t in rec.tags},
+                   key=lambda p: (not p.startswith(("manylinux_", "musllinux_")), p))
     abis = sorted({t.split("-", 2)[0] + "-" + t.split("-", 2)[1] for t in rec.tags})
-    plat = tags[0] if len(tags) == 1 else (f"{tags[0]} +{len(tags) - 1}" if tags else "?")
-    return f"wheel, {abis[0] if abis else '?'} {plat}"
+    more = f" (+{len(plats) - 1} tags)" if len(plats) > 2 else " (+1 tag)" if plats[1:] else ""
+    return f"wheel, {abis[0] if abis else '?'} {plats[0] if plats else '?'}{more}"
 
 
 def _codes(findings: Sequence[Finding]) -> str:
