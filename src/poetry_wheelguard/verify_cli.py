@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import ast
 import contextlib
-import hashlib
 import json
 import os
 import re
@@ -790,6 +789,8 @@ def run_verify(ns: argparse.Namespace, argv: list[str]) -> int:
 
 
 def _cache_file(root: str, sites: Sequence[str], target: Target) -> Path:
+    import hashlib  # here: its import is a noticeable part of a warm run
+
     key = json.dumps([root, [os.path.abspath(s) for s in sites], target.executable])
     return default_cache_dir() / f"{hashlib.sha256(key.encode()).hexdigest()[:20]}.json"
 
