@@ -110,7 +110,9 @@ def timed_ldd(files: list[str], runs: int) -> list[float]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--venv", type=Path, default=HERE / ".venv-verify")
+    parser.add_argument("--venv", type=Path,
+                        default=HERE.parent / "tests" / ".cache" / "bench-verify-venv",
+                        help="the benchmark venv (made once; default under tests/.cache)")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--python", default=sys.executable,
                         help="interpreter the benchmark venv is made from")
