@@ -45,8 +45,11 @@ def auth_index_server(fixture_index: FixtureIndex) -> Iterator[IndexServer]:
 
 
 @pytest.fixture(autouse=True)
-def _clean_markers(fixture_index: FixtureIndex) -> Iterator[None]:
-    """Remove sdist-build marker files before each test, so each test sees its own."""
-    for marker in fixture_index.markers.glob("*.built"):
-        marker.unlink()
+def _clean_markers(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Remove sdist-build marker files before each test that uses the fixture index, so
+    each test sees its own (tests that do not use it do not build it)."""
+    if "fixture_index" in request.fixturenames:
+        fixture_index: FixtureIndex = request.getfixturevalue("fixture_index")
+        for marker in fixture_index.markers.glob("*.built"):
+            marker.unlink()
     yield

@@ -186,7 +186,9 @@ def make_target(
     if free_threaded:  # abi3 does not apply to free-threaded builds (PEP 703)
         tag_list = [t for t in tag_list if t.abi != "abi3"]
     if extension_suffixes is None:
-        gnu = {"glibc": "gnu", "musl": "musl"}.get(libc, "gnu")
+        # CPython names the musl ABI "linux-musl" from 3.11 on (bpo-43112); older
+        # releases built on musl still say "linux-gnu".
+        gnu = "musl" if libc == "musl" and (major, minor) >= (3, 11) else "gnu"
         t = "t" if free_threaded else ""
         extension_suffixes = [f".cpython-{major}{minor}{t}-{machine}-linux-{gnu}.so"]
         if not free_threaded:
