@@ -104,6 +104,9 @@ def test_each_fixture_yields_exactly_its_code(fixture_site: Path, tmp_path: Path
             assert finding["code"] in out
     payload = next(p for p in data["packages"] if p["name"] == "wg-payload")
     assert payload["verification"]["elf_files"] == 1  # found by magic bytes, not by name
+    payload_elf = [p for p in fixture_site.rglob("*") if p.is_file()
+                   and p.read_bytes()[:4] == b"\x7fELF" and "payload" in str(p)]
+    assert payload["verification"]["elf_bytes"] == sum(p.stat().st_size for p in payload_elf)
 
 
 def test_strict_mode_exit_code(fixture_site: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -594,6 +594,7 @@ def verify_distribution(dist: DistInfo, ctx: _Context) -> tuple[list[Finding], d
         "files": len(dist.files),
         "binaries": len(results),
         "elf_files": len(elf_files),
+        "elf_bytes": sum(_size(p) for p in elf_files),
         "extensions": len(extensions),
         "resolved": {
             os.path.relpath(p, dist.site): {r.needed: r.path for r in t.resolutions
@@ -602,6 +603,14 @@ def verify_distribution(dist: DistInfo, ctx: _Context) -> tuple[list[Finding], d
         },
     }
     return findings, record
+
+
+def _size(path: str) -> int:
+    """Size of ``path`` in bytes, 0 when it cannot be read."""
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
 
 
 def package_record(dist: DistInfo, findings: list[Finding], record: dict[str, Any],
