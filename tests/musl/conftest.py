@@ -272,14 +272,6 @@ def network_scenarios(new_musl_venv: Callable[[str], MuslVenv], pypi_proxy: str,
 
 ALL_FIXTURES = (HEALTHY, STATIC_TLS, GLIBC_LINKED, RELR, PURE_FALLBACK, SDIST_BUILD)
 
-# The codes of `pip-guard verify` (issue 3); every other code comes from the install policy.
-VERIFY_CODES = frozenset({
-    "CORRUPT_ELF", "FOREIGN_BINARY", "WRONG_MACHINE", "LIBC_MISMATCH", "SYMBOL_VERSION",
-    "MISSING_LIBRARY", "UNDEFINED_SYMBOL", "EXT_SUFFIX", "NO_PYINIT", "STATIC_TLS",
-    "EXEC_STACK", "LIBPYTHON", "SILENT_PURE_BUILD", "ELF_IN_PURE", "UNSUPPORTED_TAG",
-})
-
-
 def findings_of(report: Any, project: str) -> list[dict[str, Any]]:
     """Every finding object (``{code, severity, ...}``) anywhere in ``report`` that belongs
     to ``project``: inside an object whose ``name`` is the project (PEP 503 normalized), or

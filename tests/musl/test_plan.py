@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from poetry_wheelguard import exitcodes
-from tests.musl.conftest import ALL_FIXTURES, VERIFY_CODES, Scenarios, validate_report
+from poetry_wheelguard.verify import VERIFY_CODES
+from tests.musl.conftest import ALL_FIXTURES, Scenarios, validate_report
 from tests.support.index import IndexServer
 from tests.support.musl import HEALTHY, run
 

@@ -19,6 +19,7 @@ rewritten with the musl interpreter's own configuration (:func:`musl_pyconfig`).
 from __future__ import annotations
 
 import email.parser
+import importlib.util
 import json
 import os
 import re
@@ -376,7 +377,11 @@ def build_project_wheel(out: Path) -> Path:
         RuntimeError: the build failed (pip's output in the message).
     """
     out.mkdir(parents=True, exist_ok=True)
-    proc = run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", out, REPO_ROOT])
+    # offline when the build backend is already here (the test extra has poetry-core)
+    isolation = [] if importlib.util.find_spec("poetry.core") is None else \
+        ["--no-build-isolation"]
+    proc = run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", *isolation, "-w", out,
+                REPO_ROOT])
     wheels = sorted(out.glob("poetry_wheelguard-*.whl"))
     if proc.returncode != 0 or not wheels:
         raise RuntimeError(f"building the project wheel failed:\n{proc.stdout}{proc.stderr}")
