@@ -1030,10 +1030,13 @@ def run_plan(ns: argparse.Namespace, argv: list[str]) -> int:
 
 
 def finish_plan(result: PlanResult, config: Config, extra: dict[str, Any],
-                stream: IO[str]) -> int:
+                stream: IO[str], errors: IO[str] | None = None,
+                prog: str = "pip-guard") -> int:
     """Print the plan to ``stream``, write ``config.report`` and return the exit code
     (10 in strict mode when some target would refuse something, else 0). Shared by
-    ``pip-guard plan`` and the Poetry plugin.
+    ``pip-guard plan`` and the Poetry plugin (``poetry wheelguard plan``).
+
+    The strict-mode line goes to ``errors`` (default ``sys.stderr``), prefixed by ``prog``.
 
     Raises:
         WheelguardError: the report cannot be written.
@@ -1043,5 +1046,6 @@ def finish_plan(result: PlanResult, config: Config, extra: dict[str, Any],
     if config.report:
         write_json_atomic(config.report, plan_report(result, config, code, extra))
     if code == exitcodes.REFUSED:
-        print("pip-guard: strict mode: the plan has refusals (exit 10)", file=sys.stderr)
+        print(f"{prog}: strict mode: the plan has refusals (exit 10)",
+              file=errors if errors is not None else sys.stderr)
     return code

@@ -254,9 +254,15 @@ def targets_from_options(ns: argparse.Namespace) -> list[Target]:
     usually the running or probed interpreter).
 
     Raises:
-        ConfigError: unknown preset, bad version/libc/tag, or contradictory flags.
+        ConfigError: unknown preset, bad machine/implementation/version/libc/tag, or
+            contradictory flags (front ends without argparse's ``choices`` rely on this).
     """
     arch = getattr(ns, "arch", None)
+    if arch is not None and arch not in ARCHES:
+        raise ConfigError(f"--arch must be one of {', '.join(ARCHES)}, not {arch!r}")
+    impl = getattr(ns, "implementation", None)
+    if impl is not None and impl not in _IMPLEMENTATIONS:
+        raise ConfigError(f"--implementation must be cp or pp, not {impl!r}")
     version_text = getattr(ns, "python_version", None)
     version = parse_python_version(version_text) if version_text else None
     names = [n for n in getattr(ns, "target_names", None) or [] if n]

@@ -1,17 +1,23 @@
-"""``poetry wheelguard verify`` and ``poetry wheelguard report``.
+"""``poetry wheelguard verify``, ``poetry wheelguard report`` and ``poetry wheelguard plan``.
 
 ``verify`` checks the compiled files of the project environment against its interpreter
 (the same check ``poetry install`` runs after an install; it runs ``pip-guard verify`` in a
 subprocess with the environment's interpreter as ``--python``). ``report`` prints the last
 report the plugin wrote for this project (kept in Poetry's cache directory), as the table
-or, with ``--json``, as the ``wheelguard-report/1`` document.
+or, with ``--json``, as the ``wheelguard-report/1`` document. ``plan`` is
+``pip-guard plan --lock`` on the project's poetry.lock: offline, for each ``--target``, the
+file Poetry's Chooser would pick and every finding, one table with a column per target.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
+import re
+from dataclasses import replace
 from io import StringIO
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from cleo.helpers import option
 from poetry.console.commands.command import Command
@@ -26,14 +32,16 @@ from poetry_wheelguard.poetry.hooks import (
     resolve_config,
     run_verify,
 )
+from poetry_wheelguard.poetry.plugin import escape_markup, running_poetry_version
 from poetry_wheelguard.report import render_findings, render_table, write_json_atomic
+
+if TYPE_CHECKING:
+    from poetry_wheelguard.targets import Target
 
 
 def _write_lines(command: Command, text: str) -> None:
-    from cleo.formatters.formatter import Formatter
-
     for line in text.splitlines():
-        command.line(Formatter.escape(line))
+        command.line(escape_markup(line))
 
 
 class WheelguardReportCommand(Command):  # type: ignore[misc,unused-ignore]
@@ -107,3 +115,134 @@ class WheelguardVerifyCommand(EnvCommand):  # type: ignore[misc,unused-ignore]
             if result.report is None:
                 return exitcodes.INTERNAL
         return result.returncode
+
+
+def _words(values: list[str] | None) -> list[str]:
+    """Option values split on commas and white space (``-E "a b"``, ``--only main,dev``)."""
+    return [w for value in values or [] for w in re.split(r"[,\s]+", value) if w]
+
+
+class WheelguardPlanCommand(Command):  # type: ignore[misc,unused-ignore]
+    """``poetry wheelguard plan --target NAME... [--report PATH] [--mode warn|strict]``.
+
+    The project's poetry.lock (format 2.0 or 2.1) planned offline for each target, exactly
+    as ``pip-guard plan --lock poetry.lock`` plans it (:func:`poetry_wheelguard.plan.read_lock`,
+    :func:`~poetry_wheelguard.plan.plan_lock`, :func:`~poetry_wheelguard.plan.finish_plan`):
+    the same table, report and exit codes. Nothing is downloaded, built or installed, and
+    the project environment is neither created nor used.
+    """
+
+    name = "wheelguard plan"
+    description = ("Plan the project's poetry.lock for other targets (offline): the file "
+                   "each package would install and every finding, a column per target.")
+    options = [  # noqa: RUF012
+        option("target", None, "A target preset, repeatable: python:3.X-slim, "
+               "python:3.X-slim-trixie, python:3.X-alpine, aws-lambda-python3.X, ubi9, "
+               "manylinux2014.", flag=False, multiple=True),
+        option("arch", None, "Machine of every target: x86_64 (default) or aarch64.",
+               flag=False),
+        option("platform", None, "Explicit platform tag (repeatable), as pip's --platform.",
+               flag=False, multiple=True),
+        option("python-version", None, "Python version (3.X) of an explicit target or of a "
+               "versionless preset.", flag=False),
+        option("implementation", None, "cp (default) or pp, for an explicit target.",
+               flag=False),
+        option("abi", None, "Explicit ABI tag (repeatable; default cpXY).", flag=False,
+               multiple=True),
+        option("libc", None, "glibc-X.Y or musl-X.Y: the C library of an explicit target.",
+               flag=False),
+        option("extras", "E", "Root extras to include (repeatable).", flag=False,
+               multiple=True),
+        option("only", None, "Only these dependency groups (repeatable; default: every "
+               "group).", flag=False, multiple=True),
+        option("mode", None, "warn, or strict: exit 10 when anything would be refused.",
+               flag=False),
+        option("report", None, "Write the JSON report (wheelguard-report/1) to this path "
+               "(relative to the project directory).", flag=False),
+    ]
+
+    def handle(self) -> int:
+        """Plan, print through Poetry's IO, write the report. Exit 0; 10 in strict mode when
+        some target would refuse a package; 12 without a readable poetry.lock; 64 for a bad
+        option or configuration."""
+        from poetry_wheelguard.config import load_config
+        from poetry_wheelguard.errors import WheelguardError
+        from poetry_wheelguard.plan import finish_plan, plan_lock, read_lock
+
+        project_dir = project_dir_of(self.poetry)
+        try:
+            config = load_config(cwd=project_dir, flags={
+                "mode": self.option("mode"), "report": self.option("report")})
+            targets = self._targets()
+        except ConfigError as exc:
+            self._error(str(exc))
+            return exitcodes.USAGE
+        if config.report:  # relative to the project directory, as [tool.wheelguard] report
+            config = replace(config, report=str(project_dir / config.report))
+        lock_path = _lock_path(self.poetry, project_dir)
+        if not lock_path.is_file():
+            self._error(f"{lock_path}: no poetry.lock; run `poetry lock` first")
+            return exitcodes.INPUT_ERROR
+        out, err = StringIO(), StringIO()
+        try:
+            lock = read_lock(lock_path)
+            if not _lock_is_fresh(self.poetry):
+                self.line_error(escape_markup(
+                    f"wheelguard: warning: pyproject.toml changed since {lock_path.name} was "
+                    "written; this is the plan of the lock (`poetry lock` refreshes it)"),
+                    style="comment")
+            result = plan_lock(lock, targets, config, _words(self.option("extras")),
+                               _words(self.option("only")))
+            extra = {"plan": {"lock": str(lock_path), "lock_version": lock.lock_version},
+                     "poetry": {"command": self.name, "version": running_poetry_version()}}
+            code = finish_plan(result, config, extra, out, err, prog="wheelguard")
+        except WheelguardError as exc:  # the lock, or the report's directory
+            _write_lines(self, out.getvalue())
+            self._error(str(exc))
+            return exitcodes.INPUT_ERROR
+        _write_lines(self, out.getvalue())
+        for line in err.getvalue().splitlines():
+            self.line_error(escape_markup(line), style="error")
+        return code
+
+    def _targets(self) -> list[Target]:
+        """The targets of the options, by :func:`~poetry_wheelguard.target_options.
+        targets_from_options` (an ``argparse.Namespace`` with its attribute names).
+
+        Raises:
+            ConfigError: bad target options, or none given.
+        """
+        from poetry_wheelguard.target_options import targets_from_options
+
+        ns = argparse.Namespace(
+            target_names=self.option("target") or None, arch=self.option("arch"),
+            platforms=self.option("platform") or None,
+            python_version=self.option("python-version"),
+            implementation=self.option("implementation"), abis=self.option("abi") or None,
+            libc=self.option("libc"))
+        targets = targets_from_options(ns)
+        if not targets:
+            raise ConfigError("give --target NAME (repeatable), or --platform/--libc with "
+                              "--python-version")
+        return targets
+
+    def _error(self, text: str) -> None:
+        self.line_error(escape_markup(f"wheelguard: error: {text}"), style="error")
+
+
+def _lock_path(poetry: Any, project_dir: Path) -> Path:
+    """``Locker.lock`` (Poetry 1.8 and 2.x), else poetry.lock beside pyproject.toml."""
+    lock = getattr(getattr(poetry, "locker", None), "lock", None)
+    return Path(str(lock)) if lock is not None else project_dir / "poetry.lock"
+
+
+def _lock_is_fresh(poetry: Any) -> bool:
+    """``Locker.is_fresh()``: the lock's content hash matches pyproject.toml (True when this
+    Poetry cannot tell)."""
+    is_fresh = getattr(getattr(poetry, "locker", None), "is_fresh", None)
+    if not callable(is_fresh):
+        return True
+    try:
+        return bool(is_fresh())
+    except Exception:  # Poetry's own error on a lock that read_lock accepted
+        return True

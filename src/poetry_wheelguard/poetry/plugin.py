@@ -1,11 +1,11 @@
 """The Poetry application plugin (entry point ``poetry.application.plugin`` = ``wheelguard``).
 
 :meth:`WheelguardPlugin.activate` runs for every ``poetry`` command, so it stays cheap: it
-registers two cleo event listeners and two lazily-built commands, and imports nothing of
-the guard itself. Only a guarded command (``install``, ``sync``, ``add``, ``update``,
-``remove`` - never ``poetry self ...``) imports :mod:`poetry_wheelguard.poetry.hooks` and
-the core, in the ``console.command`` listener, after Poetry's own listeners have given the
-command its environment and installer.
+registers two cleo event listeners and three lazily-built commands (``wheelguard verify``,
+``report`` and ``plan``), and imports nothing of the guard itself. Only a guarded command
+(``install``, ``sync``, ``add``, ``update``, ``remove`` - never ``poetry self ...``) imports
+:mod:`poetry_wheelguard.poetry.hooks` and the core, in the ``console.command`` listener,
+after Poetry's own listeners have given the command its environment and installer.
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ MIN_POETRY = (1, 8)
 """Oldest Poetry whose installer layout the hooks know (tested: 1.8.5 and 2.5.1)."""
 
 
-def _poetry_version() -> str:
+def running_poetry_version() -> str:
+    """The version of the running Poetry (``poetry.__version__``, else its distribution)."""
     try:
         from poetry.__version__ import __version__ as version
     except ImportError:  # very old or unusual layout
@@ -42,7 +43,7 @@ def _version_tuple(text: str) -> tuple[int, int]:
         return (0, 0)
 
 
-def _escape(text: str) -> str:
+def escape_markup(text: str) -> str:
     """Escape cleo's ``<tag>`` markup in plain text."""
     try:
         from cleo.formatters.formatter import Formatter
@@ -52,7 +53,7 @@ def _escape(text: str) -> str:
 
 
 class WheelguardPlugin(ApplicationPlugin):  # type: ignore[misc,unused-ignore]
-    """Guards Poetry's installs and adds ``poetry wheelguard verify|report``.
+    """Guards Poetry's installs and adds ``poetry wheelguard verify|report|plan``.
 
     ``activate(application)`` checks the running Poetry's version (the plugin's Poetry
     requirement lives here and in the ``poetry`` extra, never in the package's
@@ -70,11 +71,12 @@ class WheelguardPlugin(ApplicationPlugin):  # type: ignore[misc,unused-ignore]
 
     def activate(self, application: Any) -> None:
         """Register the listeners and the ``wheelguard`` commands (no heavy import)."""
-        self._poetry_version = _poetry_version()
+        self._poetry_version = running_poetry_version()
         self._supported = _version_tuple(self._poetry_version) >= MIN_POETRY
         loader = application.command_loader
         loader.register_factory("wheelguard verify", _verify_command)
         loader.register_factory("wheelguard report", _report_command)
+        loader.register_factory("wheelguard plan", _plan_command)
         dispatcher = application.event_dispatcher
         dispatcher.add_listener(COMMAND, self.on_command)
         dispatcher.add_listener(TERMINATE, self.on_terminate)
@@ -119,7 +121,7 @@ class WheelguardPlugin(ApplicationPlugin):  # type: ignore[misc,unused-ignore]
         io = event.io
         error = self._errors.pop(key, None)
         if error is not None:
-            io.write_error_line(f"<error>{_escape(error[0])}</error>")
+            io.write_error_line(f"<error>{escape_markup(error[0])}</error>")
             event.set_exit_code(error[1])
             return
         guard = self._guards.pop(key, None)
@@ -128,9 +130,9 @@ class WheelguardPlugin(ApplicationPlugin):  # type: ignore[misc,unused-ignore]
         code, lines = guard.finish(event.exit_code)
         for text, to_stderr in lines:
             if to_stderr:
-                io.write_error_line(_escape(text))
+                io.write_error_line(escape_markup(text))
             else:
-                io.write_line(_escape(text))
+                io.write_line(escape_markup(text))
         event.set_exit_code(code)
 
 
@@ -153,3 +155,9 @@ def _report_command() -> Any:
     from poetry_wheelguard.poetry.commands import WheelguardReportCommand
 
     return WheelguardReportCommand()
+
+
+def _plan_command() -> Any:
+    from poetry_wheelguard.poetry.commands import WheelguardPlanCommand
+
+    return WheelguardPlanCommand()
