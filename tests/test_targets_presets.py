@@ -112,7 +112,10 @@ def test_alpine_is_musl_1_2_and_no_manylinux() -> None:
         "musllinux_1_2_x86_64", "musllinux_1_1_x86_64", "musllinux_1_0_x86_64"]
     assert not any(p.startswith("manylinux") for p in plats)
     assert str(target.tags[1]) == "cp310-cp310-musllinux_1_2_x86_64"
-    assert target.extension_suffixes[0] == ".cpython-310-x86_64-linux-musl.so"
+    # CPython < 3.11 names the ABI linux-gnu even on musl (bpo-43112 landed in 3.11)
+    assert target.extension_suffixes[0] == ".cpython-310-x86_64-linux-gnu.so"
+    new = preset_target("python:3.12-alpine")
+    assert new.extension_suffixes[0] == ".cpython-312-x86_64-linux-musl.so"
 
 
 @pytest.mark.parametrize(("name", "python", "libc"), [
