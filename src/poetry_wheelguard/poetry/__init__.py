@@ -5,7 +5,8 @@
   Poetry's packages and links into :class:`~poetry_wheelguard.models.Selection` objects,
   hands them to the core policy and prints the table at the end of the command. It imports
   no Poetry module, so it is testable without Poetry.
-- :mod:`.commands` - ``poetry wheelguard verify`` and ``poetry wheelguard report``.
+- :mod:`.commands` - ``poetry wheelguard verify``, ``poetry wheelguard report`` and
+  ``poetry wheelguard plan``.
 
 Poetry itself is not a dependency of ``poetry-wheelguard`` (``pip install poetry-wheelguard``
 never pulls it); it is the ``poetry`` extra, and the plugin checks the running Poetry's
