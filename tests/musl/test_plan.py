@@ -14,7 +14,7 @@ from poetry_wheelguard import exitcodes
 from poetry_wheelguard.verify import VERIFY_CODES
 from tests.musl.conftest import ALL_FIXTURES, Scenarios, validate_report
 from tests.support.index import IndexServer
-from tests.support.musl import HEALTHY, run
+from tests.support.musl import HEALTHY, MuslVenv, run
 
 pytestmark = pytest.mark.musl
 
@@ -84,3 +84,26 @@ def test_plan_target_has_the_real_interpreters_tags(scenarios: Scenarios,
     for key in ("libc", "libc_version", "machine", "interpreter", "abis", "tags", "tag_count"):
         assert targets[0][key] == real["target"][key], key
     assert targets[0]["extension_suffixes"][0] == real["target"]["extension_suffixes"][0]
+
+
+def test_plan_runs_on_the_musl_interpreter(musl_base_venv: MuslVenv, musl_server: IndexServer,
+                                           tmp_path: Path) -> None:
+    """plan inside the musl venv (an interpreter without ssl, an http index) plans what the
+    glibc host plans for the same preset."""
+    reqs = [f"{p}==1.0" for p in ALL_FIXTURES]
+    (tmp_path / "host").mkdir()
+    _, host, _ = plan(musl_server, tmp_path / "host", *reqs)
+    report = tmp_path / "musl" / "plan.json"
+    report.parent.mkdir()
+    proc = run([musl_base_venv.bin / "pip-guard", "--mode", "strict", "--report", str(report),
+                "plan", "--target", "python:3.11-alpine", "--index-url", musl_server.url, *reqs],
+               env={"WHEELGUARD_CACHE_DIR": str(tmp_path / "cache")}, cwd=report.parent)
+    assert "Traceback" not in proc.stderr, proc.stderr
+    assert report.exists(), proc.stdout + proc.stderr
+    on_musl = json.loads(report.read_text())
+    validate_report(on_musl)
+    assert proc.returncode == exitcodes.REFUSED, proc.stdout + proc.stderr
+    for project in ALL_FIXTURES:
+        a, b = _entry(host, project), _entry(on_musl, project)
+        assert a["filename"] == b["filename"]
+        assert policy_findings(host, a) == policy_findings(on_musl, b)
