@@ -163,3 +163,19 @@ def test_verdict_for(sevs: tuple[str, ...], strict: bool, verdict: str) -> None:
     from poetry_wheelguard.models import Finding
     fs = [Finding("X", s, "m") for s in sevs]  # type: ignore[arg-type]
     assert verdict_for(fs, strict) == verdict
+
+
+def test_chosen_wheel_the_target_cannot_load_is_unsupported_tag() -> None:
+    """Poetry 2 computing a musl env's tags in its glibc process picks a manylinux wheel."""
+    files = ["orjson-3.10.0-cp311-cp311-manylinux_2_17_x86_64.whl",
+             "orjson-3.10.0-cp311-cp311-musllinux_1_2_x86_64.whl"]
+    musl311 = make_target(python_version=(3, 11), machine="x86_64", libc="musl",
+                          libc_version=(1, 2))
+    ev = evaluate(sel("orjson", "3.10.0", files[0], files), musl311, STRICT)
+    assert codes(ev) == ["UNSUPPORTED_TAG"] and ev.verdict == "refused"
+    assert files[0] in ev.findings[0].message
+    assert evaluate(sel("orjson", "3.10.0", files[1], files), musl311, STRICT).verdict == "ok"
+    # allow-lists do not cover a wheel that cannot load at all
+    cfg = Config(mode="strict", allow_pure=frozenset({normalize("orjson")}),
+                 allow_sdist=frozenset({normalize("orjson")}))
+    assert evaluate(sel("orjson", "3.10.0", files[0], files), musl311, cfg).refused

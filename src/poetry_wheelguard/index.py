@@ -34,7 +34,6 @@ import hashlib
 import json
 import netrc
 import os
-import ssl
 import time
 import urllib.error
 import urllib.request
@@ -43,7 +42,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
+
+if TYPE_CHECKING:
+    import ssl
 
 from poetry_wheelguard import __version__
 from poetry_wheelguard.distfiles import DistFile, normalize, try_classify
@@ -271,7 +274,11 @@ class Fetcher:
     def __init__(self, config: IndexConfig) -> None:
         self.config = config
         self._cache = _Cache(config.cache_dir) if config.cache_dir else None
-        self._ssl = ssl.create_default_context(cafile=config.cafile) if config.cafile else None
+        self._ssl: ssl.SSLContext | None = None
+        if config.cafile:  # imported here: an interpreter built without ssl still plans
+            import ssl  # from http:// and file:// indexes
+
+            self._ssl = ssl.create_default_context(cafile=config.cafile)
 
     def get(self, url: str, package: str | None = None) -> _Page:
         bare, auth = _split_credentials(url)

@@ -15,7 +15,10 @@ Rules (codes are stable; docs/codes.md lists them with examples and fixes):
 3. ``IGNORED_COMPATIBLE_WHEEL`` - a non-pure wheel compatible with the target's own tags
    (``Target.tags``, from our ``packaging``, not the installer's) exists for that version,
    but the installer chose a file it ranks lower: an sdist or a pure wheel.
-4. Allow-lists (``allow-pure``, ``allow-sdist``, by PEP 503 name) turn rule 1-3 errors into
+4. ``UNSUPPORTED_TAG`` - the chosen wheel has no tag the target supports (the installer's
+   tag list is not the target's: Poetry computing a musl env's tags in its own glibc
+   process). The same code ``verify`` gives an installed distribution.
+5. Allow-lists (``allow-pure``, ``allow-sdist``, by PEP 503 name) turn rule 1-3 errors into
    warnings; first-party requirements (local directory, VCS, editable) are never judged.
 5. ``LOCK_MISSING_WHEEL`` (:func:`apply_lock`, for installers with a lock of file hashes such
    as poetry.lock) - a rule-3 wheel exists but its hash is not in the lock, so the installer
@@ -46,6 +49,7 @@ SDIST_BUILD = "SDIST_BUILD"
 IGNORED_COMPATIBLE_WHEEL = "IGNORED_COMPATIBLE_WHEEL"
 NO_DISTRIBUTION = "NO_DISTRIBUTION"
 UNKNOWN_FILE = "UNKNOWN_FILE"
+UNSUPPORTED_TAG = "UNSUPPORTED_TAG"
 LOCK_MISSING_WHEEL = "LOCK_MISSING_WHEEL"
 
 
@@ -173,6 +177,16 @@ def evaluate(selection: Selection, target: Target, config: Config) -> Evaluation
 
     def sev(allowed: bool, error: bool = True) -> Severity:
         return "warning" if allowed or not error else "error"
+
+    # 0. A chosen wheel none of whose tags the target supports: the installer computed the
+    #    target's tags differently (Poetry asking another interpreter, a stale cache).
+    if dist.kind == "wheel" and target.rank(dist.tags) is None:
+        findings.append(Finding(
+            UNSUPPORTED_TAG, "error",
+            f"{label}: the installer chose {dist.filename}, none of whose tags "
+            f"{target.name} supports",
+            "run the installer with the target interpreter, or upgrade the installer",
+        ))
 
     if dist.pure:
         allowed = name in config.allow_pure
