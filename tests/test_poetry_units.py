@@ -18,7 +18,6 @@ from poetry_wheelguard.poetry.hooks import (
     build_selection,
     last_report_path,
     locked_hashes,
-    merge_verification,
     record_from_json,
     refresh_hint,
     rejected_reason,
@@ -26,6 +25,7 @@ from poetry_wheelguard.poetry.hooks import (
 from poetry_wheelguard.policy import apply_lock, evaluate, record_for
 from poetry_wheelguard.report import package_json
 from poetry_wheelguard.targets import make_target, probe_interpreter
+from poetry_wheelguard.verify_cli import InstalledVerification, merge_verification
 
 CP311 = make_target(python_version=(3, 11), machine="x86_64", libc="glibc", libc_version=(2, 36))
 STRICT = Config(mode="strict")
@@ -131,12 +131,13 @@ def test_merge_verification_adds_findings_and_objects() -> None:
         {"name": "not-installed-here", "findings": [
             {"code": "Y", "severity": "error", "message": "m", "hint": ""}]},
     ]}
-    assert merge_verification([rec, other], data) == 1
+    result = InstalledVerification.from_report(data, 0)
+    assert merge_verification([rec, other], result) == 1
     assert rec.verification == {"extensions": 1}
     assert rec.findings == [Finding("NO_PYINIT", "error", "m", "h", "wg_healthy/_native.so")]
     assert rec.verdict == "warn"
     assert other.findings == [] and other.verification is None
-    assert merge_verification([rec], data) == 0  # idempotent
+    assert merge_verification([rec], result) == 0  # idempotent
 
 
 def test_record_round_trips_through_the_report() -> None:

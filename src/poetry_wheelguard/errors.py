@@ -45,3 +45,17 @@ class IndexFetchError(WheelguardError):
 
 class RefusedError(WheelguardError):
     """Strict mode refused a distribution file before it was downloaded, built or installed."""
+
+
+class VerifyError(WheelguardError):
+    """Post-install verification could not run, or failed outside its own findings.
+
+    Attributes:
+        exit_code: the verifying process's exit code (any but 0 and 11; 0 or 11 when it
+            wrote no readable report); ``70`` (``exitcodes.INTERNAL``) when it could not be
+            started.
+    """
+
+    def __init__(self, reason: str, *, exit_code: int) -> None:
+        super().__init__(reason)
+        self.exit_code = exit_code

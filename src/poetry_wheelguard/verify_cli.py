@@ -23,7 +23,9 @@ input (an interpreter that does not run, a missing directory, an unreachable ``-
 
 Nothing is imported or executed from the verified files: they are read as bytes. Facts of
 files already read are kept in a cache (:class:`FactsCache`; ``--no-cache`` skips it).
-:func:`verify_installed` runs this command in a separate process for ``pip-guard install``.
+:func:`verify_installed` runs this command in a separate process after an install (``pip-guard
+install``, the Poetry plugin), :func:`merge_verification` adds its findings to the install
+records.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from packaging.version import InvalidVersion, Version
 
@@ -60,7 +62,7 @@ from poetry_wheelguard.elf import (
     result_to_json,
     sniff,
 )
-from poetry_wheelguard.errors import WheelguardError
+from poetry_wheelguard.errors import VerifyError, WheelguardError
 from poetry_wheelguard.installed import DistInfo, find_distributions
 from poetry_wheelguard.loader import (
     MUSL_ARCH,
@@ -79,9 +81,8 @@ from poetry_wheelguard.models import (
     PackageRecord,
     Selection,
 )
-from poetry_wheelguard.report import write_json_atomic
+from poetry_wheelguard.report import redact_text, write_json_atomic
 from poetry_wheelguard.targets import (
-    Runner,
     Target,
     make_target,
     probe_interpreter,
@@ -810,7 +811,13 @@ def _norm(name: str) -> NormalizedName:
     return normalize(name)
 
 
-# --- for pip-guard install ----------------------------------------------------------------
+# --- after an install: pip-guard install and the Poetry plugin ----------------------------
+
+VerifyRunner = Callable[..., "subprocess.CompletedProcess[str]"]
+"""``runner(cmd)``, or ``runner(cmd, cwd=DIR)`` when :func:`verify_installed` is given a
+``cwd``: runs the command list and returns its completed process (text output). Injected
+so tests can replace :func:`subprocess.run`."""
+
 
 @dataclass(frozen=True)
 class InstalledVerification:
@@ -828,21 +835,57 @@ class InstalledVerification:
     report: dict[str, Any]
     exit_code: int
 
+    @classmethod
+    def from_report(cls, data: Mapping[str, Any], exit_code: int) -> InstalledVerification:
+        """Read a ``wheelguard-report/1`` document of ``pip-guard verify`` (docs/report.md):
+        its ``packages`` by normalized name. Entries that are not objects, and findings of
+        an unknown severity, are skipped; a ``verification`` that is not an object is left
+        out."""
+        findings: dict[str, list[Finding]] = {}
+        verification: dict[str, dict[str, Any]] = {}
+        for pkg in data.get("packages") or ():
+            if not isinstance(pkg, Mapping) or not isinstance(pkg.get("name"), str):
+                continue
+            name = _norm(pkg["name"])
+            findings[name] = [
+                Finding(str(raw.get("code", "")), raw["severity"], str(raw.get("message", "")),
+                        str(raw.get("hint", "")),
+                        raw.get("path") if isinstance(raw.get("path"), str) else None)
+                for raw in pkg.get("findings") or ()
+                if isinstance(raw, Mapping) and raw.get("severity") in SEVERITY_RANK]
+            if isinstance(pkg.get("verification"), dict):
+                verification[name] = pkg["verification"]
+        return cls(findings, verification, dict(data), exit_code)
+
+
+def _run_verify_process(cmd: list[str], cwd: str | None, runner: VerifyRunner | None,
+                        timeout: float | None) -> subprocess.CompletedProcess[str]:
+    if runner is not None:
+        return runner(cmd) if cwd is None else runner(cmd, cwd=cwd)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONSTARTUP"}
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False,
+                          env=env, cwd=cwd)
+
 
 def verify_installed(python: str, names: Iterable[str] | None = None, *,
-                     mode: str = "warn", runner: Runner | None = None,
-                     timeout: float = 600) -> InstalledVerification:
+                     mode: str = "warn", cwd: str | os.PathLike[str] | None = None,
+                     runner: VerifyRunner | None = None,
+                     timeout: float | None = 600) -> InstalledVerification:
     """Verify distributions installed for the interpreter ``python``, in a separate process.
 
     Runs ``sys.executable -m poetry_wheelguard verify --python PYTHON --mode MODE --report
-    TMP [--package NAME]...`` (pip 26 refuses imports while it installs, and nothing of the
-    verified files may enter the installer's process), reads the report back and returns it
-    per distribution. ``names`` limits the check to those distributions (``None`` = all).
-    ``runner`` replaces :func:`subprocess.run` in tests (it gets the command list).
+    TMP [--package NAME]...`` in ``cwd`` (default: this process's; the verify command reads
+    ``[tool.wheelguard]`` there) and reads the report back (:meth:`InstalledVerification.
+    from_report`). A separate process because pip 26 refuses imports while it installs, and
+    nothing of the verified files may enter the installer's process. ``names`` limits the
+    check to those distributions (``None`` or empty = all). ``runner`` replaces
+    :func:`subprocess.run` (see :data:`VerifyRunner`); ``timeout`` in seconds (``None``: no
+    limit) applies to the default runner.
 
     Raises:
-        WheelguardError: the verifying process failed (exit code other than 0 or 11, or no
-            readable report); the message has its last error line.
+        VerifyError: the verifying process could not be started (``exit_code`` 70), exited
+            with a code other than 0 or 11, or wrote no readable report; the message has its
+            last error line, credentials removed.
     """
     fd, report_path = tempfile.mkstemp(prefix="wheelguard-verify-", suffix=".json")
     os.close(fd)
@@ -851,30 +894,49 @@ def verify_installed(python: str, names: Iterable[str] | None = None, *,
     for name in names or ():
         cmd += ["--package", name]
     try:
-        if runner is not None:
-            proc = runner(cmd)
-        else:
-            env = {k: v for k, v in os.environ.items() if k != "PYTHONSTARTUP"}
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
-                                  check=False, env=env)
+        proc = _run_verify_process(cmd, None if cwd is None else os.fspath(cwd), runner,
+                                   timeout)
         if proc.returncode not in (exitcodes.OK, exitcodes.VERIFY_ERRORS):
             last = (proc.stderr or proc.stdout or "").strip().splitlines()[-1:] or ["no output"]
-            raise WheelguardError(f"verification failed (exit {proc.returncode}): {last[0]}")
+            raise VerifyError(f"verification failed (exit {proc.returncode}): "
+                              f"{redact_text(last[0])}", exit_code=proc.returncode)
         try:
             with open(report_path, encoding="utf-8") as fh:
                 data = json.load(fh)
-        except (OSError, json.JSONDecodeError) as exc:
-            raise WheelguardError("verification wrote no readable report") from exc
+        except (OSError, ValueError) as exc:
+            raise VerifyError("verification wrote no readable report",
+                              exit_code=proc.returncode) from exc
     except (OSError, subprocess.SubprocessError) as exc:
-        raise WheelguardError(f"cannot run the verification ({exc})") from exc
+        raise VerifyError(f"cannot run the verification ({redact_text(str(exc))})",
+                          exit_code=exitcodes.INTERNAL) from exc
     finally:
         if os.path.exists(report_path):
             os.unlink(report_path)
-    findings: dict[str, list[Finding]] = {}
-    verification: dict[str, dict[str, Any]] = {}
-    for pkg in data.get("packages", []):
-        findings[pkg["name"]] = [
-            Finding(f["code"], f["severity"], f["message"], f.get("hint", ""), f.get("path"))
-            for f in pkg.get("findings", [])]
-        verification[pkg["name"]] = pkg.get("verification") or {}
-    return InstalledVerification(findings, verification, data, proc.returncode)
+    if not isinstance(data, Mapping):
+        raise VerifyError("verification wrote no readable report", exit_code=proc.returncode)
+    return InstalledVerification.from_report(data, proc.returncode)
+
+
+def merge_verification(records: Sequence[PackageRecord], result: InstalledVerification) -> int:
+    """Add ``result``'s per-distribution findings and ``verification`` objects to the
+    install records (matched by normalized name); return how many error findings joined.
+
+    A finding a record already has is not added again (merging twice changes nothing). A
+    record with a new warning or error goes from ``ok`` to ``warn``: its files are
+    installed and cannot be refused any more; strict mode turns verify errors into the
+    exit code instead.
+    """
+    errors = 0
+    for rec in records:
+        name = rec.selection.name
+        if name in result.verification:
+            rec.verification = result.verification[name]
+        for finding in result.findings.get(name, ()):
+            if finding in rec.findings:
+                continue
+            rec.findings.append(finding)
+            if finding.severity == "error":
+                errors += 1
+            if SEVERITY_RANK[finding.severity] > 0 and rec.verdict == "ok":
+                rec.verdict = "warn"
+    return errors

@@ -29,7 +29,7 @@ from poetry_wheelguard import exitcodes
 from poetry_wheelguard.cli import config_from_namespace
 from poetry_wheelguard.config import Config
 from poetry_wheelguard.errors import WheelguardError
-from poetry_wheelguard.models import SEVERITY_RANK, PackageRecord
+from poetry_wheelguard.models import PackageRecord
 from poetry_wheelguard.pip import hooks
 from poetry_wheelguard.report import (
     Report,
@@ -160,28 +160,15 @@ def _verify_skip_reason(outcome: Outcome, config: Config, custom_target: bool,
     return None
 
 
-def merge_verification(records: list[PackageRecord], result: InstalledVerification) -> None:
-    """Add verify's per-distribution findings and ``verification`` objects (an
-    ``InstalledVerification``) to the install records; a record with a new warning or
-    error goes from ``ok`` to ``warn`` (installed files cannot be refused any more: strict
-    mode turns verify errors into the exit code)."""
-    for rec in records:
-        name = rec.selection.name
-        if name in result.verification:
-            rec.verification = result.verification[name]
-        for finding in result.findings.get(name, ()):
-            if finding not in rec.findings:
-                rec.findings.append(finding)
-                if SEVERITY_RANK[finding.severity] > 0 and rec.verdict == "ok":
-                    rec.verdict = "warn"
-
-
 def post_install_verify(outcome: Outcome, config: Config, verifier: Verifier
                         ) -> tuple[int, dict[str, Any]]:
     """Verify what pip installed, in a separate process (the single call site of
     verification for ``pip-guard install``); returns the exit code and the report's
     ``verification`` summary. A verify that cannot run is a warning in warn mode and
     ``INTERNAL`` in strict mode."""
+    # already imported by load_verifier, before pip ran
+    from poetry_wheelguard.verify_cli import merge_verification
+
     names = [r.selection.name for r in outcome.records]
     try:
         result = verifier(sys.executable, names, config.mode)

@@ -24,13 +24,13 @@ from poetry.console.commands.command import Command
 from poetry.console.commands.env_command import EnvCommand
 
 from poetry_wheelguard import exitcodes
-from poetry_wheelguard.errors import ConfigError
+from poetry_wheelguard.errors import ConfigError, VerifyError
 from poetry_wheelguard.poetry.hooks import (
     last_report_path,
     project_dir_of,
     record_from_json,
     resolve_config,
-    run_verify,
+    verify_available,
 )
 from poetry_wheelguard.poetry.plugin import escape_markup, running_poetry_version
 from poetry_wheelguard.report import render_findings, render_table, write_json_atomic
@@ -100,21 +100,27 @@ class WheelguardVerifyCommand(EnvCommand):  # type: ignore[misc,unused-ignore]
         except ConfigError as exc:
             self.line_error(f"wheelguard: error: {exc}", style="error")
             return exitcodes.USAGE
-        result = run_verify(str(self.env.python), config, project_dir)
-        if result.report is not None:
-            records = [record_from_json(p) for p in result.report.get("packages") or ()]
-            buf = StringIO()
-            render_table(records, buf, title=f"wheelguard: verify {self.env.path}")
-            render_findings(records, buf)
-            _write_lines(self, buf.getvalue())
-            report_path = self.option("report") or config.report
-            if report_path:
-                write_json_atomic(project_dir / report_path, result.report)
-        if result.problem:
-            self.line_error(f"wheelguard: error: {result.problem}", style="error")
-            if result.report is None:
-                return exitcodes.INTERNAL
-        return result.returncode
+        if not verify_available():
+            self.line_error("wheelguard: error: verification is not available in this "
+                            "poetry-wheelguard", style="error")
+            return exitcodes.INTERNAL
+        from poetry_wheelguard.verify_cli import verify_installed
+
+        try:
+            result = verify_installed(str(self.env.python), mode=config.mode, cwd=project_dir,
+                                      timeout=None)
+        except VerifyError as exc:
+            self.line_error(f"wheelguard: error: {exc}", style="error")
+            return exitcodes.INTERNAL
+        records = [record_from_json(p) for p in result.report.get("packages") or ()]
+        buf = StringIO()
+        render_table(records, buf, title=f"wheelguard: verify {self.env.path}")
+        render_findings(records, buf)
+        _write_lines(self, buf.getvalue())
+        report_path = self.option("report") or config.report
+        if report_path:
+            write_json_atomic(project_dir / report_path, result.report)
+        return result.exit_code
 
 
 def _words(values: list[str] | None) -> list[str]:

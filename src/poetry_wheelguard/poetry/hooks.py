@@ -26,9 +26,11 @@ How a command is guarded (Poetry 1.8 and 2.x; every private name is feature-dete
    that sdist on an earlier run (its artifact cache): that is still an sdist build.
 
 3. On ``console.terminate`` (:func:`finish`): verification of what was installed (in a
-   subprocess, :func:`run_verify`), the table and findings printed once through Poetry's
-   IO (hooks may have run in worker threads: everything is buffered), the report written,
-   and the exit code set (:mod:`poetry_wheelguard.exitcodes`).
+   subprocess, :func:`poetry_wheelguard.verify_cli.verify_installed`, its findings merged
+   by :func:`poetry_wheelguard.verify_cli.merge_verification`), the table and findings
+   printed once through Poetry's IO (hooks may have run in worker threads: everything is
+   buffered), the report written, and the exit code set
+   (:mod:`poetry_wheelguard.exitcodes`).
 
 This module imports no Poetry module: it works on Poetry's objects by duck typing, and its
 pure helpers are tested without Poetry.
@@ -38,17 +40,13 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
-import json
-import subprocess
-import sys
-import tempfile
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from io import StringIO
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from packaging.tags import Tag
 from packaging.version import InvalidVersion, Version
@@ -56,7 +54,7 @@ from packaging.version import InvalidVersion, Version
 from poetry_wheelguard import exitcodes
 from poetry_wheelguard.config import Config, load_config
 from poetry_wheelguard.distfiles import normalize, try_classify
-from poetry_wheelguard.errors import ConfigError, WheelguardError
+from poetry_wheelguard.errors import ConfigError, VerifyError, WheelguardError
 from poetry_wheelguard.models import (
     SEVERITY_RANK,
     Candidate,
@@ -76,13 +74,13 @@ from poetry_wheelguard.report import (
 )
 from poetry_wheelguard.targets import Target, probe_interpreter
 
+if TYPE_CHECKING:
+    from poetry_wheelguard.verify_cli import VerifyRunner
+
 INDEX_SOURCE_TYPES = frozenset({"", "legacy"})
 """``Package.source_type`` of packages from an index (``None``/``""``: PyPI; ``legacy``: a
 ``[[tool.poetry.source]]``). ``directory``/``git`` are first-party; ``file``/``url`` are
 judged by their own kind."""
-
-Runner = Callable[..., "subprocess.CompletedProcess[str]"]
-"""``runner(cmd, cwd=...)`` -> completed process; injected so tests can replace it."""
 
 _MAX_WORKERS = 8
 
@@ -231,99 +229,9 @@ def last_report_path(cache_dir: Path, project_dir: Path) -> Path:
     return cache_dir / "wheelguard" / key / "last-report.json"
 
 
-def _default_runner(cmd: Sequence[str], cwd: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(list(cmd), capture_output=True, text=True, cwd=cwd, check=False)
-
-
 def verify_available() -> bool:
     """True when this installation has the ``verify`` command (``poetry_wheelguard.verify_cli``)."""
     return importlib.util.find_spec("poetry_wheelguard.verify_cli") is not None
-
-
-@dataclass
-class VerifyResult:
-    """Outcome of :func:`run_verify`: its exit code, its report (``None`` if none) and a
-    one-line problem, if it could not run or failed outside its own findings."""
-
-    returncode: int
-    report: dict[str, Any] | None
-    problem: str = ""
-
-
-def run_verify(
-    env_python: str,
-    config: Config,
-    cwd: Path,
-    runner: Runner | None = None,
-    packages: Sequence[str] = (),
-) -> VerifyResult:
-    """Verify the project environment: ``python -m poetry_wheelguard --mode M verify
-    --python ENV_PYTHON [--package NAME]... --report TMP`` with the interpreter running
-    Poetry (which has poetry-wheelguard), in a subprocess, so no compiled file is loaded
-    into Poetry. ``packages`` limits it to those distributions (what was just installed).
-
-    Never raises: an unavailable ``verify`` command, a crash or an unreadable report is
-    returned as ``problem``.
-    """
-    if not verify_available():
-        return VerifyResult(exitcodes.OK, None,
-                            "verification is not available in this poetry-wheelguard")
-    run = runner or _default_runner
-    with tempfile.TemporaryDirectory(prefix="wheelguard-verify-") as tmp:
-        out = Path(tmp) / "verify.json"
-        cmd = [sys.executable, "-m", "poetry_wheelguard", "--mode", config.mode, "verify",
-               "--python", env_python, "--report", str(out)]
-        for name in packages:
-            cmd += ["--package", name]
-        try:
-            proc = run(cmd, cwd=str(cwd))
-        except (OSError, subprocess.SubprocessError) as exc:
-            return VerifyResult(exitcodes.INTERNAL, None, f"cannot run verify ({exc})")
-        data: dict[str, Any] | None = None
-        try:
-            data = json.loads(out.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            data = None
-    problem = ""
-    if proc.returncode not in (exitcodes.OK, exitcodes.VERIFY_ERRORS) or data is None:
-        last = (proc.stderr or proc.stdout or "").strip().splitlines()[-1:] or ["no output"]
-        problem = f"verify exited {proc.returncode}: {redact_text(last[0])}"
-    return VerifyResult(proc.returncode, data, problem)
-
-
-def merge_verification(records: Sequence[PackageRecord], data: Mapping[str, Any]) -> int:
-    """Add the verify report's per-package findings and ``verification`` objects to the
-    records of the packages this command installed; return how many error findings joined.
-
-    A record with a new warning or error goes from ``ok`` to ``warn`` (it is installed: it
-    cannot be refused any more; strict mode turns errors into the exit code instead).
-    """
-    by_name: dict[str, Mapping[str, Any]] = {}
-    for pkg in data.get("packages") or ():
-        if isinstance(pkg, Mapping) and isinstance(pkg.get("name"), str):
-            by_name[normalize(pkg["name"])] = pkg
-    errors = 0
-    for rec in records:
-        pkg = by_name.get(rec.selection.name)
-        if pkg is None:
-            continue
-        verification = pkg.get("verification")
-        if isinstance(verification, dict):
-            rec.verification = verification
-        for raw in pkg.get("findings") or ():
-            if not isinstance(raw, Mapping) or raw.get("severity") not in SEVERITY_RANK:
-                continue
-            finding = Finding(str(raw.get("code", "")), raw["severity"],
-                              str(raw.get("message", "")), str(raw.get("hint", "")),
-                              raw.get("path") if isinstance(raw.get("path"), str) else None)
-            if finding in rec.findings:
-                continue
-            rec.findings.append(finding)
-            if finding.severity == "error":
-                errors += 1
-            if SEVERITY_RANK[finding.severity] > 0 and rec.verdict == "ok":
-                rec.verdict = "warn"
-    return errors
 
 
 def record_from_json(obj: Mapping[str, Any]) -> PackageRecord:
@@ -361,6 +269,8 @@ class Guard:
         env_python: the project environment's interpreter (the target).
         env_tags: Poetry's ``env.supported_tags`` (``None`` when unknown).
         cache_dir: Poetry's cache dir (for the last report), if known.
+        runner: replaces :func:`subprocess.run` for post-install verification
+            (:data:`poetry_wheelguard.verify_cli.VerifyRunner`), if given.
         records: one per judged package, in operation order.
         messages: lines to print at the end, ``(text, to_stderr)``.
         refused: strict mode refused something (nothing was executed).
@@ -374,7 +284,7 @@ class Guard:
     env_python: str | None = None
     env_tags: frozenset[Tag] | None = None
     cache_dir: Path | None = None
-    runner: Runner | None = None
+    runner: VerifyRunner | None = None
     records: list[PackageRecord] = field(default_factory=list)
     messages: list[tuple[str, bool]] = field(default_factory=list)
     target: Target | None = None
@@ -522,15 +432,10 @@ class Guard:
         reason = self._verify_skip_reason(code)
         if reason is None:
             assert self.env_python is not None
-            result = run_verify(self.env_python, self.config, self.project_dir, self.runner,
-                                [r.selection.name for r in self.records])
-            if result.report is not None:
-                merge_verification(self.records, result.report)
-            if result.problem:
-                self.say(f"wheelguard: warning: {result.problem}", error=True)
-            verification = {"status": "ran", "exit_code": result.returncode}
-            if result.returncode != exitcodes.OK:
-                code = result.returncode
+            returncode = self._verify(self.env_python)
+            verification = {"status": "ran", "exit_code": returncode}
+            if returncode != exitcodes.OK:
+                code = returncode
         else:
             verification["reason"] = reason
         lines: list[tuple[str, bool]] = []
@@ -549,6 +454,24 @@ class Guard:
                           f"(exit code {code})", True))
         self._write_reports(code, verification, lines)
         return code, lines
+
+    def _verify(self, env_python: str) -> int:
+        """Verify what this command installed into the project environment
+        (:func:`~poetry_wheelguard.verify_cli.verify_installed` with the project directory
+        as working directory, no time limit) and merge the findings into the records;
+        return verify's exit code. A verify that fails is a warning, and its exit code
+        becomes the command's."""
+        from poetry_wheelguard.verify_cli import merge_verification, verify_installed
+
+        try:
+            result = verify_installed(env_python, [r.selection.name for r in self.records],
+                                      mode=self.config.mode, cwd=self.project_dir,
+                                      runner=self.runner, timeout=None)
+        except VerifyError as exc:
+            self.say(f"wheelguard: warning: {exc}", error=True)
+            return exc.exit_code
+        merge_verification(self.records, result)
+        return result.exit_code
 
     def _verify_skip_reason(self, code: int) -> str | None:
         if not self.config.verify:
@@ -719,11 +642,9 @@ __all__ = [
     "last_report_path",
     "link_facts",
     "locked_hashes",
-    "merge_verification",
     "project_dir_of",
     "refresh_hint",
     "record_from_json",
     "rejected_reason",
     "resolve_config",
-    "run_verify",
 ]
