@@ -50,6 +50,12 @@ def test_explicit_config_path_and_env_config(tmp_path: Path) -> None:
     ('[tool.wheelguard]\nallow-sdist = [1]\n', "allow-sdist must be a list"),
     ('[tool.wheelguard]\nno-build = "maybe"\n', "no-build must be true or false"),
     ('[tool.wheelguard\n', "not valid TOML"),
+    ('[tool.wheelguard]\nno-build = "false"\n', "no-build must be true or false"),
+    ('[tool.wheelguard]\nverify = 0\n', "verify must be true or false"),
+    ('[tool.wheelguard]\nallow-pure = "aiohttp, pydantic"\n', "allow-pure must be a list"),
+    ('[tool.wheelguard]\nallow-sdist = ["aiohttp==3.6.2"]\n', "is not a project name"),
+    ('[tool.wheelguard]\nallow-sdist = ["Not A Valid Name!!"]\n', "is not a project name"),
+    ('[tool.wheelguard]\nreport = 3\n', "report must be a path"),
     ('[tool]\nwheelguard = 3\n', "must be a table"),
 ])
 def test_bad_file_names_the_file(tmp_path: Path, body: str, needle: str) -> None:
@@ -57,6 +63,24 @@ def test_bad_file_names_the_file(tmp_path: Path, body: str, needle: str) -> None
     with pytest.raises(ConfigError) as exc:
         load_config(cwd=tmp_path, environ={})
     assert needle in str(exc.value) and str(path) in str(exc.value)
+
+
+def test_non_utf8_file_is_one_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "pyproject.toml"
+    path.write_bytes(b"\xff\xfe[tool.wheelguard]\n")
+    with pytest.raises(ConfigError) as exc:
+        load_config(cwd=tmp_path, environ={})
+    assert "not UTF-8" in str(exc.value) and str(path) in str(exc.value)
+
+
+@pytest.mark.parametrize(("var", "value", "needle"), [
+    ("WHEELGUARD_NO_BUILD", "maybe", "WHEELGUARD_NO_BUILD must be 1/true"),
+    ("WHEELGUARD_ALLOW_PURE", "a==1", "is not a project name"),
+])
+def test_bad_env_lists_and_booleans(tmp_path: Path, var: str, value: str, needle: str) -> None:
+    with pytest.raises(ConfigError, match=needle):
+        load_config(cwd=tmp_path, environ={var: value})
+    assert load_config(cwd=tmp_path, environ={"WHEELGUARD_NO_BUILD": "yes"}).no_build
 
 
 def test_bad_env_value_names_the_environment(tmp_path: Path) -> None:

@@ -114,9 +114,13 @@ def test_s3_musllinux_wheel_passed_over_is_ignored_compatible() -> None:
     files = ["pydantic-1.9.1-cp310-cp310-musllinux_1_1_x86_64.whl",
              "pydantic-1.9.1-cp310-cp310-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
              "pydantic-1.9.1-py3-none-any.whl"]
-    ev = evaluate(sel("pydantic", "1.9.1", files[2], files), CP310_MUSL, STRICT)
+    others = (("1.9.2", ("pydantic-1.9.2-cp310-cp310-musllinux_1_1_x86_64.whl",)),)
+    ev = evaluate(sel("pydantic", "1.9.1", files[2], files, others), CP310_MUSL, STRICT)
     assert codes(ev) == ["PURE_FALLBACK", "IGNORED_COMPATIBLE_WHEEL"]
     assert "musllinux_1_1_x86_64" in ev.findings[1].message
+    # the fix is in this release, not another version
+    assert "this release has " + files[0] in ev.findings[0].hint
+    assert "1.9.2" not in ev.findings[0].hint
     assert ev.verdict == "refused"
 
 

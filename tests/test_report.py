@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 from pathlib import Path
 
 import jsonschema
@@ -74,6 +75,9 @@ def test_report_is_schema_valid_and_has_no_credentials(tmp_path: Path) -> None:
     assert pkg["url"] == "https://idx/files/aiohttp-3.6.2-py3-none-any.whl"
     assert pkg["findings"][0]["code"] == "PURE_FALLBACK" and pkg["verdict"] == "warn"
     assert [p.name for p in out.parent.iterdir()] == ["r.json"]  # no temp file left
+    old = os.umask(0o022)
+    os.umask(old)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~old
 
 
 def test_write_into_unwritable_place_is_one_error(tmp_path: Path) -> None:

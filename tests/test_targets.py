@@ -46,18 +46,23 @@ def test_probe_of_this_interpreter_matches_running_target() -> None:
     assert (probed.libc, probed.libc_version) == (here.libc, here.libc_version)
 
 
-def _pyenv_pythons() -> list[str]:
+def _pyenv_root_pythons() -> list[str]:
     try:
         root = subprocess.run(["pyenv", "root"], capture_output=True, text=True,
                               check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return []
+    return [str(v / "bin" / "python") for v in sorted(Path(root, "versions").glob("*"))
+            if (v / "bin" / "python").exists()]
+
+
+def _pyenv_pythons() -> list[str]:
+    """The pyenv CPythons our packaging runs on (3.10+)."""
     out = []
-    for v in sorted(Path(root, "versions").glob("3.*")):
-        exe = v / "bin" / "python"
-        # our packaging needs Python 3.10+
-        if exe.exists() and tuple(int(x) for x in v.name.split(".")[:2]) >= (3, 10):
-            out.append(str(exe))
+    for exe in _pyenv_root_pythons():
+        version = Path(exe).parent.parent.name.split(".")
+        if version[0] == "3" and int(version[1]) >= 10:
+            out.append(exe)
     return out
 
 
@@ -109,3 +114,12 @@ def test_probe_of_non_python_is_one_clear_error() -> None:
     with pytest.raises(ProbeError) as exc:
         probe_interpreter("/bin/true")
     assert "/bin/true" in str(exc.value)
+
+
+def test_probe_of_python2_says_so() -> None:
+    py2 = [p for p in _pyenv_root_pythons() if "/2.7" in p]
+    if not py2:
+        pytest.skip("no CPython 2.7 under pyenv")
+    with pytest.raises(ProbeError, match="not a Python 3 interpreter"):
+        probe_interpreter(py2[0])
+

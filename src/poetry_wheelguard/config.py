@@ -13,8 +13,10 @@ no-build      WHEELGUARD_NO_BUILD      --no-build           refuse every sdist, 
 verify        WHEELGUARD_VERIFY        --no-verify          verify compiled files after install
 ============  =======================  ===================  =================================
 
-Lists in the environment are separated by commas or white space; booleans are
-``1/true/yes/on`` or ``0/false/no/off``. Names are PEP 503 normalized.
+In pyproject.toml, lists are TOML arrays of project names and booleans TOML booleans; in
+the environment, lists are separated by commas or white space and booleans are
+``1/true/yes/on`` or ``0/false/no/off``. Names must be bare PEP 508 project names; they
+are compared PEP 503 normalized.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
+
+from packaging.requirements import InvalidRequirement, Requirement
 
 from poetry_wheelguard.distfiles import normalize
 from poetry_wheelguard.errors import ConfigError
@@ -75,21 +79,40 @@ def _mode(value: object, where: str) -> Mode:
 
 
 def _names(value: object, where: str, key: str) -> frozenset[NormalizedName]:
-    if isinstance(value, str):
-        items = [v for v in re.split(r"[,\s]+", value) if v]
-    elif isinstance(value, list) and all(isinstance(v, str) for v in value):
-        items = list(value)
-    else:
+    if not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
         raise ConfigError(f"{key} must be a list of project names, not {value!r}", filename=where)
-    return frozenset(normalize(v) for v in items)
+    for item in value:
+        if not _is_project_name(item):
+            raise ConfigError(f"{key}: {item!r} is not a project name (PEP 508), e.g. "
+                              f'"aiohttp"', filename=where)
+    return frozenset(normalize(v) for v in value)
+
+
+def _is_project_name(text: str) -> bool:
+    """True if ``text`` is a bare PEP 508 project name (no version, extras or marker)."""
+    try:
+        req = Requirement(text)
+    except InvalidRequirement:
+        return False
+    return req.name == text and not (req.specifier or req.extras or req.marker or req.url)
+
+
+def _split_list(value: str) -> list[str]:
+    return [v for v in re.split(r"[,\s]+", value) if v]
 
 
 def _bool(value: object, where: str, key: str) -> bool:
     if isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
-        return value.strip().lower() in _TRUE
     raise ConfigError(f"{key} must be true or false, not {value!r}", filename=where)
+
+
+def _env_bool(value: str, var: str) -> bool:
+    text = value.strip().lower()
+    if text in _TRUE | _FALSE:
+        return text in _TRUE
+    raise ConfigError(f"{var} must be 1/true/yes/on or 0/false/no/off, not {value!r}",
+                      filename="WHEELGUARD_* environment")
 
 
 def apply_table(base: Config, table: Mapping[str, Any], where: str) -> Config:
@@ -123,16 +146,26 @@ def apply_table(base: Config, table: Mapping[str, Any], where: str) -> Config:
     return replace(cfg, source=(*cfg.source, where))
 
 
-def env_table(environ: Mapping[str, str]) -> dict[str, str]:
-    """The ``WHEELGUARD_*`` variables of ``environ`` as a ``[tool.wheelguard]``-shaped table.
+def env_table(environ: Mapping[str, str]) -> dict[str, Any]:
+    """The ``WHEELGUARD_*`` variables of ``environ`` as a ``[tool.wheelguard]``-shaped table:
+    lists split on commas and white space, booleans from ``1/true/yes/on`` or
+    ``0/false/no/off``. ``WHEELGUARD_CONFIG`` (a config path) is not a key and is left out.
 
-    ``WHEELGUARD_CONFIG`` (a config path) is not a key and is left out.
+    Raises:
+        ConfigError: a boolean variable with another value.
     """
-    out: dict[str, str] = {}
+    out: dict[str, Any] = {}
     for key in KEYS:
         var = "WHEELGUARD_" + key.upper().replace("-", "_")
-        if var in environ:
-            out[key] = environ[var]
+        if var not in environ:
+            continue
+        value = environ[var]
+        if key in ("allow-sdist", "allow-pure"):
+            out[key] = _split_list(value)
+        elif key in ("no-build", "verify"):
+            out[key] = _env_bool(value, var)
+        else:
+            out[key] = value
     return out
 
 
@@ -151,6 +184,8 @@ def read_pyproject_table(path: Path) -> dict[str, Any] | None:
             data = tomllib.load(fh)
     except OSError as exc:
         raise ConfigError(f"cannot read config file ({exc.strerror})", filename=str(path)) from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError("not UTF-8 text; TOML files are UTF-8", filename=str(path)) from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"not valid TOML ({exc})", filename=str(path)) from exc
     tool = data.get("tool", {})
@@ -201,6 +236,7 @@ def load_config(
         for key in ("allow-sdist", "allow-pure"):  # flags add to the lists, not replace
             if key in merged:
                 current = cfg.allow_sdist if key == "allow-sdist" else cfg.allow_pure
-                merged[key] = sorted(set(current) | set(_names(merged[key], "flags", key)))
+                merged[key] = sorted(set(current) | set(_names(list(merged[key]), "command line",
+                                                                key)))
         cfg = apply_table(cfg, merged, "command line")
     return cfg

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import http.client
 import json
 import netrc
 import os
@@ -178,7 +179,7 @@ def pip_index_config(
     ``extra_index_urls``/``find_links`` replace pip's lists (as pip's own flags do).
 
     Raises:
-        ConfigError: pip's configuration cannot be read.
+        ConfigError: pip's configuration cannot be read, or an index URL is not a URL.
     """
     env = os.environ if environ is None else environ
     values = _pip_config_values() if use_pip else None
@@ -194,6 +195,12 @@ def pip_index_config(
     links = list(find_links) if find_links is not None else values.get("find-links", "").split()
     skip_index = no_index or values.get("no-index", "").lower() in {"1", "true", "yes", "on"}
     urls: tuple[str, ...] = () if skip_index else tuple(dict.fromkeys([base, *extras]))
+    for url in urls:
+        parts = urlsplit(url)
+        if parts.scheme not in {"http", "https", "file"} or any(c.isspace() for c in url) or (
+                parts.scheme != "file" and not parts.netloc):
+            raise ConfigError(f"index URL {redact_url(url)!r} is not an http://, https:// or "
+                              f"file:// URL; pass e.g. --index-url https://pypi.org/simple/")
     return IndexConfig(index_urls=urls, find_links=tuple(links), cache_dir=cache_dir,
                        cafile=values.get("cert") or None)
 
@@ -317,7 +324,7 @@ class Fetcher:
             else:
                 raise IndexFetchError(f"index {shown} answered HTTP {exc.code}; try again "
                                       f"later or check --index-url", package=package) from exc
-        except (urllib.error.URLError, OSError, ValueError) as exc:
+        except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException) as exc:
             reason = getattr(exc, "reason", None) or exc
             raise IndexFetchError(f"cannot reach index {shown} ({reason}); check --index-url "
                                   f"and the network", package=package) from exc

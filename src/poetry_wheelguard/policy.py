@@ -188,6 +188,14 @@ def evaluate(selection: Selection, target: Target, config: Config) -> Evaluation
             "run the installer with the target interpreter, or upgrade the installer",
         ))
 
+    # Where a wheel for the target is: in this very release (the installer passed it over:
+    # IGNORED_COMPATIBLE_WHEEL below says so), else the nearest versions that have one.
+    if compatible:
+        best_here = min(compatible, key=lambda f: target.rank(f.tags) or 0)
+        where_hint = f"this release has {best_here.filename} for {target.name}"
+    else:
+        where_hint = version_hint(selection, target)
+
     if dist.pure:
         allowed = name in config.allow_pure
         allow_hint = "" if allowed else f'add "{name}" to allow-pure to accept the pure wheel'
@@ -197,7 +205,7 @@ def evaluate(selection: Selection, target: Target, config: Config) -> Evaluation
                 f"{label}: pure wheel {dist.filename} chosen, but the release has platform "
                 f"wheels for {target.os} {target.machine}: {_names(platform_wheels)}"
                 + (" (allowed by allow-pure)" if allowed else ""),
-                _join_hints(version_hint(selection, target), allow_hint),
+                _join_hints(where_hint, allow_hint),
             ))
     elif dist.kind == "sdist":
         allowed = name in config.allow_sdist
@@ -213,7 +221,7 @@ def evaluate(selection: Selection, target: Target, config: Config) -> Evaluation
             SDIST_BUILD, sev(allowed, expected or config.no_build),
             f"{label}: sdist {dist.filename} would be built locally; {why}"
             + (" (allowed by allow-sdist)" if allowed else ""),
-            _join_hints(version_hint(selection, target), allow_hint),
+            _join_hints(where_hint, allow_hint),
         ))
 
     # A compatible non-pure wheel always ranks above an sdist and above any pure wheel in

@@ -130,8 +130,15 @@ class Report:
         return data
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def write_json_atomic(path: str | os.PathLike[str], data: Any) -> None:
-    """Write ``data`` as indented JSON to ``path`` atomically (temp file + ``os.replace``).
+    """Write ``data`` as indented JSON to ``path`` atomically (temp file + ``os.replace``),
+    with the permissions a plain ``open(path, "w")`` would give (``0666 & ~umask``).
 
     Raises:
         WheelguardError: the directory cannot be written (names the path).
@@ -141,6 +148,8 @@ def write_json_atomic(path: str | os.PathLike[str], data: Any) -> None:
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=str(target.parent))
         try:
+            # mkstemp creates the file 0600; a report is an ordinary file: 0666 & ~umask
+            os.fchmod(fd, 0o666 & ~_umask())
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
                 json.dump(data, fh, indent=2, sort_keys=False)
                 fh.write("\n")

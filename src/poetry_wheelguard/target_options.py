@@ -218,6 +218,8 @@ def _explicit_target(ns: argparse.Namespace, arch: str | None,
     libc_text = getattr(ns, "libc", None)
     if platforms and libc_text:
         raise ConfigError("use --platform or --libc, not both")
+    if libc_text:
+        parse_libc(libc_text)  # a malformed --libc is named before anything else
     if version is None:
         raise ConfigError("an explicit target (--platform/--libc/--abi) needs --python-version")
     impl = _IMPLEMENTATIONS[getattr(ns, "implementation", None) or "cp"]

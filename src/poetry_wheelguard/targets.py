@@ -353,6 +353,9 @@ def probe_interpreter(python: str, runner: Runner | None = None) -> Target:
     except (OSError, subprocess.SubprocessError) as exc:
         raise ProbeError(f"cannot run the interpreter ({exc}); pass a Python executable",
                          filename=python) from exc
+    if proc.returncode != 0 and "Unknown option: -I" in (proc.stderr or ""):
+        raise ProbeError("not a Python 3 interpreter (Python 2 does not know -I); pass a "
+                         "Python 3 executable", filename=python)
     if proc.returncode != 0:
         last = (proc.stderr or "").strip().splitlines()[-1:] or ["no output"]
         raise ProbeError(f"the interpreter probe failed: {last[0]}", filename=python)
