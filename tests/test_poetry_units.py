@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -173,3 +174,28 @@ def test_probe_of_a_venv_interpreter_reports_the_venv_site_packages(tmp_path: Pa
 def test_env_tags_decide_support(tag: Tag) -> None:
     assert rejected_reason(LINUX, PURE.filename, frozenset({tag}), frozenset()) is None
     assert rejected_reason(LINUX, PURE.filename, frozenset(), frozenset()) is not None
+
+
+@pytest.mark.parametrize(("mode", "code"), [("warn", 0), ("strict", 70)])
+def test_verify_that_cannot_run_is_a_warning_or_internal_as_in_pip_guard(
+    tmp_path: Path, mode: str, code: int
+) -> None:
+    from poetry_wheelguard.distfiles import normalize
+    from poetry_wheelguard.models import Candidate, PackageRecord, Selection
+    from poetry_wheelguard.poetry.hooks import Guard
+
+    def broken(cmd: Sequence[str], **_kw: object) -> subprocess.CompletedProcess[str]:
+        return subprocess.CompletedProcess(list(cmd), 1, "", "verify: boom\n")
+
+    report = tmp_path / "r.json"
+    rec = PackageRecord(Selection(normalize("six"), "1.16.0",
+                                  Candidate("six-1.16.0-py2.py3-none-any.whl")),
+                        "wheel", ("py2-none-any", "py3-none-any"), True)
+    guard = Guard(Config(mode=mode, report=str(report)), tmp_path, "install", "2.5.1",  # type: ignore[arg-type]
+                  env_python=sys.executable, runner=broken, records=[rec], executed=True)
+    got, lines = guard.finish(0)
+    assert got == code
+    data = json.loads(report.read_text())
+    assert data["verification"]["status"] == "failed"
+    assert "boom" in data["verification"]["reason"]
+    assert any("wheelguard: warning:" in text and "boom" in text for text, _ in lines)

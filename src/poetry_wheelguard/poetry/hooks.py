@@ -432,8 +432,7 @@ class Guard:
         reason = self._verify_skip_reason(code)
         if reason is None:
             assert self.env_python is not None
-            returncode = self._verify(self.env_python)
-            verification = {"status": "ran", "exit_code": returncode}
+            returncode, verification = self._verify(self.env_python)
             if returncode != exitcodes.OK:
                 code = returncode
         else:
@@ -455,12 +454,13 @@ class Guard:
         self._write_reports(code, verification, lines)
         return code, lines
 
-    def _verify(self, env_python: str) -> int:
+    def _verify(self, env_python: str) -> tuple[int, dict[str, Any]]:
         """Verify what this command installed into the project environment
         (:func:`~poetry_wheelguard.verify_cli.verify_installed` with the project directory
         as working directory, no time limit) and merge the findings into the records;
-        return verify's exit code. A verify that fails is a warning, and its exit code
-        becomes the command's."""
+        return the exit code and the report's ``verification`` status. As in
+        ``pip-guard install``: a verify that cannot run is a warning in warn mode and
+        ``INTERNAL`` in strict mode."""
         from poetry_wheelguard.verify_cli import merge_verification, verify_installed
 
         try:
@@ -469,9 +469,10 @@ class Guard:
                                       runner=self.runner, timeout=None)
         except VerifyError as exc:
             self.say(f"wheelguard: warning: {exc}", error=True)
-            return exc.exit_code
+            code = exitcodes.INTERNAL if self.config.strict else exitcodes.OK
+            return code, {"status": "failed", "reason": str(exc)}
         merge_verification(self.records, result)
-        return result.exit_code
+        return result.exit_code, {"status": "ran", "exit_code": result.exit_code}
 
     def _verify_skip_reason(self, code: int) -> str | None:
         if not self.config.verify:
