@@ -17,6 +17,7 @@ from poetry_wheelguard.models import Candidate, Selection
 from poetry_wheelguard.policy import evaluate, record_for
 from poetry_wheelguard.report import (
     Report,
+    print_table,
     redact_text,
     redact_url,
     render_findings,
@@ -98,3 +99,18 @@ def test_plain_table_and_findings() -> None:
     buf = io.StringIO()
     render_findings(_records(), buf)
     assert buf.getvalue().startswith("wheelguard: error: PURE_FALLBACK: aiohttp 3.6.2")
+
+
+def test_print_table_rich_on_a_terminal_plain_otherwise() -> None:
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    rows = [["aiohttp", ("warn [PURE_FALLBACK]", "yellow")]]
+    plain = io.StringIO()
+    print_table(("package", "verdict"), rows, plain, title="t")
+    assert plain.getvalue().splitlines() == ["t", "package  verdict",
+                                             "aiohttp  warn [PURE_FALLBACK]"]
+    tty = Tty()
+    print_table(("package", "verdict"), rows, tty, title="t")
+    assert "┃" in tty.getvalue() and "warn [PURE_FALLBACK]" in tty.getvalue()

@@ -35,7 +35,7 @@ from typing import IO, Any
 from poetry_wheelguard import exitcodes
 from poetry_wheelguard.distfiles import normalize
 from poetry_wheelguard.errors import WheelguardError
-from poetry_wheelguard.report import SCHEMA, Report, write_json_atomic
+from poetry_wheelguard.report import SCHEMA, Report, print_table, write_json_atomic
 
 KIND_LABELS = ("platform wheel", "pure wheel", "sdist", "no file", "local project")
 
@@ -260,18 +260,10 @@ def _what_text(change: Change) -> str:
 
 def render_diff(changes: Sequence[Change], a_label: str, b_label: str, unchanged: int,
                 stream: IO[str]) -> None:
-    """The diff as one rich table, then a one-line summary."""
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(title=f"diff: A = {a_label}, B = {b_label}")
-    for head in ("package", "A", "B", "change"):
-        table.add_column(head)
-    for c in changes:
-        table.add_row(c.name, _side_text(c.a), _side_text(c.b), _what_text(c))
-    tty = stream.isatty()
-    Console(file=stream, width=None if tty else 200, no_color=not tty,
-            highlight=False).print(table)
+    """The diff as one table (:func:`report.print_table`), then a one-line summary."""
+    rows = [[c.name, _side_text(c.a), _side_text(c.b), _what_text(c)] for c in changes]
+    print_table(("package", "A", "B", "change"), rows, stream,
+                title=f"diff: A = {a_label}, B = {b_label}")
     kinds = sum("kind" in c.what for c in changes)
     print(f"{len(changes)} packages differ ({kinds} changed file kind), {unchanged} unchanged",
           file=stream)

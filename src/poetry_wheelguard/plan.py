@@ -61,7 +61,15 @@ from poetry_wheelguard.policy import (
     verdict_for,
     version_hint,
 )
-from poetry_wheelguard.report import Report, redact_text, redact_url, write_json_atomic
+from poetry_wheelguard.report import (
+    VERDICT_STYLE,
+    Cell,
+    Report,
+    print_table,
+    redact_text,
+    redact_url,
+    write_json_atomic,
+)
 from poetry_wheelguard.targets import Runner, Target, running_target
 
 # --- the target's marker environment (PEP 508) --------------------------------------------
@@ -878,37 +886,29 @@ def cell_label(rec: PackageRecord) -> str:
 
 
 def render_plan(result: PlanResult, stream: IO[str]) -> None:
-    """One table, a column per target (rich), then every warning and error finding."""
-    from rich.console import Console
-    from rich.table import Table
-
+    """One table, a column per target (:func:`report.print_table`), then every warning and
+    error finding."""
     names = [t.name for t in result.targets]
     rows: dict[str, dict[str, PackageRecord]] = {}
     for tname in names:
         for rec in result.records[tname]:
             rows.setdefault(rec.selection.name, {})[tname] = rec
-    colour = {"ok": "green", "warn": "yellow", "refused": "bold red"}
-    table = Table(title=f"plan ({result.installer}'s choice of file)", show_lines=False)
-    table.add_column("package")
-    table.add_column("version")
-    for tname in names:
-        table.add_column(tname)
+    table: list[list[Cell]] = []
     for pkg, by_target in rows.items():
         versions = sorted({r.selection.version for r in by_target.values()})
-        cells = []
+        cells: list[Cell] = []
         for tname in names:
             got = by_target.get(tname)
             if got is None:
-                cells.append("[dim]not installed[/]")
+                cells.append(("not installed", "dim"))
                 continue
             text = cell_label(got)
             if len(versions) > 1:
                 text = f"{got.selection.version}: {text}"
-            cells.append(f"[{colour[got.verdict]}]{text}[/]")
-        table.add_row(pkg, versions[0] if len(versions) == 1 else "varies", *cells)
-    tty = stream.isatty()
-    Console(file=stream, width=None if tty else 200, no_color=not tty,
-            highlight=False).print(table)
+            cells.append((text, VERDICT_STYLE[got.verdict]))
+        table.append([pkg, versions[0] if len(versions) == 1 else "varies", *cells])
+    print_table(["package", "version", *names], table, stream,
+                title=f"plan ({result.installer}'s choice of file)")
     for tname in names:
         for rec in result.records[tname]:
             for f in rec.findings:

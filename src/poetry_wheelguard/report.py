@@ -16,7 +16,7 @@ import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Union
 from urllib.parse import urlsplit, urlunsplit
 
 from poetry_wheelguard import __version__
@@ -197,27 +197,44 @@ def table_rows(records: Iterable[PackageRecord]) -> list[tuple[str, str, str, st
     ]
 
 
-def render_table(records: Sequence[PackageRecord], stream: IO[str], title: str = "") -> None:
-    """Print the end-of-run table: rich on a terminal, aligned plain text otherwise."""
-    rows = table_rows(records)
-    header = ("package", "version", "file", "verdict", "findings")
+Cell = Union[str, tuple[str, str]]
+"""A table cell: its text, or ``(text, rich style)`` (the style is used on a terminal only)."""
+
+VERDICT_STYLE = {"ok": "green", "warn": "yellow", "refused": "bold red"}
+"""The rich style of each verdict."""
+
+
+def print_table(header: Sequence[str], rows: Sequence[Sequence[Cell]], stream: IO[str],
+                title: str = "") -> None:
+    """Print a table: rich (boxes, colours) when ``stream`` is a terminal, aligned plain
+    text otherwise (logs of a Docker build, CI, pipes). Every command's table goes
+    through here."""
+    texts = [[c if isinstance(c, str) else c[0] for c in row] for row in rows]
     if stream.isatty():
         from rich.console import Console
+        from rich.markup import escape
         from rich.table import Table
 
-        colour = {"ok": "green", "warn": "yellow", "refused": "bold red"}
         table = Table(title=title or None)
         for h in header:
             table.add_column(h)
         for row in rows:
-            table.add_row(*row[:3], f"[{colour[row[3]]}]{row[3]}[/]", row[4])
-        Console(file=stream).print(table)
+            table.add_row(*(escape(c) if isinstance(c, str) else f"[{c[1]}]{escape(c[0])}[/]"
+                            for c in row))
+        Console(file=stream, highlight=False).print(table)
         return
-    widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(header)]
+    widths = [max([len(h)] + [len(r[i]) for r in texts]) for i, h in enumerate(header)]
     if title:
         print(title, file=stream)
-    for row in (header, *rows):
+    for row in (list(header), *texts):
         print("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip(), file=stream)
+
+
+def render_table(records: Sequence[PackageRecord], stream: IO[str], title: str = "") -> None:
+    """Print the end-of-run table of install and verify: one row per package."""
+    rows: list[list[Cell]] = [[name, version, label, (verdict, VERDICT_STYLE[verdict]), codes]
+                              for name, version, label, verdict, codes in table_rows(records)]
+    print_table(("package", "version", "file", "verdict", "findings"), rows, stream, title)
 
 
 def render_findings(records: Sequence[PackageRecord], stream: IO[str]) -> None:
