@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import os
 import re
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -175,10 +174,7 @@ def read_pyproject_table(path: Path) -> dict[str, Any] | None:
     Raises:
         ConfigError: the file cannot be read or is not valid TOML (names the file).
     """
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # Python < 3.11
-        import tomli as tomllib
+    from poetry_wheelguard._toml import tomllib
     try:
         with path.open("rb") as fh:
             data = tomllib.load(fh)

@@ -297,10 +297,7 @@ class PoetryLock:
 
 
 def _load_toml(path: Path, text: str | None = None) -> dict[str, Any]:
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # Python < 3.11
-        import tomli as tomllib
+    from poetry_wheelguard._toml import tomllib
     try:
         return tomllib.loads(path.read_text("utf-8") if text is None else text)
     except (OSError, UnicodeDecodeError) as exc:

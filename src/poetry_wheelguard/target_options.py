@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import re
-import sys
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -124,10 +123,7 @@ def load_presets() -> tuple[Preset, ...]:
     Raises:
         ConfigError: the shipped file is not valid (a packaging defect).
     """
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # Python < 3.11
-        import tomli as tomllib
+    from poetry_wheelguard._toml import tomllib
     text = resources.files("poetry_wheelguard").joinpath("presets.toml").read_text("utf-8")
     try:
         data = tomllib.loads(text)
