@@ -335,6 +335,14 @@ def _load_lock_toml(path: Path) -> tuple[dict[str, Any], list[list[dict[str, str
     return _load_toml(path, _FILES_ARRAY.sub(stash, text)), arrays
 
 
+def _requirement_name(text: str) -> NormalizedName:
+    """The project name of a lock ``extras`` entry (``"foo (>=1.0)"``, PEP 508)."""
+    try:
+        return normalize(Requirement(text).name)
+    except InvalidRequirement:
+        return normalize(text.split()[0] if text.split() else text)
+
+
 def _dependencies(raw: Any) -> tuple[LockedDependency, ...]:
     out = []
     for name, spec in (raw or {}).items():
@@ -506,8 +514,7 @@ def _locked_for_20(lock: PoetryLock, env: Mapping[str, str],
             continue
         active = (seen or set()) | set(want)
         chosen[key] = active
-        extra_deps = {normalize(re.split(r"[\s(;\[<>=!~]", r, maxsplit=1)[0])
-                      for e in active for r in pkg.extras.get(e, ())}
+        extra_deps = {_requirement_name(r) for e in active for r in pkg.extras.get(e, ())}
         for dep in pkg.dependencies:
             if dep.optional and dep.name not in extra_deps:
                 continue
