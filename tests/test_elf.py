@@ -78,6 +78,36 @@ def test_stub_libc_stops_at_glibc_2_28() -> None:
     assert "strlen" in libc.defined and "posix_spawn_file_actions_addchdir_np" not in libc.defined
 
 
+def test_what_a_loader_checks_before_mapping() -> None:
+    """e_type, PT_LOAD count and congruence, PT_DYNAMIC, DT_FLAGS_1: facts of real builds and
+    of real modules whose headers were rewritten - parsed, not CorruptElf (the loader model
+    judges them, loader.load_refusal)."""
+    root = elf_fixtures()
+    for key in ("gnu-x86_64", "musl-x86_64"):
+        healthy = facts(root / key / "healthy.so")
+        assert healthy.e_type == elf.ET_DYN and healthy.load_segments >= 2
+        assert not healthy.load_misaligned and healthy.dynamic
+        assert healthy.flags_1 & (elf.DF_1_PIE | elf.DF_1_NOOPEN) == 0
+        pie, nonpie = facts(root / key / "pie.so"), facts(root / key / "nonpie.so")
+        assert pie.e_type == elf.ET_DYN and pie.flags_1 & elf.DF_1_PIE and pie.interp
+        assert nonpie.e_type == elf.ET_EXEC and not nonpie.flags_1 & elf.DF_1_PIE
+        assert "PyInit_healthy" in pie.pyinit and "PyInit_healthy" in nonpie.pyinit
+        assert facts(root / key / "noopen.so").flags_1 & elf.DF_1_NOOPEN
+        bad = root / "bad" / key
+        assert facts(bad / "rel.so").e_type == elf.ET_REL
+        assert facts(bad / "exec.so").e_type == elf.ET_EXEC
+        noload = facts(bad / "noload.so")
+        assert noload.load_segments == 0 and noload.dynamic
+        assert noload.needed == () and noload.pyinit == ()  # nothing mapped: no addresses
+        nophdrs = facts(bad / "nophdrs.so")
+        assert (nophdrs.load_segments, nophdrs.dynamic, nophdrs.has_gnu_stack) == (0, False,
+                                                                                   False)
+        nodyn = facts(bad / "nodyn.so")
+        assert not nodyn.dynamic and nodyn.load_segments == healthy.load_segments
+        assert facts(bad / "misaligned.so").load_misaligned
+        assert facts(bad / "libwga.so.1").e_type == elf.ET_REL
+
+
 def test_truncated_is_corrupt_and_macho_is_not_elf() -> None:
     root = elf_fixtures() / "bad"
     bad = read_elf(root / "truncated.so")
@@ -183,9 +213,23 @@ def test_facts_agree_with_readelf() -> None:
     paths = sorted(p for p in root.rglob("*.so*") if p.is_file() and "bad" not in p.parts)
     paths += _system_libraries()
     assert len(paths) > 20
+    for path in sorted(p for p in (root / "bad").rglob("*.so*") if p.is_file()) + paths:
+        if path.name in ("truncated.so", "macho.so"):
+            continue
+        f = facts(path)
+        head = _readelf(["-h", "-l"], path)
+        e_type = re.search(r"Type:\s+(\w+)", head)
+        assert e_type and f.e_type == {"REL": 1, "EXEC": 2, "DYN": 3}[e_type[1]], path
+        assert f.load_segments == len(re.findall(r"^\s+LOAD\s", head, re.MULTILINE)), path
+        assert f.dynamic == bool(re.search(r"^\s+DYNAMIC\s", head, re.MULTILINE)), path
     for path in paths:
         f = facts(path)
         dyn = _readelf(["-d"], path)
+        flags_1 = re.search(r"\(FLAGS_1\)\s+Flags: (.*)", dyn)
+        assert bool(f.flags_1 & elf.DF_1_PIE) == bool(flags_1 and "PIE" in flags_1[1].split()
+                                                       ), path
+        assert bool(f.flags_1 & elf.DF_1_NOOPEN) == bool(
+            flags_1 and "NOOPEN" in flags_1[1].split()), path
         assert list(f.needed) == re.findall(r"\(NEEDED\)\s+Shared library: \[(.*)\]", dyn), path
         sonames = re.findall(r"\(SONAME\)\s+Library soname: \[(.*)\]", dyn)
         assert f.soname == (sonames[0] if sonames else None), path

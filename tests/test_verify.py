@@ -131,6 +131,109 @@ def test_verdicts_agree_with_real_imports(fixture_site: Path) -> None:
         assert bool(errors) == (proc.returncode != 0), name
 
 
+# --- files the loader refuses to map ------------------------------------------------------
+
+# distribution -> (fixture, the glibc loader's own error text; None: glibc maps it). Each is
+# installed under its own package, named as its PyInit_ function says (healthy, noopen).
+REFUSED: dict[str, tuple[str, str | None]] = {
+    "wg-r-rel": ("bad/gnu-x86_64/rel.so", "only ET_DYN and ET_EXEC can be loaded"),
+    "wg-r-exec": ("bad/gnu-x86_64/exec.so", "cannot dynamically load executable"),
+    "wg-r-nonpie": ("gnu-x86_64/nonpie.so", "cannot dynamically load executable"),
+    "wg-r-pie": ("gnu-x86_64/pie.so",
+                 "cannot dynamically load position-independent executable"),
+    "wg-r-noopen": ("gnu-x86_64/noopen.so", "shared object cannot be dlopen()ed"),
+    "wg-r-noload": ("bad/gnu-x86_64/noload.so", "object file has no loadable segments"),
+    "wg-r-nophdrs": ("bad/gnu-x86_64/nophdrs.so", "object file has no loadable segments"),
+    "wg-r-nodyn": ("bad/gnu-x86_64/nodyn.so", "object file has no dynamic section"),
+    "wg-r-misaligned": ("bad/gnu-x86_64/misaligned.so",
+                        "ELF load command address/offset not page-aligned"),
+    "wg-r-healthy": ("gnu-x86_64/healthy.so", None),
+}
+
+
+def _refused_module(name: str) -> str:
+    return "noopen" if name == "wg-r-noopen" else "healthy"
+
+
+@pytest.fixture(scope="module")
+def refused_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    site = tmp_path_factory.mktemp("refused") / "site-packages"
+    fx = elf_fixtures()
+    for name, (src, _error) in REFUSED.items():
+        pkg = name.replace("-", "_")
+        make_dist(site, name, {f"{pkg}/__init__.py": b"",
+                               f"{pkg}/{_refused_module(name)}{SUFFIX}": fx / src})
+    # an extension whose bundled dependency is an object file: the extension cannot load
+    # either (glibc stops at the dependency), and says why
+    loader = fx / "gnu-x86_64" / "loader"
+    make_dist(site, "wg-r-dep", {
+        "wg_r_dep/__init__.py": b"",
+        f"wg_r_dep/ext_rpath{SUFFIX}": loader / "ext_rpath.so",
+        "wg_r_dep/deps/libwga.so.1": fx / "bad/gnu-x86_64/libwga.so.1",
+        "wg_r_dep/deps/libwgb.so.1": loader / "deps/libwgb.so.1"})
+    return site
+
+
+def _import_error(site: Path, module: str) -> str:
+    """The stderr of importing ``module`` from ``site`` in a fresh interpreter ("" if the
+    import works)."""
+    proc = subprocess.run([sys.executable, "-c", f"import {module}"], cwd=site,
+                          capture_output=True, text=True, check=False)
+    return proc.stderr if proc.returncode else ""
+
+
+def test_files_the_loader_refuses(refused_site: Path, tmp_path: Path,
+                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """Each refused file gives CORRUPT_ELF alone (no NO_PYINIT, EXEC_STACK... for a file that
+    cannot load), quoting the error glibc really gives when Python imports it."""
+    report = tmp_path / "r.json"
+    run(["verify", "--path", str(refused_site), "--report", str(report)], capsys)
+    data = json.loads(report.read_text())
+    validate(data)
+    findings = {p["name"]: p["findings"] for p in data["packages"]}
+    for name, (_src, error) in REFUSED.items():
+        pkg, module = name.replace("-", "_"), _refused_module(name)
+        stderr = _import_error(refused_site, f"{pkg}.{module}")
+        if error is None:
+            assert findings[name] == [] and stderr == "", (name, stderr)
+            continue
+        assert [(f["code"], f["severity"]) for f in findings[name]] == [
+            ("CORRUPT_ELF", "error")], (name, findings[name])
+        message = findings[name][0]["message"]
+        assert message.startswith(f"{pkg}/{module}{SUFFIX}: cannot be loaded: ")
+        assert f'glibc says "{error}"' in message, message
+        assert f"ImportError: {refused_site / pkg / f'{module}{SUFFIX}'}: {error}" in stderr, \
+            (name, stderr[-300:])
+    dep = {f["path"].rsplit("/", 1)[-1]: (f["code"], f["message"]) for f in findings["wg-r-dep"]}
+    assert set(dep) == {f"ext_rpath{SUFFIX}", "libwga.so.1"}
+    assert dep["libwga.so.1"][0] == "CORRUPT_ELF"
+    code, message = dep[f"ext_rpath{SUFFIX}"]
+    assert code == "MISSING_LIBRARY" and "needs libwga.so.1, which the glibc loader" in message
+    assert 'finds but cannot load' in message and "only ET_DYN and ET_EXEC" in message
+    stderr = _import_error(refused_site, "wg_r_dep.ext_rpath")
+    assert "libwga.so.1: only ET_DYN and ET_EXEC can be loaded" in stderr, stderr[-300:]
+
+
+def test_pie_refusal_follows_the_glibc_release() -> None:
+    pie = read_elf(elf_fixtures() / "gnu-x86_64" / "pie.so")
+    assert isinstance(pie, ElfFacts)
+    path = f"/x/healthy{SUFFIX}"
+    for version, refused in (((2, 29), False), ((2, 30), True), (None, True)):
+        found, _ = v.check_static(path, "x", pie, _rt(target=replace(TARGET,
+                                                                      libc_version=version)))
+        assert ("CORRUPT_ELF" in {f.code for f in found}) == refused, version
+    musl = make_target(python_version=(3, 11), machine="x86_64", libc="musl",
+                       libc_version=(1, 2))
+    mpie = read_elf(elf_fixtures() / "musl-x86_64" / "pie.so")
+    assert isinstance(mpie, ElfFacts)
+    found, go_on = v.check_static(f"/x/healthy{musl.extension_suffixes[0]}", "x", mpie,
+                                  _rt(target=musl))
+    assert found == [] and go_on  # musl maps a PIE (test_verify_musl imports it)
+    # an executable that is run, not imported, is not judged as a library
+    tool, _ = v.check_static("/x/bin/tool", "x", pie, _rt())
+    assert tool == []
+
+
 # --- sysroots: the target's libc read from the image ------------------------------------
 
 def _image(tmp_path: Path, sysroot: str, py: str) -> tuple[Path, Path]:
@@ -204,6 +307,101 @@ def test_musl_sysroot(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert codes_by_package(data, ("error",))["wg-tls"] == {"STATIC_TLS"}
 
 
+def test_glibc_image_with_musl_beside_it(tmp_path: Path,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    """Debian's musl package adds /lib/ld-musl-x86_64.so.1 to a glibc system: the system libc
+    is the one whose loader the image's /bin/sh names; with no such witness verify says it
+    cannot tell (one line, exit 12) and --libc decides."""
+    root, site = _image(tmp_path, "sysroot-glibc228-x86_64", "python3.11")
+    fx = elf_fixtures()
+    shutil.copy2(fx / "sysroot-musl-x86_64/lib/ld-musl-x86_64.so.1",
+                 root / "lib/ld-musl-x86_64.so.1")
+    suffix = ".cpython-311-x86_64-linux-gnu.so"
+    make_dist(site, "wg-healthy", {f"wg_healthy/healthy{suffix}": fx / "gnu-x86_64/healthy.so"})
+    report = tmp_path / "r.json"
+    argv = ["verify", "--path", str(site), "--sysroot", str(root), "--report", str(report)]
+
+    code, out = run(argv, capsys)
+    assert code == exitcodes.INPUT_ERROR and len(out.strip().splitlines()) == 1, out
+    assert "has both glibc (/lib/x86_64-linux-gnu/libc.so.6) and musl " \
+           "(/lib/ld-musl-x86_64.so.1)" in out and "pass --libc glibc or --libc musl" in out
+
+    for libc in ("glibc", "musl"):
+        code, out = run([*argv, "--libc", libc], capsys)
+        assert code == exitcodes.OK
+        data = json.loads(report.read_text())
+        assert data["target"]["libc"] == libc
+        assert f"verifying against {libc} (--libc)" in out
+    assert "LIBC_MISMATCH" in codes_by_package(data)["wg-healthy"]  # the musl run's
+
+    (root / "bin").mkdir()
+    shutil.copy2(fx / "gnu-x86_64/pie.so", root / "bin/sh")  # PT_INTERP /lib64/ld-linux-...
+    code, out = run(argv, capsys)
+    assert code == exitcodes.OK
+    data = json.loads(report.read_text())
+    assert (data["target"]["libc"], data["target"]["libc_version"]) == ("glibc", "2.28")
+    assert codes_by_package(data) == {"wg-healthy": set()}
+    assert "holds glibc and musl; verifying against glibc (PT_INTERP of /bin/sh)" in out
+    code, out = run([*argv, "--libc", "musl"], capsys)  # the flag still wins
+    assert json.loads(report.read_text())["target"]["libc"] == "musl"
+
+
+def test_alpine_image_with_glibc_names_and_glibc_beside_it(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Alpine's libc6-compat gives musl glibc's names (/lib/libc.so.6, ld-linux): still musl
+    alone. A real glibc beside it (in /usr/lib) makes two; the image's own /bin/sh, linked
+    against musl, tells."""
+    root, site = _image(tmp_path, "sysroot-musl-x86_64", "python3.11")
+    fx = elf_fixtures()
+    os.symlink("ld-musl-x86_64.so.1", root / "lib/libc.so.6")
+    (root / "lib64").mkdir()
+    os.symlink("/lib/ld-musl-x86_64.so.1", root / "lib64/ld-linux-x86-64.so.2")
+    suffix = ".cpython-311-x86_64-linux-musl.so"
+    make_dist(site, "wg-healthy", {f"wg_healthy/healthy{suffix}": fx / "musl-x86_64/healthy.so"},
+              tags=("cp311-cp311-musllinux_1_2_x86_64",))
+    report = tmp_path / "r.json"
+    argv = ["verify", "--path", str(site), "--sysroot", str(root), "--report", str(report)]
+    code, out = run(argv, capsys)
+    data = json.loads(report.read_text())
+    assert code == exitcodes.OK and data["target"]["libc"] == "musl" and "note" not in out
+    assert codes_by_package(data) == {"wg-healthy": set()}
+
+    shutil.copy2(fx / "sysroot-glibc228-x86_64/lib/x86_64-linux-gnu/libc.so.6",
+                 root / "usr/lib/libc.so.6")
+    code, out = run(argv, capsys)
+    assert code == exitcodes.INPUT_ERROR and "has both glibc (/usr/lib/libc.so.6)" in out
+    (root / "bin").mkdir()
+    shutil.copy2(fx / "musl-x86_64/pie.so", root / "bin/sh")  # PT_INTERP /lib/ld-musl-...
+    code, out = run(argv, capsys)
+    data = json.loads(report.read_text())
+    assert code == exitcodes.OK and data["target"]["libc"] == "musl"
+    assert codes_by_package(data) == {"wg-healthy": set()}
+    assert "verifying against musl (PT_INTERP of /bin/sh)" in out
+    code, out = run([*argv, "--libc", "glibc"], capsys)
+    assert json.loads(report.read_text())["target"]["libc"] == "glibc"
+
+
+def test_this_machine_as_sysroot(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--sysroot / on this glibc machine is glibc, even where Debian's musl package has put
+    /lib/ld-musl-x86_64.so.1 beside it (its own Python or /bin/sh names ld-linux)."""
+    major, minor = sys.version_info[:2]
+    site = tmp_path / "lib" / f"python{major}.{minor}" / "site-packages"
+    make_dist(site, "wg-healthy", {f"wg_healthy/healthy{SUFFIX}":
+                                   elf_fixtures() / "gnu-x86_64/healthy.so"},
+              tags=(f"cp{major}{minor}-cp{major}{minor}-manylinux_2_17_x86_64",))
+    report = tmp_path / "r.json"
+    code, out = run(["verify", "--path", str(site), "--sysroot", "/", "--report",
+                     str(report)], capsys)
+    assert code == exitcodes.OK
+    data = json.loads(report.read_text())
+    glibc = os.confstr("CS_GNU_LIBC_VERSION") or ""
+    assert data["target"]["libc"] == "glibc"
+    assert data["target"]["libc_version"] == glibc.split()[1]
+    assert codes_by_package(data) == {"wg-healthy": set()}
+    if any(Path("/lib").glob("ld-musl-*.so.1")):  # the reported case: musl installed too
+        assert "holds glibc and musl; verifying against glibc (PT_INTERP of" in out
+
+
 def test_sysroot_suffixes_follow_cpython(tmp_path: Path) -> None:
     from poetry_wheelguard.verify_cli import sysroot_extension_suffixes
 
@@ -265,13 +463,52 @@ def test_silent_pure_build_from_a_real_local_build(tmp_path: Path,
     (pkg,) = data["packages"]
     assert {f["code"]: f["severity"] for f in pkg["findings"]} == {
         "SILENT_PURE_BUILD": "warning"}  # a local project: reported, not an error
+    tag = pkg["tags"][0]
+    assert pkg["findings"][0]["message"] == (
+        f"wg-silent 1.0: built from a local directory, platform-tagged ({tag}), but it "
+        "contains no compiled file: the build dropped its extension")
     # the same wheel, as pip installs it from an sdist of a project on an index
     (Path(dist.path) / "direct_url.json").unlink()
     run(["verify", "--path", str(site), "--report", str(report)], capsys)
     (pkg,) = json.loads(report.read_text())["packages"]
     assert {f["code"]: f["severity"] for f in pkg["findings"]} == {"SILENT_PURE_BUILD": "error"}
+    assert pkg["findings"][0]["message"] == (
+        f"wg-silent 1.0: built locally (tag {tag}: installers give that tag to the wheels "
+        "they build; indexes do not serve it), platform-tagged, but it contains no compiled "
+        "file: the build dropped its extension")
     assert pkg["verification"]["provenance"] == "local"
     assert pkg["tags"][0].endswith("linux_x86_64")
+
+
+LINUX, MANY = "cp313-cp313-linux_x86_64", "cp313-cp313-manylinux_2_17_x86_64"
+
+
+@pytest.mark.parametrize(("tag", "direct_url", "says"), [
+    (LINUX, None, f"built locally (tag {LINUX}: installers give that tag to the wheels they "
+                  "build; indexes do not serve it), platform-tagged"),
+    (MANY, {"url": "file:///p", "dir_info": {}},
+     f"built from a local directory, platform-tagged ({MANY})"),
+    (MANY, {"url": "file:///p", "dir_info": {"editable": True}},
+     f"built from a local directory (editable), platform-tagged ({MANY})"),
+    (LINUX, {"url": "https://g/r", "vcs_info": {"vcs": "git", "commit_id": "a"}},
+     f"built from a VCS checkout, platform-tagged ({LINUX})"),
+    (MANY, {"url": "https://h/PyYAML-6.0.1.tar.gz", "archive_info": {}},
+     f"built from the sdist PyYAML-6.0.1.tar.gz, platform-tagged ({MANY})"),
+])
+def test_silent_pure_build_says_its_provenance_once(
+        tmp_path: Path, tag: str, direct_url: dict[str, Any] | None, says: str) -> None:
+    """Every way of being built locally reads as one phrase (handed case S6 first), never
+    wrapped in another "built locally (...)"; the tag is named once."""
+    make_dist(tmp_path, "PyYAML", {"yaml/__init__.py": b""}, version="6.0.1", tags=(tag,),
+              direct_url=direct_url)
+    (dist,) = find_distributions([str(tmp_path)])
+    target = make_target(python_version=(3, 13), machine="x86_64", libc="glibc",
+                         libc_version=(2, 36))
+    (finding,) = v.check_distribution(dist, target, 0, 0)
+    assert finding.code == "SILENT_PURE_BUILD"
+    assert finding.message == (f"PyYAML 6.0.1: {says}, but it contains no compiled file: "
+                               "the build dropped its extension")
+    assert finding.message.count("built ") == 1 and finding.message.count(tag) == 1
 
 
 def test_elf_in_pure_and_unsupported_tag(tmp_path: Path,
@@ -335,6 +572,17 @@ def test_usage_and_input_errors(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert code == exitcodes.INPUT_ERROR and "Traceback" not in out
     code, out = run(["verify", "--path", str(tmp_path), "--sysroot", str(tmp_path)], capsys)
     assert code == exitcodes.INPUT_ERROR and "no libc found in the sysroot" in out
+    code, out = run(["verify", "--path", str(tmp_path), "--libc", "musl"], capsys)
+    assert code == exitcodes.USAGE and "--libc needs --sysroot" in out
+    code, out = run(["verify", "--path", str(tmp_path), "--sysroot", str(tmp_path),
+                     "--libc", "uclibc"], capsys)
+    assert code == exitcodes.USAGE
+    root, site = _image(tmp_path / "img", "sysroot-glibc228-x86_64", "python3.11")
+    site.mkdir(parents=True)
+    code, out = run(["verify", "--path", str(site), "--sysroot", str(root), "--libc", "musl"],
+                    capsys)
+    assert code == exitcodes.INPUT_ERROR and "--libc musl: the sysroot has no musl" in out
+    assert "Traceback" not in out
     (tmp_path / "site").mkdir()
     code, out = run(["verify", "--path", str(tmp_path / "site"), "--package", "nothere"], capsys)
     assert code == exitcodes.INPUT_ERROR and "nothere" in out

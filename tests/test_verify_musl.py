@@ -1,4 +1,5 @@
-"""STATIC_TLS and LIBC_MISMATCH on a real musl CPython agree with real import failures."""
+"""STATIC_TLS, LIBC_MISMATCH and files the loader refuses (CORRUPT_ELF) on a real musl
+CPython agree with real import failures."""
 
 from __future__ import annotations
 
@@ -28,10 +29,14 @@ def musl(tmp_path_factory: pytest.TempPathFactory) -> MuslPython:
         pytest.skip(str(exc))
 
 
-def test_verdicts_agree_with_musl_imports(musl: MuslPython, tmp_path: Path,
-                                          monkeypatch: pytest.MonkeyPatch,
-                                          capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.fixture(autouse=True)
+def _verify_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep verify's facts cache out of the user's cache directory."""
     monkeypatch.setenv("WHEELGUARD_CACHE_DIR", str(tmp_path / "cache"))
+
+
+def test_verdicts_agree_with_musl_imports(musl: MuslPython, tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
     site = tmp_path / "site"
     fx = elf_fixtures()
     tag = ("cp311-cp311-musllinux_1_2_x86_64",)
@@ -45,7 +50,20 @@ def test_verdicts_agree_with_musl_imports(musl: MuslPython, tmp_path: Path,
     }
     if musl.musl_version < (1, 2, 4):  # musl applies DT_RELR from 1.2.4
         cases["wg-m-relr"] = ("relr", fx / "musl-x86_64/relr.so", {"UNSUPPORTED_RELR"})
-    loads = {"wg-m-healthy", "wg-m-glibc"}
+    # headers musl's map_library refuses ("Exec format error": no ET_DYN/ET_EXEC, no
+    # PT_DYNAMIC; nothing to map without PT_LOAD) and those it maps though glibc does not
+    refused = {"rel": "Exec format error", "nodyn": "Exec format error",
+               "nophdrs": "Exec format error", "noload": None}
+    for defect in refused:
+        cases[f"wg-m-{defect}"] = ("healthy", fx / f"bad/musl-x86_64/{defect}.so",
+                                   {"CORRUPT_ELF"})
+    mapped = {"exec": "bad/musl-x86_64/exec.so", "misaligned": "bad/musl-x86_64/misaligned.so",
+              "pie": "musl-x86_64/pie.so", "nonpie": "musl-x86_64/nonpie.so",
+              "noopen": "musl-x86_64/noopen.so"}
+    for defect, rel in mapped.items():
+        module = "noopen" if defect == "noopen" else "healthy"  # its PyInit_ name
+        cases[f"wg-m-{defect}"] = (module, fx / rel, set())
+    loads = {"wg-m-healthy", "wg-m-glibc", *(f"wg-m-{d}" for d in mapped)}
     for name, (module, src, _codes) in cases.items():
         pkg = name.replace("-", "_")
         make_dist(site, name, {f"{pkg}/__init__.py": b"",
@@ -67,7 +85,42 @@ def test_verdicts_agree_with_musl_imports(musl: MuslPython, tmp_path: Path,
     assert "it may load, but musl does not support it" in messages["wg-m-glibc"]
     for name, (module, _src, _codes) in cases.items():
         pkg = name.replace("-", "_")
-        code = f"import sys; sys.path.insert(0, {str(site)!r}); import {pkg}.{module}"
-        proc = subprocess.run([str(musl.executable), "-I", "-c", code], capture_output=True,
-                              text=True, check=False)
+        proc = _import(musl, site, f"{pkg}.{module}")
         assert (proc.returncode == 0) == (name in loads), (name, proc.stderr[-500:])
+        error = refused.get(name[len("wg-m-"):])
+        if error:  # the reason verify gives is the one musl gives
+            assert f'musl says "{error}"' in messages[name], messages[name]
+            assert f"Error loading shared library {site / pkg / (module + musl.ext_suffix)}" \
+                   f": {error}" in proc.stderr, proc.stderr[-500:]
+
+
+def _import(musl: MuslPython, site: Path, module: str) -> subprocess.CompletedProcess[str]:
+    code = f"import sys; sys.path.insert(0, {str(site)!r}); import {module}"
+    return subprocess.run([str(musl.executable), "-I", "-c", code], capture_output=True,
+                          text=True, check=False)
+
+
+def test_dependency_musl_refuses(musl: MuslPython, tmp_path: Path,
+                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """A bundled library that is an object file: musl stops at it, and so does verify."""
+    site = tmp_path / "site"
+    fx = elf_fixtures()
+    loader = fx / "musl-x86_64" / "loader"
+    make_dist(site, "wg-m-dep", {
+        "wg_m_dep/__init__.py": b"",
+        f"wg_m_dep/ext_rpath{musl.ext_suffix}": loader / "ext_rpath.so",
+        "wg_m_dep/deps/libwga.so.1": fx / "bad/musl-x86_64/libwga.so.1",
+        "wg_m_dep/deps/libwgb.so.1": loader / "deps/libwgb.so.1"},
+        tags=("cp311-cp311-musllinux_1_2_x86_64",))
+    report = tmp_path / "r.json"
+    main(["verify", "--python", str(musl.executable), "--path", str(site),
+          "--report", str(report)])
+    capsys.readouterr()
+    (pkg,) = json.loads(report.read_text())["packages"]
+    found = {f["path"].rsplit("/", 1)[-1]: f for f in pkg["findings"]}
+    assert {k: f["code"] for k, f in found.items()} == {
+        f"ext_rpath{musl.ext_suffix}": "MISSING_LIBRARY", "libwga.so.1": "CORRUPT_ELF"}
+    assert 'finds but cannot load' in found[f"ext_rpath{musl.ext_suffix}"]["message"]
+    proc = _import(musl, site, "wg_m_dep.ext_rpath")
+    assert proc.returncode != 0
+    assert "libwga.so.1: Exec format error" in proc.stderr, proc.stderr[-500:]

@@ -112,6 +112,10 @@ def test_s6_silent_pure_build_pyyaml_on_python_3_13(tmp_path: Path) -> None:
     assert findings(report) == {"pyyaml": [("SILENT_PURE_BUILD", "error")]}
     pkg = next(p for p in report["packages"] if p["name"] == "pyyaml")
     assert pkg["tags"] == ["cp313-cp313-linux_x86_64"]
+    assert pkg["findings"][0]["message"] == (
+        "PyYAML 6.0.1: built locally (tag cp313-cp313-linux_x86_64: installers give that tag "
+        "to the wheels they build; indexes do not serve it), platform-tagged, but it "
+        "contains no compiled file: the build dropped its extension")
     assert pkg["verification"]["provenance"] == "local"
     assert pkg["verification"]["elf_files"] == 0
 

@@ -14,6 +14,9 @@ loaders read the same structures the same way):
    inside the file (a loader would map past the end: the file is truncated).
 3. ``PT_INTERP``, ``PT_GNU_STACK`` and ``PT_DYNAMIC`` come from the program headers, not the
    section headers: that is what the loader uses, and it works on section-stripped files.
+   What a loader checks before it maps anything is kept as facts too (``e_type``, how many
+   ``PT_LOAD`` segments there are and whether they are page-congruent, ``DT_FLAGS_1``);
+   :func:`poetry_wheelguard.loader.load_refusal` judges them per loader.
 4. Addresses in the dynamic table (``DT_STRTAB``, ``DT_SYMTAB``, ``DT_VERNEED``...) are
    mapped to file offsets through the ``PT_LOAD`` segments, as the loader maps them.
 5. The dynamic symbol table is bulk-read (:func:`struct.iter_unpack` over the raw bytes);
@@ -53,13 +56,14 @@ DT_GNU_HASH = 0x6FFFFEF5
 DT_VERDEF, DT_VERDEFNUM = 0x6FFFFFFC, 0x6FFFFFFD
 DT_VERNEED, DT_VERNEEDNUM = 0x6FFFFFFE, 0x6FFFFFFF
 DF_STATIC_TLS = 0x10
-DF_1_NODEFLIB = 0x800
+DF_1_NOOPEN, DF_1_NODEFLIB, DF_1_PIE = 0x40, 0x800, 0x8000000
 VER_FLG_BASE, VER_FLG_WEAK = 0x1, 0x2
 SHT_DYNSYM = 11
 STB_GLOBAL, STB_WEAK, STB_GNU_UNIQUE = 1, 2, 10
 STV_DEFAULT, STV_PROTECTED = 0, 3
 SHN_UNDEF = 0
-ET_EXEC, ET_DYN = 2, 3
+ET_NONE, ET_REL, ET_EXEC, ET_DYN, ET_CORE = 0, 1, 2, 3, 4
+MIN_PAGE_SIZE = 4096  # the smallest page size of every architecture Linux wheels target
 
 # Limits: no real shared object comes near them; a file beyond them is treated as corrupt
 # rather than parsed (each bounds the memory and time one structure can cost).
@@ -143,6 +147,10 @@ class ElfFacts:
         static_tls: ``DT_FLAGS`` has ``DF_STATIC_TLS`` (initial-exec TLS model).
         relr: a ``DT_RELR`` table (packed relative relocations: glibc >= 2.36, musl >= 1.2.4).
         nodeflib: ``DT_FLAGS_1`` has ``DF_1_NODEFLIB`` (no default directories, no cache).
+        flags_1: the whole ``DT_FLAGS_1`` value (``DF_1_PIE``, ``DF_1_NOOPEN``...), 0 if none.
+        load_segments: how many ``PT_LOAD`` program headers there are.
+        load_misaligned: a ``PT_LOAD`` whose ``p_vaddr`` and ``p_offset`` differ modulo
+            4096 (the smallest page size), which no ``mmap`` can honour.
         has_gnu_stack: a ``PT_GNU_STACK`` header exists.
         exec_stack: ``PT_GNU_STACK`` has ``PF_X``, or there is no ``PT_GNU_STACK`` (glibc
             then uses its default, an executable stack, on every architecture we target).
@@ -173,6 +181,9 @@ class ElfFacts:
     static_tls: bool
     relr: bool
     nodeflib: bool
+    flags_1: int
+    load_segments: int
+    load_misaligned: bool
     has_gnu_stack: bool
     exec_stack: bool
     dynamic: bool
@@ -529,12 +540,14 @@ def _parse(path: str, data: Any, size: int, symbols: bool) -> ElfFacts:
     dyn: tuple[int, int] | None = None
     has_stack = False
     exec_stack = False
+    misaligned = False
     for p_type, p_flags, p_off, p_vaddr, p_filesz, _memsz in _program_headers(img, hdr):
         if p_type == PT_LOAD:
             if p_off + p_filesz > size:
                 raise _Corrupt(f"truncated: a loadable segment ends at {p_off + p_filesz:#x}, "
                                f"past the end of the file ({size:#x})")
             img.loads.append((p_vaddr, p_filesz, p_off))
+            misaligned = misaligned or (p_vaddr - p_off) % MIN_PAGE_SIZE != 0
         elif p_type == PT_INTERP:
             raw = img.read(p_off, p_filesz, "PT_INTERP")
             interp = raw.split(b"\0", 1)[0].decode("utf-8", "backslashreplace")
@@ -547,11 +560,14 @@ def _parse(path: str, data: Any, size: int, symbols: bool) -> ElfFacts:
     needed: list[str] = []
     rpath = runpath = soname = None
     static_tls = nodeflib = relr = False
+    flags_1 = 0
     needs: tuple[VersionNeed, ...] = ()
     defs: tuple[str, ...] = ()
     defined: frozenset[str] = frozenset()
     undefined: tuple[str, ...] = ()
-    if dyn is not None:
+    # Without PT_LOAD nothing is mapped, so no dynamic-table address can be resolved: the
+    # file keeps its header facts (a loader refuses it: loader.load_refusal says why).
+    if dyn is not None and img.loads:
         entries = _dynamic_entries(img, *dyn)
         tags: dict[int, int] = {}
         for tag, val in entries:
@@ -573,7 +589,8 @@ def _parse(path: str, data: Any, size: int, symbols: bool) -> ElfFacts:
                 soname = img.cstring(strtab, val, "DT_SONAME")
         static_tls = bool(tags.get(DT_FLAGS, 0) & DF_STATIC_TLS)
         relr = DT_RELR in tags
-        nodeflib = bool(tags.get(DT_FLAGS_1, 0) & DF_1_NODEFLIB)
+        flags_1 = tags.get(DT_FLAGS_1, 0)
+        nodeflib = bool(flags_1 & DF_1_NODEFLIB)
         if DT_VERNEED in tags:
             off = img.offset_of(tags[DT_VERNEED], 16, "DT_VERNEED")
             needs = _verneed(img, off, tags.get(DT_VERNEEDNUM, 0), strtab,
@@ -607,7 +624,8 @@ def _parse(path: str, data: Any, size: int, symbols: bool) -> ElfFacts:
         e_machine=e_machine, machine=lib.machine_names.get(e_machine, str(e_machine)),
         e_flags=int(hdr["e_flags"]), osabi=osabi, interp=interp, needed=tuple(needed),
         rpath=rpath, runpath=runpath, soname=soname, static_tls=static_tls,
-        relr=relr, nodeflib=nodeflib, has_gnu_stack=has_stack,
+        relr=relr, nodeflib=nodeflib, flags_1=flags_1, load_segments=len(img.loads),
+        load_misaligned=misaligned, has_gnu_stack=has_stack,
         exec_stack=exec_stack or not has_stack, dynamic=dyn is not None,
         version_needs=needs, version_defs=defs, defined=defined, undefined=undefined,
         pyinit=pyinit,
@@ -654,7 +672,7 @@ def read_interp(path: str | os.PathLike[str]) -> str | None:
 
 # --- plain data for a facts cache ---------------------------------------------------------
 
-FACTS_FORMAT = 3
+FACTS_FORMAT = 4
 """Version of :func:`result_to_json`'s layout (a cache of another version is ignored)."""
 
 

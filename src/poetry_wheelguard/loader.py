@@ -40,6 +40,11 @@ musl, ``ldso/dynlink.c`` ``load_library`` (1.1.24-1.2.5):
 
 musl opens the first file of that name it finds and does not skip other ELF classes.
 
+Once a file is chosen, both loaders may still refuse to map it (:func:`load_refusal`): an
+object that is not a shared library (``ET_REL``; on glibc also an executable), or one
+whose program headers give nothing to map. Either loader then stops with an error; a
+library it refuses fails the object that needs it, as a missing one does.
+
 Deliberate limits: glibc-hwcaps subdirectories (``glibc-hwcaps/x86-64-v3``) hold faster
 builds of libraries found in their parent directory; they are not searched (only baseline
 ``ld.so.cache`` entries are used). Empty and relative RPATH/RUNPATH elements (the
@@ -60,7 +65,20 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from poetry_wheelguard.elf import ElfFacts, ElfIdent, ElfResult, identify, sniff
+from poetry_wheelguard.elf import (
+    DF_1_NOOPEN,
+    DF_1_PIE,
+    ET_CORE,
+    ET_DYN,
+    ET_EXEC,
+    ET_NONE,
+    ET_REL,
+    ElfFacts,
+    ElfIdent,
+    ElfResult,
+    identify,
+    sniff,
+)
 
 Flavour = Literal["glibc", "musl"]
 
@@ -103,6 +121,69 @@ MUSL_DEFAULT_PATH = "/lib:/usr/local/lib:/usr/lib"
 _MUSL_RESERVED = ("c", "pthread", "rt", "m", "dl", "util", "xnet")
 _MAX_SYMLINKS = 40  # Linux's MAXSYMLINKS
 _SKIP = "skip"  # open_verify: a file of another class/machine, the search goes on
+_E_TYPES = {ET_NONE: "ET_NONE (no file type)", ET_REL: "ET_REL (a relocatable object file)",
+            ET_EXEC: "ET_EXEC (a non-PIE executable)", ET_CORE: "ET_CORE (a core dump)"}
+_GLIBC_REFUSES_PIE = (2, 30)  # "elf: Refuse to dlopen PIE objects" (BZ #24323), glibc 2.30
+
+
+# --- what a loader refuses to map -----------------------------------------------------------
+
+def load_refusal(facts: ElfFacts, flavour: Flavour,
+                 libc_version: tuple[int, int] | None = None) -> str | None:
+    """Why the ``flavour`` loader refuses to map ``facts`` as a library (by ``dlopen``, as
+    Python imports an extension and ctypes loads a library, or as a ``DT_NEEDED``
+    dependency), or ``None`` when it maps it. One phrase: the defect, then the loader's own
+    error text (what ``ImportError`` shows).
+
+    glibc 2.36 (``elf/dl-load.c``), in its order: ``open_verify`` accepts only ``ET_DYN``
+    and ``ET_EXEC`` ("only ET_DYN and ET_EXEC can be loaded"); ``_dl_map_object_from_fd``
+    refuses a ``PT_LOAD`` whose address and offset are not page-congruent ("ELF load command
+    address/offset not page-aligned"), a file without ``PT_LOAD`` ("object file has no
+    loadable segments"), any ``ET_EXEC`` ("cannot dynamically load executable": only the
+    executable itself is mapped at its fixed address), an ``ET_DYN`` without
+    ``PT_DYNAMIC`` ("object file has no dynamic section"), then a ``DF_1_PIE`` object
+    ("cannot dynamically load position-independent executable", from glibc 2.30; an unknown
+    version counts as newer) and a ``DF_1_NOOPEN`` one ("shared object cannot be
+    dlopen()ed"). Page congruence is judged at 4096 bytes, the smallest page size, so a
+    reported file is refused on every kernel.
+
+    musl 1.1.24-1.2.5 (``ldso/dynlink.c`` ``map_library``): ``ENOEXEC`` ("Exec format
+    error") for an ``e_type`` other than ``ET_DYN``/``ET_EXEC`` and for a file without
+    ``PT_DYNAMIC``; without ``PT_LOAD`` it sizes its mapping from bounds no segment set, and
+    the ``mmap`` fails ("Out of memory" with musl 1.2.3) or worse.
+    musl maps ``ET_EXEC`` (at its fixed address when that is free; an ``ET_EXEC`` whose
+    lowest segment is at 0 anywhere), PIE and ``DF_1_NOOPEN`` objects, and does not check
+    page congruence: none of those is refused there.
+    """
+    if facts.e_type not in (ET_DYN, ET_EXEC):
+        what = _E_TYPES.get(facts.e_type, f"{facts.e_type:#x}")
+        error = ("only ET_DYN and ET_EXEC can be loaded" if flavour == "glibc"
+                 else "Exec format error")
+        return f"e_type {what}, not a shared object; {flavour} says \"{error}\""
+    if flavour == "musl":
+        if not facts.dynamic:
+            return "no PT_DYNAMIC segment; musl says \"Exec format error\""
+        if facts.load_segments == 0:
+            return "no PT_LOAD segment, nothing to map; musl cannot map it"
+        return None
+    if facts.load_misaligned:
+        return ("a PT_LOAD segment whose address and file offset differ modulo the page "
+                "size; glibc says \"ELF load command address/offset not page-aligned\"")
+    if facts.load_segments == 0:
+        return "no PT_LOAD segment; glibc says \"object file has no loadable segments\""
+    if facts.e_type == ET_EXEC:
+        return (f"e_type {_E_TYPES[ET_EXEC]}, not a shared object; glibc says \"cannot "
+                "dynamically load executable\"")
+    if not facts.dynamic:
+        return "no PT_DYNAMIC segment; glibc says \"object file has no dynamic section\""
+    if facts.flags_1 & DF_1_PIE and (libc_version is None
+                                     or libc_version >= _GLIBC_REFUSES_PIE):
+        return ("a position-independent executable (DF_1_PIE), not a shared object; glibc "
+                "says \"cannot dynamically load position-independent executable\"")
+    if facts.flags_1 & DF_1_NOOPEN:
+        return ("linked with -z nodlopen (DF_1_NOOPEN); glibc says \"shared object cannot be "
+                "dlopen()ed\"")
+    return None
 
 
 # --- paths inside a sysroot ---------------------------------------------------------------
@@ -291,6 +372,7 @@ class LoaderConfig:
             diagnosis only; the loader itself never reads ``ld.so.conf``).
         default_dirs: glibc ``SYSTEM_DIRS``; musl: the path file's elements or the defaults.
         default_source: where ``default_dirs`` came from, for messages.
+        libc_version: the libc's ``(major, minor)`` when known (:func:`load_refusal`).
     """
 
     flavour: Flavour
@@ -306,6 +388,7 @@ class LoaderConfig:
     default_source: str = ""
     lib_token: str = "lib"
     platform_token: str = ""
+    libc_version: tuple[int, int] | None = None
 
 
 def _lib_token(default_dirs: Sequence[str]) -> str:
@@ -322,13 +405,15 @@ def configure(
     interp: str = "",
     e_flags: int = 0,
     ld_library_path: str | None = None,
+    libc_version: tuple[int, int] | None = None,
 ) -> LoaderConfig:
     """Read the target's loader configuration from ``root`` (``/`` = this machine).
 
     glibc: ``/etc/ld.so.cache``, ``/etc/ld.so.conf`` (for diagnosis), default directories.
     musl: the path file named after ``interp`` (default ``/lib/ld-musl-<arch>.so.1``).
-    ``ld_library_path`` is used only when given. Never raises: unreadable files count as
-    absent, as the loaders treat them.
+    ``ld_library_path`` is used only when given; ``libc_version`` is kept for
+    :func:`load_refusal`. Never raises: unreadable files count as absent, as the loaders
+    treat them.
     """
     lib_path = split_musl_path(ld_library_path or "") if flavour == "musl" else tuple(
         p for p in (ld_library_path or "").split(":") if p)
@@ -351,7 +436,7 @@ def configure(
         else:
             dirs = split_musl_path(MUSL_DEFAULT_PATH)
         return LoaderConfig("musl", ident, machine, root, interp, lib_path, {}, "", (),
-                            dirs, source, "lib", platform)
+                            dirs, source, "lib", platform, libc_version)
     cache: dict[str, tuple[str, ...]] = {}
     cache_file = ""
     host = resolve_in_root(root, "/etc/ld.so.cache")
@@ -365,7 +450,7 @@ def configure(
     defaults = glibc_default_dirs(root, machine, ident.elf_class)
     return LoaderConfig("glibc", ident, machine, root, interp, lib_path, cache, cache_file,
                         tuple(read_ld_so_conf(root)), defaults, "glibc's default directories",
-                        _lib_token(defaults), platform)
+                        _lib_token(defaults), platform, libc_version)
 
 
 @dataclass(frozen=True)
@@ -378,7 +463,8 @@ class Resolution:
         path: host path of the file the loader would load, ``None`` when none.
         how: ``loaded`` (already in the process), ``libc`` (musl's own names), ``path``
             (a name with ``/``), ``RPATH``, ``LD_LIBRARY_PATH``, ``RUNPATH``,
-            ``ld.so.cache``, ``default``; ``""`` when not found.
+            ``ld.so.cache``, ``default``; ``refused`` when the file found cannot be mapped
+            (:func:`load_refusal`; ``path`` is then ``None``); ``""`` when not found.
         problem: why it is not found or cannot be loaded, one phrase (``""`` when fine).
     """
 
@@ -634,7 +720,9 @@ class Loader:
         ``_dl_map_object_deps``, musl ``load_deps``), each object's dependencies searched
         with its own loading chain. ``parents`` is the chain above ``root`` (for an
         extension: the object calling ``dlopen``, then the executable); ``loaded`` the names
-        already loaded in the process. Files that are not readable ELF stop their branch.
+        already loaded in the process. Files that are not readable ELF stop their branch; a
+        dependency the loader refuses to map (:func:`load_refusal`) is a failed resolution
+        (``how`` ``refused``), as the loader stops there. ``root`` itself is not judged.
         """
         names: dict[str, str] = dict(loaded or {})
         chains: dict[str, tuple[ElfFacts, ...]] = {root.path: tuple(parents)}
@@ -651,12 +739,19 @@ class Loader:
                 resolutions.append(res)
                 if res.path is None or res.how in ("loaded", "libc"):
                     continue
-                names.setdefault(name, res.path)
                 key = self.file_id(res.path)
                 if key in ids:
+                    names.setdefault(name, res.path)
                     continue
-                ids.add(key)
                 child = self.facts(res.path)
+                why = load_refusal(child, self.config.flavour, self.config.libc_version) \
+                    if isinstance(child, ElfFacts) else None
+                if why is not None:
+                    resolutions[-1] = Resolution(name, obj.path, None, "refused",
+                                                 f"{self._show(res.path)}: {why}")
+                    continue
+                names.setdefault(name, res.path)
+                ids.add(key)
                 if not isinstance(child, ElfFacts):
                     continue
                 if child.soname and self.config.flavour == "glibc":

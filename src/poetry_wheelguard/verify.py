@@ -7,7 +7,12 @@ verify_cli` reads the files (:mod:`~poetry_wheelguard.elf`), resolves their libr
 
 Per file (an installed file whose magic bytes say ELF, Mach-O or PE):
 
-1. ``CORRUPT_ELF`` - ELF magic, but not loadable (truncated, bad offsets or counts).
+1. ``CORRUPT_ELF`` - ELF magic, but not loadable: truncated, bad offsets or counts, or - for
+   a file the interpreter ``dlopen``-s (named like a shared object or exporting
+   ``PyInit_<stem>``) - headers the target's loader refuses to map (``ET_REL``, no
+   ``PT_LOAD``, no ``PT_DYNAMIC``; on glibc also ``ET_EXEC``, a PIE, ``-z nodlopen``:
+   :func:`~poetry_wheelguard.loader.load_refusal`). Nothing else is reported for such a
+   file: the import fails there.
 2. ``FOREIGN_BINARY`` - a Mach-O or PE file named like a Linux shared object (``.so``,
    ``.so.N``, an extension suffix), or an ELF file for another OS (``EI_OSABI`` not System V
    or GNU/Linux).
@@ -33,7 +38,8 @@ Per file (an installed file whose magic bytes say ELF, Mach-O or PE):
    does not apply: musl before 1.2.4 (the import crashes), glibc before 2.36 when the file
    lacks the ``GLIBC_ABI_DT_RELR`` version need that would make ``SYMBOL_VERSION`` say it.
    An unknown musl release gives a warning.
-10. ``MISSING_LIBRARY`` - a ``DT_NEEDED`` the loader would not find (:mod:`loader`).
+10. ``MISSING_LIBRARY`` - a ``DT_NEEDED`` the loader would not find (:mod:`loader`), or
+    finds and refuses to map.
 11. ``SYMBOL_VERSION`` - glibc: a version need (``GLIBC_2.29``, ``GLIBCXX_3.4.30``) that the
     library it resolves to does not define; weak needs are warnings. musl ignores versions.
 12. ``UNDEFINED_SYMBOL`` - a non-weak undefined symbol that no object in the load scope
@@ -62,7 +68,7 @@ from packaging.tags import parse_tag
 
 from poetry_wheelguard.elf import CorruptElf, ElfFacts, ElfResult, NotElf
 from poetry_wheelguard.installed import DistInfo
-from poetry_wheelguard.loader import LoadTree, Resolution, target_path
+from poetry_wheelguard.loader import LoadTree, Resolution, load_refusal, target_path
 from poetry_wheelguard.models import Finding, Severity
 from poetry_wheelguard.targets import Target
 
@@ -174,6 +180,14 @@ def looks_like_shared_object(path: str, suffixes: Iterable[str] = ()) -> bool:
     return base.endswith(".so") or ".so." in base or any(base.endswith(s) for s in suffixes)
 
 
+def is_dlopened(path: str, facts: ElfFacts, suffixes: Iterable[str] = ()) -> bool:
+    """A file the interpreter maps with ``dlopen`` rather than runs: named like a shared
+    object (:func:`looks_like_shared_object`) or exporting ``PyInit_<stem>``. Executables
+    (``bin/tool``, a static-PIE payload) are not, whatever their ``e_type``."""
+    stem, _suffix = _stem_and_suffix(path)
+    return looks_like_shared_object(path, suffixes) or f"PyInit_{stem}" in facts.pyinit
+
+
 def is_extension(path: str, facts: ElfFacts) -> bool:
     """An extension module: it exports ``PyInit_<stem>``, or it is a shared object with a
     Python ABI suffix (``.cpython-311-...``, ``.abi3.so``, ``.pypy...``) and no
@@ -236,8 +250,9 @@ def check_static(path: str, label: str, result: ElfResult, rt: Runtime,
         return [_f(FOREIGN_BINARY, "error", path,
                    f"{label}: ELF file for another OS (EI_OSABI {facts.osabi})",
                    "install the Linux wheel of this release")], False
-    if not facts.loadable:
-        return [], False
+    dlopened = is_dlopened(path, facts, t.extension_suffixes)
+    if not facts.loadable and not dlopened:
+        return [], False  # an object file or core dump nothing loads
     want = (rt.elf_class, rt.endianness, rt.e_machine)
     got = (facts.elf_class, facts.endianness, facts.e_machine)
     mask = _FLOAT_ABI_MASK.get(facts.e_machine, 0)
@@ -250,6 +265,12 @@ def check_static(path: str, label: str, result: ElfResult, rt: Runtime,
                    f"{label}: built for {why}; {t.name} runs {t.machine}",
                    f"install the {t.machine} wheel (pip selects it by tag; check for "
                    "--platform/--target options or a copied environment)")], False
+    refused = load_refusal(facts, "musl" if t.libc == "musl" else "glibc",
+                           t.libc_version) if dlopened else None
+    if refused is not None:
+        return [_f(CORRUPT_ELF, "error", path, f"{label}: cannot be loaded: {refused}",
+                   "reinstall the package; if it persists, the wheel itself is broken: "
+                   "report it upstream")], False
     out: list[Finding] = []
     flavour = libc_of(facts)
     go_on = True
@@ -363,7 +384,13 @@ def check_loading(path: str, label: str, facts: ElfFacts, tree: LoadTree,
     own: list[Resolution] = [r for r in tree.resolutions if r.by == path]
     out: list[Finding] = []
     for res in own:
-        if res.path is None and res.needed not in skip_libs:
+        if res.how == "refused" and res.needed not in skip_libs:
+            out.append(_f(MISSING_LIBRARY, "error", path,
+                          f"{label}: needs {res.needed}, which the {rt.libc} loader of "
+                          f"{rt.target.name} finds but cannot load ({res.problem})",
+                          "reinstall the package that provides it; if it persists, that "
+                          "file is broken: report it upstream"))
+        elif res.path is None and res.needed not in skip_libs:
             where = f" ({res.problem})" if res.problem else ""
             out.append(_f(MISSING_LIBRARY, "error", path,
                           f"{label}: needs {res.needed}, which the {rt.libc} loader of "
@@ -548,10 +575,12 @@ def check_distribution(dist: DistInfo, target: Target, binaries: int, elf_files:
                            "reinstall it with the installer running on the target "
                            "interpreter", dist.path))
     if dist.provenance == "local" and not dist.pure and dist.tags and binaries == 0:
+        # the reason is a whole phrase ("built from the sdist x.tar.gz", "built locally
+        # (tag ...)"): said once, with the tag only when the reason does not name it
+        tag = "" if dist.tags[0] in dist.provenance_reason else f" ({dist.tags[0]})"
         out.append(Finding(SILENT_PURE_BUILD, "warning" if dist.first_party else "error",
-                           f"{label}: built locally ({dist.provenance_reason}) with a "
-                           f"platform tag, but it contains no compiled file: the build "
-                           f"dropped its extension",
+                           f"{label}: {dist.provenance_reason}, platform-tagged{tag}, but "
+                           "it contains no compiled file: the build dropped its extension",
                            "install a release with a wheel for this interpreter, or install "
                            "the build dependencies (compiler, headers, Cython) and reinstall "
                            "with --no-cache-dir", dist.path))

@@ -1,6 +1,7 @@
 """``pip-guard verify``: check every compiled file of an installed environment.
 
-    pip-guard verify [--python PATH] [--path DIR [--sysroot ROOT]] [--package NAME]...
+    pip-guard verify [--python PATH] [--path DIR [--sysroot ROOT [--libc glibc|musl]]]
+                     [--package NAME]...
                      [--ld-library-path PATHS] [--index URL] [--no-cache] [global options]
 
 Targets:
@@ -10,10 +11,11 @@ Targets:
   for its site-packages, extension suffixes, libc and libpython;
 - ``--path DIR --sysroot ROOT``: an extracted image: ``DIR`` is a site-packages directory,
   ``ROOT`` the image's root. The libc flavour and version are read from ``ROOT``'s own
-  loader and libc, the machine from its libc, the Python version from ``DIR``'s
-  ``pythonX.Y`` component (or ``ROOT``'s ``python3.X`` binary); every library is resolved
-  inside ``ROOT``. ``--path DIR`` alone verifies ``DIR`` against the running (or
-  ``--python``) interpreter.
+  loader and libc (:func:`inspect_sysroot`: where both glibc and musl are installed, the
+  one whose loader ``ROOT``'s Python or ``/bin/sh`` names, else ``--libc``), the machine
+  from its libc, the Python version from ``DIR``'s ``pythonX.Y`` component (or ``ROOT``'s
+  ``python3.X`` binary); every library is resolved inside ``ROOT``. ``--path DIR`` alone
+  verifies ``DIR`` against the running (or ``--python``) interpreter.
 
 Exit codes (:mod:`poetry_wheelguard.exitcodes`): 0 when no error finding, or in warn mode
 (the default) whatever was found - findings are printed and reported, the exit code stays
@@ -58,6 +60,7 @@ from poetry_wheelguard.elf import (
     NotElf,
     kind_of_magic,
     read_elf,
+    read_interp,
     result_from_json,
     result_to_json,
     sniff,
@@ -72,6 +75,7 @@ from poetry_wheelguard.loader import (
     configure,
     glibc_default_dirs,
     resolve_in_root,
+    target_path,
 )
 from poetry_wheelguard.models import (
     SEVERITY_RANK,
@@ -155,7 +159,20 @@ def musl_version_of(loader_path: str, root: str = "/") -> tuple[int, int, int] |
 
 @dataclass(frozen=True)
 class SysrootFacts:
-    """What an image root says about its runtime (see :func:`sysroot_target`)."""
+    """What an image root says about its runtime (see :func:`sysroot_target`).
+
+    Attributes:
+        libc: ``glibc`` or ``musl``; libc_version: ``(major, minor)`` when readable.
+        machine: ``platform.machine()`` spelling of the libc's machine (``x86_64``).
+        interp: the dynamic loader's path as the image sees it.
+        libc_path: host path of the libc file (glibc ``libc.so.6``, the musl loader).
+        python: host path of the image's Python, ``None`` when none was found.
+        python_version: ``(3, X)`` from the site directory or the Python found.
+        libc_source: how the libc was decided, one phrase (``the only libc in the image``,
+            ``--libc``, ``PT_INTERP of /bin/sh``).
+        other_libc: the other libc present beside it (a glibc system with musl installed on
+            the side), ``""`` when there is none.
+    """
 
     libc: str
     libc_version: tuple[int, int] | None
@@ -164,15 +181,94 @@ class SysrootFacts:
     libc_path: str
     python: str | None
     python_version: tuple[int, int] | None
+    libc_source: str = ""
+    other_libc: str = ""
 
 
-def inspect_sysroot(root: str, site_dirs: Sequence[str]) -> SysrootFacts:
+_MUSL_LOADER = re.compile(r"^ld-musl-[A-Za-z0-9_]+\.so\.1$")
+
+
+def _interp_flavour(interp: str) -> str | None:
+    """``musl`` for an ``ld-musl-<arch>.so.1`` loader path, ``glibc`` for ``ld-linux*`` /
+    ``ld64.so*`` (glibc's loader names on every architecture), else ``None``."""
+    name = os.path.basename(interp)
+    if _MUSL_LOADER.match(name):
+        return "musl"
+    if name.startswith(("ld-linux", "ld64.so")):
+        return "glibc"
+    return None
+
+
+def _musl_loaders(root: str) -> list[tuple[str, str]]:
+    """``(interp, host path)`` of every musl loader of ``root``: ``/lib/ld-musl-<arch>.so.1``
+    (where musl installs it, on Alpine and beside glibc alike) that resolves to an ELF
+    file."""
+    lib = resolve_in_root(root, "/lib")
+    if lib is None or not os.path.isdir(lib):
+        return []
+    out = []
+    for name in sorted(os.listdir(lib)):
+        if _MUSL_LOADER.match(name):
+            host = resolve_in_root(root, f"/lib/{name}")
+            if host and isinstance(read_elf(host, symbols=False), ElfFacts):
+                out.append((f"/lib/{name}", host))
+    return out
+
+
+def _glibc_libcs(root: str) -> list[tuple[str, str]]:
+    """``(machine, host path)`` of every glibc ``libc.so.6`` in glibc's default directories
+    of ``root``, per machine. Only a real glibc counts - an ELF file defining ``GLIBC_2.*``
+    versions - not Alpine's ``libc6-compat`` names, which lead to musl."""
+    out = []
+    for machine, (_em, elf_class, _order, name) in MACHINES.items():
+        if machine == "i386":
+            continue  # the same libc as i686
+        for d in glibc_default_dirs(root, name, elf_class):
+            host = resolve_in_root(root, d + "/libc.so.6")
+            if not host:
+                continue
+            facts = read_elf(host, symbols=False)
+            if isinstance(facts, ElfFacts) and _MACHINE_BY_EM.get(facts.e_machine) == machine \
+                    and any(v.startswith("GLIBC_2.") for v in facts.version_defs):
+                out.append((machine, host))
+                break
+    return out
+
+
+def _libc_witness(root: str, python: str | None) -> tuple[str, str, str] | None:
+    """``(flavour, interp, witness)``: the libc whose loader the image's own programs name
+    in ``PT_INTERP`` - its Python (the program that will load the extensions), then
+    ``/usr/bin/python3``, ``/usr/local/bin/python3``, then ``/bin/sh`` - or ``None`` when
+    none of them is a dynamically linked ELF file naming a known loader."""
+    candidates: list[tuple[str, str | None]] = []
+    if python:
+        candidates.append((target_path(root, python), python))
+    for path in ("/usr/bin/python3", "/usr/local/bin/python3", "/bin/sh"):
+        candidates.append((path, resolve_in_root(root, path)))
+    for shown, host in candidates:
+        interp = read_interp(host) if host and os.path.isfile(host) else None
+        flavour = _interp_flavour(interp or "")
+        if interp and flavour:
+            return flavour, interp, f"PT_INTERP of {shown}"
+    return None
+
+
+def inspect_sysroot(root: str, site_dirs: Sequence[str], libc: str | None = None
+                    ) -> SysrootFacts:
     """Read the libc flavour, version and machine of the image at ``root``, and find its
     Python (``/usr/local/bin/python3.X`` or ``/usr/bin/python3.X``, X from the
     ``pythonX.Y`` component of a site directory).
 
+    The libc is the image's own: a musl loader ``/lib/ld-musl-<arch>.so.1`` (Alpine) or a
+    glibc ``libc.so.6`` in glibc's default directories (Debian, RHEL...). When both are
+    there - a glibc system with musl installed beside it (Debian's ``musl`` package), or
+    Alpine with a glibc compatibility package - the system libc is the one whose loader the
+    image's own Python or ``/bin/sh`` names in ``PT_INTERP``; ``libc`` (``glibc`` or
+    ``musl``, the ``--libc`` option) decides instead when given.
+
     Raises:
-        WheelguardError: ``root`` holds neither a musl loader nor a glibc ``libc.so.6``.
+        WheelguardError: ``root`` holds no libc; ``libc`` names one it does not hold; or it
+            holds both, nothing in it tells which is the system's and ``libc`` is ``None``.
     """
     if not os.path.isdir(root):
         raise WheelguardError("sysroot is not a directory", filename=root)
@@ -182,48 +278,6 @@ def inspect_sysroot(root: str, site_dirs: Sequence[str]) -> SysrootFacts:
         if m:
             version = (int(m[1]), int(m[2]))
             break
-    musl_loaders = sorted(p for p in os.listdir(os.path.join(root, "lib"))
-                          if p.startswith("ld-musl-") and p.endswith(".so.1")) \
-        if os.path.isdir(os.path.join(root, "lib")) else []
-    libc = ""
-    interp = libc_path = ""
-    libc_version: tuple[int, int] | None = None
-    if musl_loaders:
-        interp = "/lib/" + musl_loaders[0]
-        libc_path = resolve_in_root(root, interp) or ""
-        libc = "musl"
-        release = musl_version_of(libc_path, root)
-        libc_version = release[:2] if release else None
-    else:
-        for _em, elf_class, _order, name in dict.fromkeys(MACHINES.values()):
-            for d in glibc_default_dirs(root, name, elf_class):
-                host = resolve_in_root(root, d + "/libc.so.6")
-                if host:
-                    libc, libc_path = "glibc", host
-                    libc_version = glibc_version_of(host)
-                    break
-            if libc:
-                break
-    if not libc:
-        raise WheelguardError("no libc found in the sysroot (neither /lib/ld-musl-*.so.1 nor "
-                              "libc.so.6 in its library directories); pass the image's root",
-                              filename=root)
-    facts = read_elf(libc_path, symbols=False)
-    if not isinstance(facts, ElfFacts) or facts.e_machine not in _MACHINE_BY_EM:
-        raise WheelguardError("the sysroot's libc is not a readable ELF file of a known "
-                              "machine", filename=libc_path)
-    machine = _MACHINE_BY_EM[facts.e_machine]
-    if libc == "glibc" and not interp:
-        interp = facts.interp or ""
-        if not interp:  # a libc.so.6 without PT_INTERP: the loader by its usual names
-            for d in ("/lib64", "/lib", *glibc_default_dirs(root, facts.machine,
-                                                            facts.elf_class)):
-                host = resolve_in_root(root, d)
-                names = sorted(os.listdir(host)) if host and os.path.isdir(host) else []
-                found = [n for n in names if n.startswith(("ld-linux", "ld64.so"))]
-                if found:
-                    interp = f"{d}/{found[0]}"
-                    break
     python = None
     candidates = [f"python{version[0]}.{version[1]}"] if version else [
         f"python3.{m}" for m in range(20, 5, -1)]
@@ -237,7 +291,70 @@ def inspect_sysroot(root: str, site_dirs: Sequence[str]) -> SysrootFacts:
                 break
         if python:
             break
-    return SysrootFacts(libc, libc_version, machine, interp, libc_path, python, version)
+
+    musl = _musl_loaders(root)
+    glibc = _glibc_libcs(root)
+    witness = _libc_witness(root, python) if musl and glibc else None
+    if libc is not None:
+        if libc not in ("glibc", "musl"):
+            raise WheelguardError(f"--libc must be glibc or musl, not {libc!r}")
+        if not (musl if libc == "musl" else glibc):
+            raise WheelguardError(f"--libc {libc}: the sysroot has no {libc} (looked for "
+                                  + ("/lib/ld-musl-<arch>.so.1)" if libc == "musl" else
+                                     "libc.so.6 in glibc's default directories)"),
+                                  filename=root)
+        flavour, source = libc, "--libc"
+    elif musl and glibc:
+        if witness is None:
+            raise WheelguardError(f"the sysroot has both glibc ({target_path(root, glibc[0][1])})"
+                                  f" and musl ({musl[0][0]}), and neither its Python nor /bin/sh "
+                                  "names either loader; pass --libc glibc or --libc musl",
+                                  filename=root)
+        flavour, source = witness[0], witness[2]
+    elif musl or glibc:
+        flavour, source = ("musl" if musl else "glibc"), "the only libc in the image"
+    else:
+        raise WheelguardError("no libc found in the sysroot (neither /lib/ld-musl-*.so.1 nor "
+                              "libc.so.6 in its library directories); pass the image's root",
+                              filename=root)
+    other = ("glibc" if flavour == "musl" else "musl") if musl and glibc else ""
+
+    interp = libc_path = ""
+    libc_version: tuple[int, int] | None = None
+    if flavour == "musl":
+        named = witness[1] if witness and witness[0] == "musl" else ""
+        interp, libc_path = next(((i, h) for i, h in musl if i == named), musl[0])
+        release = musl_version_of(libc_path, root)
+        libc_version = release[:2] if release else None
+    else:  # the witness's loader tells the machine (a multiarch root has several libcs)
+        loader_host = resolve_in_root(root, witness[1]) \
+            if witness and witness[0] == "glibc" else None
+        loader_facts = read_elf(loader_host, symbols=False) if loader_host else None
+        want = _MACHINE_BY_EM.get(loader_facts.e_machine) \
+            if isinstance(loader_facts, ElfFacts) else None
+        libc_path = next((h for m, h in glibc if m == want), "")
+        if libc_path and witness:
+            interp = witness[1]
+        libc_path = libc_path or glibc[0][1]
+        libc_version = glibc_version_of(libc_path)
+    facts = read_elf(libc_path, symbols=False)
+    if not isinstance(facts, ElfFacts) or facts.e_machine not in _MACHINE_BY_EM:
+        raise WheelguardError("the sysroot's libc is not a readable ELF file of a known "
+                              "machine", filename=libc_path)
+    machine = _MACHINE_BY_EM[facts.e_machine]
+    if flavour == "glibc" and not interp:
+        interp = facts.interp or ""
+        if not interp:  # a libc.so.6 without PT_INTERP: the loader by its usual names
+            for d in ("/lib64", "/lib", *glibc_default_dirs(root, facts.machine,
+                                                            facts.elf_class)):
+                host = resolve_in_root(root, d)
+                names = sorted(os.listdir(host)) if host and os.path.isdir(host) else []
+                found_names = [n for n in names if n.startswith(("ld-linux", "ld64.so"))]
+                if found_names:
+                    interp = f"{d}/{found_names[0]}"
+                    break
+    return SysrootFacts(flavour, libc_version, machine, interp, libc_path, python, version,
+                        source, other)
 
 
 def sysroot_extension_suffixes(root: str, version: tuple[int, int], machine: str,
@@ -282,13 +399,15 @@ def _soabi_from_sysconfigdata(path: str) -> str | None:
     return None
 
 
-def sysroot_target(root: str, site_dirs: Sequence[str]) -> tuple[Target, SysrootFacts]:
-    """The :class:`Target` of the Python in the image at ``root`` (tags from ``packaging``).
+def sysroot_target(root: str, site_dirs: Sequence[str], libc: str | None = None
+                   ) -> tuple[Target, SysrootFacts]:
+    """The :class:`Target` of the Python in the image at ``root`` (tags from ``packaging``);
+    ``libc`` as in :func:`inspect_sysroot`.
 
     Raises:
         WheelguardError: as :func:`inspect_sysroot`, or the Python version is unknown.
     """
-    facts = inspect_sysroot(root, site_dirs)
+    facts = inspect_sysroot(root, site_dirs, libc)
     if facts.python_version is None:
         raise WheelguardError("cannot tell the Python version: pass --path ending in "
                               "lib/pythonX.Y/site-packages", filename=root)
@@ -477,7 +596,8 @@ def build_context(target: Target, root: str = "/", *, interp: str | None = None,
     if flavour == "musl" and not loader_path:
         loader_path = f"/lib/ld-musl-{MUSL_ARCH.get(machine, 'x86_64')}.so.1"
     config = configure(flavour, ident, machine, root=root, interp=loader_path,
-                       e_flags=e_flags or 0, ld_library_path=ld_library_path)
+                       e_flags=e_flags or 0, ld_library_path=ld_library_path,
+                       libc_version=target.libc_version)
     ctx = _Context(target, root, Loader(config, lambda p: ctx.facts(p)),
                    Runtime(target, ident.elf_class, ident.endianness, ident.e_machine,
                            e_flags, root=root), (), {}, store)
@@ -700,6 +820,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--sysroot", metavar="ROOT",
                         help="resolve libraries inside this image root; its libc is the "
                              "target's")
+    parser.add_argument("--libc", choices=("glibc", "musl"), default=None,
+                        help="with --sysroot: the image's libc, when it holds both glibc and "
+                             "musl and neither its Python nor /bin/sh tells which is the "
+                             "system's")
     parser.add_argument("--package", metavar="NAME", action="append",
                         help="verify only this distribution (repeatable)")
     parser.add_argument("--ld-library-path", metavar="PATHS",
@@ -733,11 +857,19 @@ def run_verify(ns: argparse.Namespace, argv: list[str]) -> int:
         print("pip-guard: error: --sysroot needs --path DIR (the image's site-packages)",
               file=sys.stderr)
         return exitcodes.USAGE
+    if args.libc and not args.sysroot:
+        print("pip-guard: error: --libc needs --sysroot ROOT (without it, the interpreter "
+              "tells its libc)", file=sys.stderr)
+        return exitcodes.USAGE
     started = time.perf_counter()
     root = os.path.abspath(args.sysroot) if args.sysroot else "/"
     sys_facts: SysrootFacts | None = None
     if args.sysroot:
-        target, sys_facts = sysroot_target(root, args.path)
+        target, sys_facts = sysroot_target(root, args.path, args.libc)
+        if sys_facts.other_libc:
+            print(f"pip-guard: note: the sysroot holds {sys_facts.libc} and "
+                  f"{sys_facts.other_libc}; verifying against {sys_facts.libc} "
+                  f"({sys_facts.libc_source})", file=sys.stderr)
     elif args.python:
         target = probe_interpreter(args.python)
     else:

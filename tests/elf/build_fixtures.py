@@ -11,14 +11,22 @@ Layout of OUTDIR (module files are named ``<module>.so``; tests install them und
 target's extension suffix):
 
     gnu-x86_64/   gcc: healthy, nopyinit, tls, execstack, missing, undef, glibc229, glibconly,
-                  relr (DT_RELR: -z pack-relative-relocs),
+                  relr (DT_RELR: -z pack-relative-relocs), noopen (-z nodlopen),
                   libpython (links libpython3.8.so.1.0), libs/ (libwgabsent.so.1 and the
                   libpython3.8 stub: linked, never installed), and loader/ (ext_rpath,
-                  ext_runpath, deps/libwga.so.1, deps/libwgb.so.1)
-    musl-x86_64/  musl-gcc: healthy, tls, relr, libs/, loader/ (as above)
+                  ext_runpath, deps/libwga.so.1, deps/libwgb.so.1); pie.so and nonpie.so:
+                  the healthy module linked as an executable (-pie / -no-pie, with main(),
+                  PyInit_healthy exported, PT_INTERP naming the toolchain's loader)
+    musl-x86_64/  musl-gcc: healthy, tls, relr, noopen, pie.so, nonpie.so, libs/, loader/
     gnu-aarch64/  aarch64-linux-gnu-gcc: healthy, glibc229, libs/
     gnu-i386/     gcc -m32 -nostdlib (no 32-bit libc needed): healthy, with DT_HASH only
-    bad/          truncated.so (healthy cut at half), macho.so (a Mach-O bundle header)
+    bad/          truncated.so (healthy cut at half), macho.so (a Mach-O bundle header), and
+                  per toolchain (gnu-x86_64/, musl-x86_64/) its healthy.so with headers
+                  rewritten as damage or a wrong build leaves them: rel.so (e_type ET_REL),
+                  exec.so (e_type ET_EXEC), noload.so (PT_LOAD headers made PT_NULL),
+                  nophdrs.so (every program header zeroed), nodyn.so (PT_DYNAMIC made
+                  PT_NULL), misaligned.so (a PT_LOAD offset moved off its page), and
+                  libwga.so.1 (loader/deps/libwga.so.1 with e_type ET_REL)
     sysroot-glibc228-x86_64/, sysroot-glibc228-aarch64/
                   stub libc.so.6, libm.so.6, libpthread.so.0, libdl.so.2, librt.so.1 and the
                   loader, generated from the real glibc 2.36 libraries of the toolchain: every
@@ -61,12 +69,24 @@ MODULES: dict[str, tuple[list[str], list[str], list[str]]] = {
     "libpython": ([], [], ["python3.8"]),
     "glibconly": (["NEED_GLIBC_ONLY"], [], []),
     "relr": ([], ["-Wl,-z,pack-relative-relocs"], []),
+    "noopen": ([], ["-Wl,-z,nodlopen"], []),
 }
 PER_TOOLCHAIN = {
     "gnu-x86_64": list(MODULES),
-    "musl-x86_64": ["healthy", "tls", "relr"],
+    "musl-x86_64": ["healthy", "tls", "relr", "noopen"],
     "gnu-aarch64": ["healthy", "glibc229"],
 }
+# The healthy module linked as an executable: file name -> link flags. main() comes from
+# WITH_MAIN; -E keeps PyInit_healthy exported; PyModule_Create2 is left for the loader.
+EXECUTABLES = {
+    "pie.so": ["-fPIE", "-pie"],
+    "nonpie.so": ["-fno-PIE", "-no-pie"],
+}
+EXE_FLAGS = ["-O1", "-fvisibility=hidden", "-Wall", "-Werror", "-Wl,-E",
+             "-Wl,--unresolved-symbols=ignore-in-object-files"]
+# ELF constants the header rewrites of build_refused use (System V gABI).
+PT_NULL, PT_LOAD, PT_DYNAMIC = 0, 1, 2
+ET_REL, ET_EXEC = 1, 2
 # glibc libraries stubbed in the sysroots (file name, soname), per architecture.
 GLIBC_LIBS = {
     "x86_64": ("/lib/x86_64-linux-gnu", "x86_64-linux-gnu",
@@ -133,6 +153,9 @@ def build_toolchain(key: str, cc: str, out: Path) -> None:
         for lib in ("libwgabsent.so.1", "libpython3.8.so.1.0"):  # linked, never installed
             shutil.copy2(work / lib, dest / "libs" / lib)
         if key != "gnu-aarch64":
+            for name, flags in EXECUTABLES.items():
+                _run([cc, *EXE_FLAGS, *flags, "-I", str(HERE), "-DMODNAME=healthy",
+                      "-DWITH_MAIN", "-o", str(dest / name), str(HERE / "ext.c")])
             loader = dest / "loader"
             (loader / "deps").mkdir(parents=True)
             for lib in ("libwga.so.1", "libwgb.so.1"):
@@ -161,6 +184,53 @@ def build_bad(out: Path) -> None:
     # ncmds 0, sizeofcmds 0, flags MH_NOUNDEFS|MH_DYLDLINK, reserved (mach-o/loader.h)
     header = struct.pack("<IiiIIIII", 0xFEEDFACF, 0x01000007, 3, 0x8, 0, 0, 0x5, 0)
     (dest / "macho.so").write_bytes(header + b"\0" * 4064)
+
+
+def _phdrs(data: bytearray) -> list[tuple[int, int]]:
+    """``(offset of the entry, p_type)`` of every program header of an ELF64 LSB file."""
+    (phoff,) = struct.unpack_from("<Q", data, 0x20)
+    phentsize, phnum = struct.unpack_from("<HH", data, 0x36)
+    return [(phoff + i * phentsize, struct.unpack_from("<I", data, phoff + i * phentsize)[0])
+            for i in range(phnum)]
+
+
+def _rewrite(src: Path, dest: Path, e_type: int | None = None,
+             p_types: dict[int, int] | None = None, zero_phdrs: bool = False,
+             misalign: bool = False) -> None:
+    """Copy ``src`` to ``dest`` with its headers rewritten: ``e_type``; ``p_types`` maps
+    an old ``p_type`` to a new one; ``zero_phdrs`` blanks every program header;
+    ``misalign`` moves the first PT_LOAD with a non-zero offset 16 bytes off its page."""
+    data = bytearray(src.read_bytes())
+    assert data[4:6] == b"\x02\x01", f"{src}: ELF64 LSB expected"
+    if e_type is not None:
+        struct.pack_into("<H", data, 0x10, e_type)
+    for off, p_type in _phdrs(data):
+        if zero_phdrs:
+            data[off:off + 56] = bytes(56)
+        elif p_types and p_type in p_types:
+            struct.pack_into("<I", data, off, p_types[p_type])
+    if misalign:
+        off = next(o for o, t in _phdrs(data) if t == PT_LOAD
+                   and struct.unpack_from("<Q", data, o + 8)[0])
+        (p_offset,) = struct.unpack_from("<Q", data, off + 8)
+        struct.pack_into("<Q", data, off + 8, p_offset + 16)
+    dest.write_bytes(bytes(data))
+
+
+def build_refused(out: Path) -> None:
+    """bad/<toolchain>/: real modules with the headers a loader refuses (see the layout)."""
+    for key in ("gnu-x86_64", "musl-x86_64"):
+        dest = out / "bad" / key
+        dest.mkdir(parents=True)
+        healthy = out / key / "healthy.so"
+        _rewrite(healthy, dest / "rel.so", e_type=ET_REL)
+        _rewrite(healthy, dest / "exec.so", e_type=ET_EXEC)
+        _rewrite(healthy, dest / "noload.so", p_types={PT_LOAD: PT_NULL})
+        _rewrite(healthy, dest / "nophdrs.so", zero_phdrs=True)
+        _rewrite(healthy, dest / "nodyn.so", p_types={PT_DYNAMIC: PT_NULL})
+        _rewrite(healthy, dest / "misaligned.so", misalign=True)
+        _rewrite(out / key / "loader" / "deps" / "libwga.so.1", dest / "libwga.so.1",
+                 e_type=ET_REL)
 
 
 _SYM = re.compile(r"^\s*\d+:\s+\S+\s+\d+\s+(\w+)\s+(\w+)\s+(\w+)\s+(\S+)\s+([^@\s]+)@@?(\S+)")
@@ -267,6 +337,7 @@ def build(out: Path | None = None) -> Path:
             build_toolchain(key, cc, tmp)
         build_i386(tmp)
         build_bad(tmp)
+        build_refused(tmp)
         for arch in GLIBC_LIBS:
             build_glibc_sysroot(arch, tmp)
         build_musl_sysroot(tmp)

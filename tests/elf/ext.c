@@ -9,7 +9,10 @@
  *   NEED_WGA        call into libwga.so.1 (loader search-order tests)
  *   NEED_GLIBC_ONLY call gnu_get_libc_version, which only glibc defines (LIBC_MISMATCH
  *                   that really fails on musl)
- * Built with -z execstack it gives EXEC_STACK; linked to a libpython stub, LIBPYTHON. */
+ *   WITH_MAIN       add main(): linked as an executable (-pie or -no-pie) the module is one
+ *                   glibc refuses to dlopen (CORRUPT_ELF); musl loads it
+ * Built with -z execstack it gives EXEC_STACK; linked to a libpython stub, LIBPYTHON; with
+ * -z nodlopen, a library glibc refuses to dlopen. */
 #include <stddef.h>
 #include "minipy.h"
 
@@ -59,4 +62,8 @@ __attribute__((visibility("default"))) int wg_work(const char *s) {
 
 #ifndef NO_PYINIT
 MP_MODULE(MODNAME)
+#endif
+
+#ifdef WITH_MAIN
+int main(void) { return wg_work("") ; }
 #endif
