@@ -13,7 +13,7 @@ import pytest
 from packaging.tags import Tag
 
 from poetry_wheelguard.config import Config
-from poetry_wheelguard.models import Finding
+from poetry_wheelguard.models import Finding, PackageRecord
 from poetry_wheelguard.poetry.hooks import (
     LinkFacts,
     build_selection,
@@ -136,9 +136,35 @@ def test_merge_verification_adds_findings_and_objects() -> None:
     assert merge_verification([rec, other], result) == 1
     assert rec.verification == {"extensions": 1}
     assert rec.findings == [Finding("NO_PYINIT", "error", "m", "h", "wg_healthy/_native.so")]
-    assert rec.verdict == "warn"
+    assert rec.verdict == "warn"  # the verification ran in warn mode (no "mode": strict)
     assert other.findings == [] and other.verification is None
     assert merge_verification([rec], result) == 0  # idempotent
+
+
+def test_merge_verification_strict_error_is_refused() -> None:
+    """In strict mode a verify error makes the install record ``refused``, as
+    ``pip-guard --mode strict verify`` calls it and as its exit code 11 says; a warning
+    alone stays ``warn``; verdicts never get better."""
+    def record(name: str) -> PackageRecord:
+        sel = build_selection(name=name, version="1.0", chosen=LINUX, release=[LINUX])
+        return record_for(sel, evaluate(sel, CP311, STRICT))
+
+    error = {"code": "NO_PYINIT", "severity": "error", "message": "m", "hint": "h"}
+    warning = {"code": "W", "severity": "warning", "message": "m", "hint": "h"}
+    data = {"mode": "strict", "packages": [{"name": "wg-bad", "findings": [error]},
+                                           {"name": "wg-meh", "findings": [warning]}]}
+    bad, meh, fine = record("wg-bad"), record("wg-meh"), record("wg-fine")
+    result = InstalledVerification.from_report(data, 11)
+    assert result.strict
+    assert merge_verification([bad, meh, fine], result) == 1
+    assert (bad.verdict, meh.verdict, fine.verdict) == ("refused", "warn", "ok")
+    warn_mode = InstalledVerification.from_report({**data, "mode": "warn"}, 0)
+    assert not warn_mode.strict
+    again = record("wg-bad")
+    merge_verification([again], warn_mode)
+    assert again.verdict == "warn"
+    merge_verification([bad], warn_mode)
+    assert bad.verdict == "refused"  # never better than before
 
 
 def test_record_round_trips_through_the_report() -> None:

@@ -989,6 +989,11 @@ class InstalledVerification:
                 verification[name] = pkg["verification"]
         return cls(findings, verification, dict(data), exit_code)
 
+    @property
+    def strict(self) -> bool:
+        """The verification judged in strict mode (the report's ``mode``)."""
+        return self.report.get("mode") == "strict"
+
 
 def _run_verify_process(cmd: list[str], cwd: str | None, runner: VerifyRunner | None,
                         timeout: float | None) -> subprocess.CompletedProcess[str]:
@@ -1053,22 +1058,29 @@ def merge_verification(records: Sequence[PackageRecord], result: InstalledVerifi
     """Add ``result``'s per-distribution findings and ``verification`` objects to the
     install records (matched by normalized name); return how many error findings joined.
 
-    A finding a record already has is not added again (merging twice changes nothing). A
-    record with a new warning or error goes from ``ok`` to ``warn``: its files are
-    installed and cannot be refused any more; strict mode turns verify errors into the
-    exit code instead.
+    A finding a record already has is not added again (merging twice changes nothing).
+    Verdicts only get worse, and agree with ``pip-guard verify`` and the exit code: a
+    record with a new warning or error goes from ``ok`` to ``warn``; in strict mode
+    (:attr:`InstalledVerification.strict`) a record with an error finding is ``refused``,
+    as strict verification exits 11 for it (its files are installed all the same: the
+    verdict refuses the result, it cannot undo the install).
     """
+    from poetry_wheelguard.policy import verdict_for
+
+    rank = {"ok": 0, "warn": 1, "refused": 2}
     errors = 0
     for rec in records:
         name = rec.selection.name
         if name in result.verification:
             rec.verification = result.verification[name]
-        for finding in result.findings.get(name, ()):
+        found = result.findings.get(name, ())
+        for finding in found:
             if finding in rec.findings:
                 continue
             rec.findings.append(finding)
             if finding.severity == "error":
                 errors += 1
-            if SEVERITY_RANK[finding.severity] > 0 and rec.verdict == "ok":
-                rec.verdict = "warn"
+        verdict = verdict_for(found, result.strict)
+        if rank[verdict] > rank[rec.verdict]:
+            rec.verdict = verdict
     return errors
