@@ -164,13 +164,14 @@ def test_legacy_resolver_is_caught_by_the_backstop(index_server: IndexServer,
 def backtrack_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IndexServer]:
     """``wg-bt 2.0``: a pure wheel (with a cp37 platform wheel beside it: a pure fallback)
     that needs a project no index has, so pip discards it and backtracks to ``wg-bt 1.0``
-    (a pure-only release: ok)."""
+    (a pure-only release: ok). ``wg-parent 1.0`` (pure-only: ok) needs ``wg-bt>=2``."""
     work = tmp_path_factory.mktemp("backtrack")
     idx = StaticIndex(work / "tree")
     idx.add([
         build_wheel(work / "d", "wg-bt", "2.0", requires=["wg-bt-missing>=1"]),
         build_wheel(work / "d", "wg-bt", "2.0", "cp37-cp37m-manylinux1_x86_64"),
         build_wheel(work / "d", "wg-bt", "1.0"),
+        build_wheel(work / "d", "wg-parent", "1.0", requires=["wg-bt>=2"]),
     ])
     with idx.serve() as server:
         yield server
@@ -222,3 +223,94 @@ def test_bad_guard_config_is_a_usage_error(monkeypatch: pytest.MonkeyPatch,
     assert code == exitcodes.USAGE
     assert err.count("\n") == 1 and "paranoid" in err
     assert not (tmp_path / "site").exists()
+
+
+def test_refusal_of_a_dependency_names_what_pip_prepared_before(
+        backtrack_index: IndexServer, tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    """The documented limit: a dependency is known only from its parent's metadata, so
+    the parent was fetched before the dependency's refusal; the refused file was not, and
+    the message says which is which."""
+    backtrack_index.requests.clear()
+    report = tmp_path / "r.json"
+    code = guard("--mode", "strict", "--report", str(report),
+                 *pip_args(backtrack_index, tmp_path / "site", "wg-parent"))
+    _out, err = capfd.readouterr()
+    assert code == exitcodes.REFUSED, err
+    assert ("pip-guard refused wg-bt 2.0 (wg_bt-2.0-py3-none-any.whl): PURE_FALLBACK; this "
+            "file was not downloaded or built and nothing was installed; pip had already "
+            "fetched and prepared the metadata of wg-parent 1.0") in err
+    assert "pip had already fetched and prepared the metadata of wg-parent 1.0 (in pip's " \
+        "cache" in err
+    files = backtrack_index.file_requests()
+    assert files and all("wg_parent-1.0" in f for f in files), files
+    assert not (tmp_path / "site").exists()
+    assert [(p["name"], p["verdict"]) for p in load_report(report)["packages"]] == \
+        [("wg-parent", "ok"), ("wg-bt", "refused")]
+
+
+def test_strict_refuses_a_top_level_requirement_before_pip_prepares_any(
+        index_server: IndexServer, fixture_index: FixtureIndex, tmp_path: Path,
+        capfd: pytest.CaptureFixture[str]) -> None:
+    """wg-sdistonly (an sdist: pip would run its build backend for its metadata) comes
+    first and is resolved first; wg-purefallback, pinned to 1.0 by a -c constraint, is
+    refused before it: its setup.py never ran and no distribution file was fetched."""
+    index_server.requests.clear()
+    (tmp_path / "c.txt").write_text("wg-purefallback==1.0\n")
+    code = guard("--mode", "strict", *pip_args(index_server, tmp_path / "site", "-c",
+                                               str(tmp_path / "c.txt"), "wg-sdistonly==1.0",
+                                               "wg-purefallback"))
+    out, err = capfd.readouterr()
+    assert code == exitcodes.REFUSED, err
+    assert ("pip-guard refused wg-purefallback 1.0 (wg_purefallback-1.0-py3-none-any.whl): "
+            "PURE_FALLBACK; no distribution file was downloaded or built") in err
+    assert "Preparing metadata" not in out + err
+    assert not fixture_index.marker("wg-sdistonly").exists()
+    assert index_server.file_requests() == []
+    assert not (tmp_path / "site").exists()
+
+
+def test_top_level_requirements_combine_like_pips_resolver(tmp_path: Path) -> None:
+    """The pre-check reads pip's own InstallRequirement objects: specifiers of one name
+    (any spelling) and its -c constraints combine; markers that do not apply, URL/path
+    requirements and URL constraints leave a project to the gate."""
+    from pip._internal.req.constructors import install_req_from_editable, install_req_from_line
+
+    from poetry_wheelguard.pip.hooks import top_level_requirements
+
+    (tmp_path / "proj").mkdir()
+    (tmp_path / "proj" / "setup.py").write_text("")
+    reqs = [
+        install_req_from_line("WG_A>=1", user_supplied=True),
+        install_req_from_line("wg-a<3", user_supplied=True),
+        install_req_from_line("wg.a!=2", constraint=True),
+        install_req_from_line("wg-b @ https://files.example/wg_b-1.0-py3-none-any.whl"),
+        install_req_from_line('wg-c==1.0; python_version < "3"', user_supplied=True),
+        install_req_from_line("wg-d==1.0", user_supplied=True),
+        install_req_from_line("wg-d @ https://files.example/wg_d-1.0-py3-none-any.whl",
+                              constraint=True),
+        install_req_from_line("wg-e==2.0", user_supplied=True),
+        install_req_from_line("wg-e<9", constraint=True),
+        install_req_from_line("wg-unrelated==1", constraint=True),
+        install_req_from_editable(str(tmp_path / "proj"), user_supplied=True),
+    ]
+    wanted = top_level_requirements(reqs)
+    assert list(wanted) == ["wg-a", "wg-e"]
+    assert {str(s) for s in wanted["wg-a"][0]} == {">=1", "<3", "!=2"}
+    assert {str(s) for s in wanted["wg-e"][0]} == {"==2.0", "<9"}
+
+
+def test_unwritable_report_path_fails_before_pip(index_server: IndexServer, tmp_path: Path,
+                                                  capfd: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "plain-file").write_text("")
+    for bad in ("/proc/nope/r.json", str(tmp_path / "plain-file" / "r.json"), str(tmp_path)):
+        index_server.requests.clear()
+        code = guard("--report", bad, *pip_args(index_server, tmp_path / "site", "wg-puredep"))
+        out, err = capfd.readouterr()
+        assert code == exitcodes.USAGE, err
+        assert err.count("\n") == 1 and err.startswith("pip-guard: error: ") and bad in err
+        assert out == "" and index_server.requests == []
+        assert not (tmp_path / "site").exists()
+    code = guard("--report", str(tmp_path / "new" / "dir" / "r.json"),
+                 *pip_args(index_server, tmp_path / "site", "wg-puredep"))
+    assert code == exitcodes.OK, capfd.readouterr().err
+    assert load_report(tmp_path / "new" / "dir" / "r.json")["exit_code"] == exitcodes.OK

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import re
 import subprocess
 import sys
@@ -247,6 +248,77 @@ def test_warn_mode_builds_the_sdist(venv: Venv, index: IndexServer,
                      proc.stderr)
 
 
+def test_strict_refuses_a_top_level_requirement_before_earlier_ones_are_prepared(
+        venv: Venv, index: IndexServer, fixture_index: FixtureIndex, tmp_path: Path) -> None:
+    """`docopt==0.6.2 aiohttp==3.6.2` on the local index: pip resolves wg-sdistonly first
+    and would download it and run its build backend for its metadata; the refusal of
+    wg-purefallback comes before that (no distribution file fetched, no setup.py run)."""
+    before = (venv.freeze(), venv.files())
+    proc = venv.guard("--mode", "strict", "install", "--index-url", index.url,
+                      "wg-sdistonly==1.0", "wg-purefallback==1.0", cwd=tmp_path)
+    assert proc.returncode == exitcodes.REFUSED, output(proc)
+    assert_clean(proc)
+    assert ("pip-guard refused wg-purefallback 1.0 (wg_purefallback-1.0-py3-none-any.whl): "
+            "PURE_FALLBACK; no distribution file was downloaded or built and nothing was "
+            "installed") in proc.stderr
+    assert "before any distribution file was downloaded or built" in proc.stderr
+    for step in ("Downloading", "Installing build dependencies", "Preparing metadata"):
+        assert step not in output(proc)
+    assert not fixture_index.marker("wg-sdistonly").exists()
+    assert index.file_requests() == []
+    assert (venv.freeze(), venv.files()) == before
+
+
+def test_installed_version_is_kept_not_refused(venv: Venv, index: IndexServer,
+                                               tmp_path: Path) -> None:
+    """The refusal before pip's resolver skips a project already installed in a version
+    the requirement admits (pip keeps it, nothing is fetched); --force-reinstall makes pip
+    take the index's file again, which is refused."""
+    args = ("--index-url", index.url, "wg-purefallback==1.0")
+    first = venv.guard("--mode", "strict", "--allow-pure", "wg-purefallback", "install",
+                       *args, cwd=tmp_path)
+    assert first.returncode == exitcodes.OK, output(first)
+    before = venv.freeze()
+    index.requests.clear()
+    again = venv.guard("--mode", "strict", "install", *args, cwd=tmp_path)
+    assert again.returncode == exitcodes.OK, output(again)
+    assert "Requirement already satisfied" in again.stdout
+    forced = venv.guard("--mode", "strict", "install", "--force-reinstall", *args,
+                        cwd=tmp_path)
+    assert forced.returncode == exitcodes.REFUSED, output(forced)
+    assert "PURE_FALLBACK" in forced.stderr
+    assert index.file_requests() == [] and venv.freeze() == before
+
+
+def test_closed_output_pipe_keeps_the_refusal_exit_code(venv: Venv, index: IndexServer,
+                                                         tmp_path: Path) -> None:
+    """`pip-guard --mode strict install -q ... 2>&1 | head -1`: pip answers the refusal
+    (and the broken pipe) with 1; pip-guard still exits 10, writes its report, and prints
+    no traceback or "Exception ignored" where its output can still be read."""
+    report = tmp_path / "r.json"
+    cmd = [str(venv.path / "bin" / "pip-guard"), "--mode", "strict", "--report", str(report),
+           "install", "-q", "--index-url", index.url, "wg-purefallback==1.0"]
+    env = isolated_env({"PIP_NO_CACHE_DIR": "1"})
+    read_end, closed = os.pipe()
+    os.close(read_end)  # every write to `closed` fails with EPIPE
+    try:
+        both = subprocess.run(cmd, stdout=closed, stderr=closed, env=env, cwd=tmp_path,
+                              stdin=subprocess.DEVNULL, timeout=600)
+        assert both.returncode == exitcodes.REFUSED
+        assert report_of(report)["exit_code"] == exitcodes.REFUSED
+        report.unlink()
+        only_stdout = subprocess.run(cmd, stdout=closed, stderr=subprocess.PIPE, text=True,
+                                     env=env, cwd=tmp_path, stdin=subprocess.DEVNULL,
+                                     timeout=600)
+    finally:
+        os.close(closed)
+    assert only_stdout.returncode == exitcodes.REFUSED, only_stdout.stderr
+    assert "PURE_FALLBACK" in only_stdout.stderr
+    for noise in ("Traceback", "Exception ignored", "BrokenPipeError"):
+        assert noise not in only_stdout.stderr
+    assert report_of(report)["exit_code"] == exitcodes.REFUSED
+
+
 def test_no_binary_is_refused_as_ignored_compatible_wheel(
         venv: Venv, index: IndexServer, fixture_index: FixtureIndex, tmp_path: Path) -> None:
     report = tmp_path / "r.json"
@@ -333,6 +405,19 @@ def test_credentials_never_in_output_or_report(venv: Venv, auth_index_server: In
         assert "s3cr3t-token" not in output(proc) + text
         assert "wg-user" not in text
         assert auth_index_server.bare_url in text  # the index is named, without credentials
+    # a direct URL with credentials: pip before 23.3 prints it as given in its "Collecting"
+    # line (docs/pip.md), so pip is quiet here; pip-guard's own lines and report are clean
+    url = auth_index_server.url.replace(
+        "/simple/", "/files/wg_sdistbuild-2.0-py3-none-manylinux_2_17_x86_64.whl")
+    report = tmp_path / "direct.json"
+    proc = venv.guard("--mode", "strict", "--report", str(report), "install", "-q",
+                      f"wg-sdistbuild @ {url}", cwd=tmp_path)
+    assert proc.returncode == exitcodes.OK, output(proc)
+    text = report.read_text()
+    assert "s3cr3t-token" not in output(proc) + text and "wg-user" not in text
+    (pkg,) = report_of(report)["packages"]
+    assert pkg["url"] == url.replace("wg-user:s3cr3t-token@", "")
+    assert "wg-sdistbuild" in proc.stderr  # the table was printed
 
 
 def test_cached_wheel_of_an_sdist_still_counts_as_sdist_build(
@@ -415,7 +500,10 @@ def test_verification_errors_after_install(venv: Venv, broken_wheel_dir: Path,
         data = report_of(report)
         assert data["verification"]["status"] == "ran"
         (pkg,) = data["packages"]
-        assert pkg["verdict"] == "warn" and "verification" in pkg
+        # the verdict agrees with the exit code and with `pip-guard --mode strict verify`
+        verdict = "refused" if mode == "strict" else "warn"
+        assert pkg["verdict"] == verdict and "verification" in pkg
+        assert data["summary"][verdict] == 1
         assert "CORRUPT_ELF" in {f["code"] for f in pkg["findings"]}
         venv.pip("uninstall", "-y", "wg-badelf", cwd=tmp_path)
     skipped = venv.guard("--report", str(report), "--no-verify", "install", "--no-index",
@@ -453,6 +541,82 @@ def test_subprocess_mode(venv: Venv, index: IndexServer, tmp_path: Path) -> None
     data = report_of(report)
     assert data["pip"]["mode"] == "subprocess"
     assert {p["name"] for p in data["packages"]} == {"wg-healthy", "wg-puredep"}
+
+
+# -- pip versions older than the supported ones ------------------------------------------
+
+def pyenv_python(minor: str) -> str:
+    """The newest pyenv CPython ``minor`` (``"3.9"``) of this machine."""
+    root = os.environ.get("PYENV_ROOT") or str(Path.home() / ".pyenv")
+    found = sorted(Path(root, "versions").glob(f"{minor}.*/bin/python"),
+                   key=lambda p: int(p.parts[-3].split(".")[-1]))
+    if not found:
+        pytest.skip(f"no pyenv CPython {minor} under {root}/versions")
+    return str(found[-1])
+
+
+def old_pip_venv(root: Path, python: str, pip_version: str, project: Path) -> Venv:
+    """A venv of ``python`` with ``pip==pip_version`` and ``project`` installed, from wheels
+    for that interpreter cached in tests/.cache/pip-wheels-<python tag> (downloaded once
+    from the public index with that interpreter's own pip)."""
+    tag = subprocess.run([python, "-c", "import sys; print('cp%d%d' % sys.version_info[:2])"],
+                         capture_output=True, text=True, check=True).stdout.strip()
+    wheels = REPO / "tests" / ".cache" / f"pip-wheels-{tag}"
+    wheels.mkdir(parents=True, exist_ok=True)
+    if not (list(wheels.glob(f"pip-{pip_version}-*.whl")) and list(wheels.glob("rich-*.whl"))):
+        subprocess.run([python, "-m", "pip", "download", "-q", "--only-binary=:all:", "-d",
+                        str(wheels), f"pip=={pip_version}", *RUNTIME,
+                        "tomli>=1.1; python_version < '3.11'"], check=True, env=isolated_env())
+    path = root / f"{tag}-pip-{pip_version}"
+    env = isolated_env()
+    subprocess.run([python, "-m", "venv", "--without-pip", str(path)], check=True, env=env)
+    pip_wheel = next(wheels.glob(f"pip-{pip_version}-*.whl"))
+    subprocess.run([str(path / "bin" / "python"), f"{pip_wheel}/pip", "install", "-q",
+                    "--no-index", "--find-links", str(wheels), f"pip=={pip_version}",
+                    str(project)], check=True, env=env)
+    return Venv(path, pip_version)
+
+
+def test_pip_without_dry_run_report_is_refused_in_one_line(
+        tmp_path_factory: pytest.TempPathFactory, project_wheel: Path, index: IndexServer,
+        tmp_path: Path) -> None:
+    """pip 20.0.2 (CPython 3.9) has no `install --dry-run --report`, which the subprocess
+    mode needs: one line, INPUT_ERROR, and pip is never run."""
+    old = old_pip_venv(tmp_path_factory.mktemp("old-pip"), pyenv_python("3.9"), "20.0.2",
+                       project_wheel)
+    before = old.freeze()
+    proc = old.guard("--mode", "strict", "install", "--index-url", index.url,
+                     "wg-purefallback==1.0", cwd=tmp_path)
+    assert proc.returncode == exitcodes.INPUT_ERROR, output(proc)
+    assert proc.stdout == ""
+    assert proc.stderr == ("pip-guard: error: pip 20.0.2 is not supported by pip-guard "
+                           "install; upgrade pip to 23.0.1 or newer\n")
+    assert index.requests == [] and old.freeze() == before
+
+
+def test_pip_older_than_the_hooks_uses_the_subprocess_mode(
+        tmp_path_factory: pytest.TempPathFactory, project_wheel: Path, index: IndexServer,
+        tmp_path: Path) -> None:
+    """pip 22.3.1 has `--dry-run --report` but is older than the oldest pip the in-process
+    hooks are tested on: the subprocess mode is used, and said so."""
+    old = old_pip_venv(tmp_path_factory.mktemp("old-pip"), base_python(), "22.3.1",
+                       project_wheel)
+    before = old.freeze()
+    refused = old.guard("--mode", "strict", "install", "--index-url", index.url,
+                        "wg-purefallback==1.0", cwd=tmp_path)
+    assert refused.returncode == exitcodes.REFUSED, output(refused)
+    assert ("pip-guard: pip 22.3.1 is older than 23.0.1, the oldest pip the in-process "
+            "hooks support") in refused.stderr
+    assert "using subprocess mode" in refused.stderr and "PURE_FALLBACK" in refused.stderr
+    assert old.freeze() == before
+    report = tmp_path / "r.json"
+    ok = old.guard("--mode", "strict", "--report", str(report), "install", "--index-url",
+                   index.url, "wg-puredep", cwd=tmp_path)
+    assert ok.returncode == exitcodes.OK, output(ok)
+    assert "wg-puredep" in old.dists()
+    data = report_of(report)
+    assert data["pip"]["mode"] == "subprocess"
+    assert data["installer"] == {"name": "pip", "version": "22.3.1"}
 
 
 # -- public index (handed cases, ../shared/cases/handed.md) ------------------------------

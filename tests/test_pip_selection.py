@@ -164,3 +164,13 @@ def test_records_from_a_pip_report_use_the_real_listing(index_server: IndexServe
         "wg_purefallback-1.0-cp37.cp38-cp37m.cp38-manylinux1_x86_64.whl"}
     assert "2.0+" in pure.findings[0].hint
     assert local.selection.first_party and local.verdict == "ok"
+
+
+def test_pip_support_by_version() -> None:
+    """In-process from pip 23.0.1; subprocess mode from 22.2 (``--dry-run --report``);
+    refused below; a version that is no PEP 440 version is left to feature detection."""
+    from poetry_wheelguard.pip.cli import pip_support
+
+    assert [pip_support(v) for v in ("20.0.2", "22.1.2", "22.2", "23.0", "23.0.1", "26.3",
+                                     "27.0.dev0", "not-a-version")] == \
+        ["unsupported", "unsupported", "subprocess", "subprocess", None, None, None, None]

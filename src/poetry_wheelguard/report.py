@@ -20,7 +20,7 @@ from typing import IO, Any, Union
 from urllib.parse import urlsplit, urlunsplit
 
 from poetry_wheelguard import __version__
-from poetry_wheelguard.errors import WheelguardError
+from poetry_wheelguard.errors import ConfigError, WheelguardError
 from poetry_wheelguard.models import SEVERITY_RANK, Finding, PackageRecord
 
 SCHEMA = "wheelguard-report/1"
@@ -160,6 +160,30 @@ def write_json_atomic(path: str | os.PathLike[str], data: Any) -> None:
     except OSError as exc:
         raise WheelguardError(f"cannot write the report ({exc.strerror})",
                               filename=str(target)) from exc
+
+
+def check_report_path(path: str | os.PathLike[str]) -> None:
+    """Make sure :func:`write_json_atomic` can write ``path`` later: create its directory
+    (as that function would) and create and remove a temporary file in it. Call it before
+    a run whose report would otherwise fail only at the end (after an install).
+
+    Raises:
+        ConfigError: ``path`` is a directory, its directory cannot be created, or no file
+            can be created in it (names the path and the OS reason).
+    """
+    target = Path(path)
+    if target.is_dir():
+        raise ConfigError("the report path is a directory; give a file name (--report / "
+                          "WHEELGUARD_REPORT)", filename=str(target))
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=str(target.parent))
+        os.close(fd)
+        os.unlink(tmp)
+    except OSError as exc:
+        raise ConfigError(f"cannot write the report there ({exc.strerror or exc}); give a "
+                          "writable path (--report / WHEELGUARD_REPORT)",
+                          filename=str(target)) from exc
 
 
 def schema_path() -> Path:

@@ -10,9 +10,16 @@ for every package and every warning/error finding; then the JSON report (``--rep
 process.
 
 Exit codes (docs/pip.md): pip's own code when pip fails on its own (1 install error,
-2 pip usage error, ...); ``REFUSED`` (10) for a strict refusal; ``VERIFY_ERRORS`` (11)
-when strict verification finds an error; ``USAGE`` (64) for a bad pip-guard option,
-config file or ``WHEELGUARD_*`` variable; ``INTERNAL`` (70) for a failure of the guard.
+2 pip usage error, ...); ``REFUSED`` (10) for a strict refusal, whatever pip returned
+(pip answers a refusal with 1, and with 1 too when its output pipe broke);
+``VERIFY_ERRORS`` (11) when strict verification finds an error; ``INPUT_ERROR`` (12) for a
+pip older than 22.2 or no pip; ``USAGE`` (64) for a bad pip-guard option, config file,
+``WHEELGUARD_*`` variable or a report path that cannot be written (checked before pip
+runs); ``INTERNAL`` (70) for a failure of the guard.
+
+A closed output pipe (``pip-guard ... | head -1``) changes nothing but the output: on
+``BrokenPipeError`` stdout and stderr are pointed at ``os.devnull`` (Python's documented
+recipe) and the run ends as it would have, report and exit code included.
 """
 
 from __future__ import annotations
@@ -25,6 +32,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
+from packaging.version import InvalidVersion, Version
+
 from poetry_wheelguard import exitcodes
 from poetry_wheelguard.cli import config_from_namespace
 from poetry_wheelguard.config import Config
@@ -33,6 +42,7 @@ from poetry_wheelguard.models import PackageRecord
 from poetry_wheelguard.pip import hooks
 from poetry_wheelguard.report import (
     Report,
+    check_report_path,
     redact_text,
     render_findings,
     render_table,
@@ -51,6 +61,12 @@ VERIFY_MODULE = "poetry_wheelguard.verify_cli"
 
 TABLE_TITLE = "pip-guard: the file pip chose for each package"
 
+PIP_OLDEST = Version("23.0.1")
+"""The oldest pip the in-process hooks support (and the tests run)."""
+
+PIP_OLDEST_SUBPROCESS = Version("22.2")
+"""The oldest pip the subprocess mode can use: ``pip install --dry-run --report``."""
+
 
 @dataclass
 class Outcome:
@@ -66,6 +82,9 @@ class Outcome:
         options: pip's ``target_dir``, ``prefix_path``, ``root_path``, ``use_user_site``
             and ``dry_run`` when known.
         internal_error: an error of the guard itself, if one happened.
+        prepared: ``name version`` of what pip prepared before a strict refusal at the
+            gate (see ``GuardSession.prepared_before``); empty after a refusal before
+            pip's resolver started, and in the subprocess mode.
     """
 
     pip_code: int
@@ -76,10 +95,48 @@ class Outcome:
     mode: str
     options: dict[str, Any] = field(default_factory=dict)
     internal_error: BaseException | None = None
+    prepared: list[str] = field(default_factory=list)
 
 
 def _truthy(value: str | None) -> bool:
     return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _silence_broken_pipes() -> None:
+    """Point stdout and stderr at ``os.devnull`` after a ``BrokenPipeError`` (Python's
+    recipe, "Note on SIGPIPE" in the ``signal`` docs): later writes, and the flush at
+    interpreter exit, then go nowhere instead of raising or printing "Exception ignored"."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                os.dup2(devnull, stream.fileno())
+            except (OSError, ValueError, io.UnsupportedOperation):
+                continue  # no file descriptor (replaced stream): nothing to point
+    finally:
+        os.close(devnull)
+
+
+def _emit(write: Callable[[], None]) -> None:
+    """Run ``write`` (printing to stderr) and flush; a closed pipe silences the output."""
+    try:
+        write()
+        sys.stderr.flush()
+    except BrokenPipeError:
+        _silence_broken_pipes()
+
+
+def say(*lines: str) -> None:
+    """Print ``lines`` to stderr, surviving a closed pipe (:func:`_emit`)."""
+    _emit(lambda: print(*lines, sep="\n", file=sys.stderr))
+
+
+def _flush_stdout() -> None:
+    """Flush pip's stdout now, while a closed pipe can still be silenced."""
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _silence_broken_pipes()
 
 
 def _warm_up() -> None:
@@ -117,8 +174,10 @@ def run_in_process(api: hooks.PipApi, config: Config, argv: list[str],
     assert api.main is not None
     with hooks.installed(api, session):
         code = call_pip(api.main, ["install", *argv], session.refusal)
+    prepared = session.prepared_before() if session.refused else []
     return Outcome(code, session.records(), bool(session.refused), session.target,
-                   api.version, "in-process", session.options, session.internal_error)
+                   api.version, "in-process", session.options, session.internal_error,
+                   prepared)
 
 
 Verifier = Callable[[str, Sequence[str], str], "InstalledVerification"]
@@ -173,22 +232,41 @@ def post_install_verify(outcome: Outcome, config: Config, verifier: Verifier
     try:
         result = verifier(sys.executable, names, config.mode)
     except WheelguardError as exc:
-        print(f"pip-guard: warning: {exc}", file=sys.stderr)
+        say(f"pip-guard: warning: {exc}")
         code = exitcodes.INTERNAL if config.strict else exitcodes.OK
         return code, {"status": "failed", "reason": str(exc)}
     merge_verification(outcome.records, result)
     return int(result.exit_code), {"status": "ran", "exit_code": int(result.exit_code)}
 
 
+def refusal_summary(outcome: Outcome) -> str:
+    """The closing line of a strict refusal: exactly what was and was not fetched."""
+    if outcome.mode != "in-process":
+        return ("pip-guard: strict mode refused the files above; nothing was installed (pip's "
+                "dry run in subprocess mode may have downloaded them and prepared their "
+                "metadata)")
+    if not outcome.prepared:
+        return ("pip-guard: strict mode refused the files above before any distribution file "
+                "was downloaded or built; nothing was installed")
+    return ("pip-guard: strict mode refused the files above; they were not downloaded or "
+            "built and nothing was installed, but pip had already fetched and prepared the "
+            f"metadata of {', '.join(outcome.prepared)} (in pip's cache and temporary "
+            "directories, not in the environment)")
+
+
 def finish(outcome: Outcome, config: Config, argv: Sequence[str], *,
            custom_target: bool, verifier: Verifier | None) -> int:
-    """Verify, print the table and findings, write the report; return the exit code."""
-    err = sys.stderr
+    """Verify, print the table and findings, write the report; return the exit code.
+
+    A strict refusal exits ``REFUSED`` whatever pip returned; a closed output pipe only
+    silences the output (module docstring).
+    """
     records = outcome.records
-    if outcome.internal_error is not None and outcome.pip_code != 0:
-        code = exitcodes.INTERNAL
-    elif outcome.refused:
+    _flush_stdout()
+    if outcome.refused:
         code = exitcodes.REFUSED
+    elif outcome.internal_error is not None and outcome.pip_code != 0:
+        code = exitcodes.INTERNAL
     else:
         code = outcome.pip_code
     verification: dict[str, Any] = {"status": "skipped", "reason": f"exit code {code}"}
@@ -199,22 +277,19 @@ def finish(outcome: Outcome, config: Config, argv: Sequence[str], *,
         else:
             verification["reason"] = reason
     if records:
-        render_table(records, err, title=TABLE_TITLE)
-        render_findings(records, err)
+        def table() -> None:
+            render_table(records, sys.stderr, title=TABLE_TITLE)
+            render_findings(records, sys.stderr)
+
+        _emit(table)
     if outcome.internal_error is not None:
         level = "error" if code == exitcodes.INTERNAL else "warning"
-        print(f"pip-guard: {level}: internal error ({outcome.internal_error!r}); findings may "
-              "be incomplete; please report it", file=err)
-    if outcome.refused and outcome.mode == "in-process":
-        print("pip-guard: strict mode refused the files above before they were downloaded, "
-              "built or installed; nothing was installed", file=err)
-    elif outcome.refused:
-        print("pip-guard: strict mode refused the files above; nothing was installed (pip's "
-              "dry run in subprocess mode may have downloaded them and prepared their "
-              "metadata)", file=err)
+        say(f"pip-guard: {level}: internal error ({outcome.internal_error!r}); findings may "
+            "be incomplete; please report it")
+    if outcome.refused:
+        say(refusal_summary(outcome))
     elif code == exitcodes.VERIFY_ERRORS:
-        print("pip-guard: strict mode: verification found errors in the installed files "
-              "above", file=err)
+        say("pip-guard: strict mode: verification found errors in the installed files above")
     if config.report:
         report = Report(
             command="install", mode=config.mode, target=outcome.target.summary(),
@@ -224,31 +299,63 @@ def finish(outcome: Outcome, config: Config, argv: Sequence[str], *,
                    "verification": verification},
         )
         write_json_atomic(config.report, report.to_json())
+    _flush_stdout()
     return code
+
+
+def pip_support(version: str) -> str | None:
+    """``None`` when pip ``version`` runs in-process; ``"subprocess"`` when only the
+    subprocess mode can serve it (pip 22.2 up to 23.0.1); ``"unsupported"`` below 22.2
+    (no ``pip install --dry-run --report``). A version that is no PEP 440 version is left
+    to feature detection (``None``)."""
+    try:
+        parsed = Version(version)
+    except InvalidVersion:
+        return None
+    if parsed < PIP_OLDEST_SUBPROCESS:
+        return "unsupported"
+    return "subprocess" if parsed < PIP_OLDEST else None
 
 
 def run_install(ns: argparse.Namespace, argv: list[str]) -> int:
     """``pip-guard install``: run ``pip install argv`` guarded; return the exit code.
 
+    Before pip runs: the report path is checked (created directory, a file can be
+    written), and pip's version: below 22.2 one line and ``INPUT_ERROR``; from 22.2 to
+    before 23.0.1 the subprocess mode, said on stderr.
+
     Raises:
-        ConfigError: bad ``[tool.wheelguard]``, ``WHEELGUARD_*`` or flag (exit 64).
-        WheelguardError: the report cannot be written (exit 12).
+        ConfigError: bad ``[tool.wheelguard]``, ``WHEELGUARD_*`` or flag, or a report path
+            that cannot be written (exit 64).
+        WheelguardError: the report cannot be written at the end (exit 12).
     """
     config = config_from_namespace(ns)
+    if config.report:
+        check_report_path(config.report)
     _warm_up()
     running = running_target()
     verifier = load_verifier() if config.verify else None
     api = hooks.detect()
     if not api.version:
-        print("pip-guard: error: pip is not installed in this interpreter; install pip "
-              ">= 23.0.1 (pip install 'poetry-wheelguard[pip]')", file=sys.stderr)
+        say("pip-guard: error: pip is not installed in this interpreter; install pip "
+            ">= 23.0.1 (pip install 'poetry-wheelguard[pip]')")
+        return exitcodes.INPUT_ERROR
+    support = pip_support(api.version)
+    if support == "unsupported":
+        say(f"pip-guard: error: pip {api.version} is not supported by pip-guard install; "
+            f"upgrade pip to {PIP_OLDEST} or newer")
         return exitcodes.INPUT_ERROR
     forced = _truthy(os.environ.get(SUBPROCESS_ENV))
-    if forced or not api.usable:
-        why = (f"{SUBPROCESS_ENV} is set" if forced
-               else f"pip {api.version} lacks {', '.join(api.missing)}")
-        print(f"pip-guard: {why}; using subprocess mode (pip install --dry-run --report, "
-              "then pip install; see docs/pip.md)", file=sys.stderr)
+    if forced or support == "subprocess" or not api.usable:
+        if forced:
+            why = f"{SUBPROCESS_ENV} is set"
+        elif support == "subprocess":
+            why = (f"pip {api.version} is older than {PIP_OLDEST}, the oldest pip the "
+                   f"in-process hooks support (upgrade pip to {PIP_OLDEST} or newer for them)")
+        else:
+            why = f"pip {api.version} lacks {', '.join(api.missing)}"
+        say(f"pip-guard: {why}; using subprocess mode (pip install --dry-run --report, then "
+            "pip install; see docs/pip.md)")
         from poetry_wheelguard.pip import subprocess_mode  # pip is not imported in-process
 
         sub = subprocess_mode.run(config, argv, running)

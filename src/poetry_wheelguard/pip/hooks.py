@@ -21,12 +21,21 @@ Hook points (each a private pip name, feature-detected by :func:`detect`; wrappe
    ``req.link`` may be a wheel from pip's cache built from an sdist earlier: the source
    link (``cached_wheel_source_link`` on pip >= 24, ``download_info.url`` on 23.x) is
    what is judged, so such an install still counts as an sdist build (``built_locally``).
-4. ``pip._internal.resolution.resolvelib.resolver.Resolver.resolve`` (optional) - the
-   final choice: the requirement set pip will install. Decisions taken for candidates the
-   resolver later discarded (backtracking) are left out of the report.
+4. ``pip._internal.resolution.resolvelib.resolver.Resolver.resolve`` (optional) - before
+   it runs, in strict mode, the pre-check (:meth:`GuardSession.precheck`): each top-level
+   named requirement whose every candidate version would be refused is refused before
+   pip prepares anything, so no earlier requirement is downloaded or built first. After
+   it: the final choice, the requirement set pip will install. Decisions taken for
+   candidates the resolver later discarded (backtracking) are left out of the report.
 5. ``pip._internal.commands.install.InstallCommand.run`` (optional) - pip's parsed
    options (``--target``, ``--prefix``, ``--root``, ``--user``, ``--dry-run``), which
    decide whether post-install verification applies.
+
+What a refusal guarantees: the refused file was not downloaded or built, nothing was
+installed, the environment is unchanged. A refusal at the gate can come after pip prepared
+the files it committed to before (a dependency is known only from its parent's metadata):
+those were downloaded into pip's cache and temporary directories (an sdist's build backend
+ran to prepare its metadata), and the refusal message names them.
 
 Refusal: pip catches every exception of its command and turns it into an exit code; a
 refusal is therefore raised as a subclass of pip's own ``InstallationError``, which pip
@@ -97,6 +106,9 @@ RESOLVED = HookPoint("pip._internal.resolution.resolvelib.resolver", "Resolver",
 OPTIONS = HookPoint("pip._internal.commands.install", "InstallCommand", "run",
                     ("options", "args"), required=False)
 HOOK_POINTS = (OBSERVE, GATE, BACKSTOP, RESOLVED, OPTIONS)
+
+PRECHECK = "precheck"
+"""``Decision.via`` of a refusal by :meth:`GuardSession.precheck` (before pip's resolver)."""
 
 
 @dataclass
@@ -313,6 +325,7 @@ class GuardSession:
         self.options: dict[str, Any] = {}
         self.internal_error: BaseException | None = None
         self.gating = 0
+        self.editables: list[str] = []
         self._targets: dict[int, Target] = {}
 
     # -- hook 1: observe -------------------------------------------------------------
@@ -349,13 +362,9 @@ class GuardSession:
         return self.target
 
     # -- hook 2 and 3: judge ----------------------------------------------------------
-    def judge(self, info: LinkInfo, name: str | None, version: Any, *, editable: bool,
-              target_python: Any, via: str, substituted: bool = False) -> Decision:
-        """Evaluate pip's choice of the file ``info`` and record the decision.
-
-        Raises:
-            the ``refusal`` type: strict mode refuses the file.
-        """
+    def decide(self, info: LinkInfo, name: str | None, version: Any, *, editable: bool,
+               target_python: Any, via: str, substituted: bool = False) -> Decision:
+        """The policy's decision on pip's choice of the file ``info``, not recorded."""
         dist = try_classify(info.filename)
         project = normalize(name) if name else (dist.name if dist else normalize(info.filename))
         listing = self.seen.get(project, {})
@@ -374,13 +383,42 @@ class GuardSession:
                                     chosen, listing.values(), first_party=first_party,
                                     built_locally=built)
         evaluation = evaluate(selection, self.target_for(target_python), self.config)
-        decision = Decision(info.url, selection, evaluation, via)
+        return Decision(info.url, selection, evaluation, via)
+
+    def record(self, decision: Decision) -> Decision:
+        """Keep ``decision``; return it.
+
+        Raises:
+            the ``refusal`` type: strict mode refuses the file (the message says what pip
+            had prepared before, see :func:`refusal_message`).
+        """
         self.decisions.append(decision)
-        self.by_key[info.url] = decision
-        if evaluation.refused:
+        self.by_key[decision.key] = decision
+        if decision.evaluation.refused:
             self.refused.append(decision)
-            raise self.refusal(refusal_message(decision))
+            raise self.refusal(refusal_message(
+                decision, [] if decision.via == PRECHECK else self.prepared_before()))
         return decision
+
+    def judge(self, info: LinkInfo, name: str | None, version: Any, *, editable: bool,
+              target_python: Any, via: str, substituted: bool = False) -> Decision:
+        """Evaluate pip's choice of the file ``info`` and record the decision.
+
+        Raises:
+            the ``refusal`` type: strict mode refuses the file.
+        """
+        return self.record(self.decide(info, name, version, editable=editable,
+                                       target_python=target_python, via=via,
+                                       substituted=substituted))
+
+    def prepared_before(self) -> list[str]:
+        """What pip has prepared so far in this run: ``name version`` of every file a gate
+        or the backstop let through (pip downloaded it, or its PEP 658 metadata, and ran
+        an sdist's build backend for its metadata), and ``name (editable)`` of the
+        editable requirements once pip's resolver has started (it prepares them first)."""
+        done = [f"{d.selection.name} {d.selection.version}".strip()
+                for d in self.decisions if not d.evaluation.refused]
+        return list(dict.fromkeys([*done, *self.editables]))
 
     def gate(self, link: Any, template: Any, factory: Any, name: Any, version: Any) -> Decision:
         """Judge the file a ``LinkCandidate`` is about to be created for."""
@@ -421,6 +459,81 @@ class GuardSession:
         self.judge(source, getattr(req, "name", None), version, editable=False,
                    target_python=target_python, via="backstop",
                    substituted=source.url != info.url)
+
+    # -- hook 4, before pip's resolver starts: the top-level requirements -------------
+    def roots(self, root_reqs: Any) -> None:
+        """Note the editable requirements among ``root_reqs`` (pip prepares them as soon
+        as its resolver starts, before any gate)."""
+        for ireq in root_reqs if isinstance(root_reqs, list) else ():
+            if getattr(ireq, "editable", False):
+                name = getattr(ireq, "name", None)
+                link = getattr(ireq, "link", None)
+                label = str(name) if name else link_info(link).url if link else "?"
+                self.editables.append(f"{label} (editable)")
+
+    def precheck(self, factory: Any, root_reqs: Any) -> None:
+        """Strict mode, before pip's resolver prepares anything: refuse a top-level named
+        requirement (command line, ``-r``) when every version pip could choose for it
+        would be refused.
+
+        For each top-level project, with its specifiers and ``--hash`` values combined with
+        those of the other top-level requirements and ``-c`` constraints of the same name
+        (as pip's ``Factory`` does), pip's own ``PackageFinder.find_best_candidate`` lists
+        the applicable files (index pages only, cached by pip for its resolver). The file
+        pip would take for each version is the first in pip's order (best first, yanked
+        files skipped unless the specifier pins a version that only yanked files have,
+        PEP 592), and each is judged like the gate would. The refusal names the version
+        pip tries first. A pinned requirement (``==``) has one version, so its refusal is
+        the gate's refusal moved before anything else is fetched; with a range, one
+        version the policy accepts is enough to leave the decision to the gate.
+
+        Skipped (the gate still judges them when pip commits): requirements with a URL,
+        a path or ``-e``, or a URL constraint; projects installed in the environment in a
+        version the specifiers admit (pip keeps it unless ``--force-reinstall``);
+        everything when pip's ``Factory`` lacks the names read here. A dependency's own
+        requirement on a top-level project (``B @ URL`` in ``A``'s metadata) is not
+        known here.
+
+        Raises:
+            the ``refusal`` type: every version of a top-level requirement is refused.
+        """
+        if not self.config.strict:
+            return
+        finder = getattr(factory, "_finder", None)
+        installed = getattr(factory, "_installed_dists", None)
+        find = getattr(finder, "find_best_candidate", None)
+        if find is None or not isinstance(installed, dict) or not isinstance(root_reqs, list):
+            return
+        force = bool(getattr(factory, "force_reinstall", False))
+        try:
+            wanted = top_level_requirements(root_reqs)
+        except Exception:  # pip changed shape: the gate stays the only decision point
+            return
+        for name, (specifier, hashes) in wanted.items():
+            try:
+                dist = None if force else installed.get(name)
+                if dist is not None and specifier.contains(dist.version, prereleases=True):
+                    continue
+                result = find(project_name=name, specifier=specifier, hashes=hashes)
+                applicable = getattr(result, "applicable_candidates", None)
+                icans = list(applicable if applicable is not None
+                             else result.iter_applicable())
+                links = _first_link_per_version(icans, _pinned(specifier))
+            except self.refusal:
+                raise
+            except Exception:  # pip reports an unreachable index or a bad name itself
+                continue
+            first: Decision | None = None
+            for version, link in links:
+                decision = self.decide(link_info(link), name, version, editable=False,
+                                       target_python=getattr(finder, "target_python", None),
+                                       via=PRECHECK)
+                if not decision.evaluation.refused:
+                    first = None
+                    break
+                first = first or decision
+            if first is not None:
+                self.record(first)
 
     # -- hook 4: the final set --------------------------------------------------------
     def resolved(self, requirement_set: Any) -> None:
@@ -472,6 +585,61 @@ class GuardSession:
         return [d.record() for d in latest.values()]
 
 
+def top_level_requirements(root_reqs: list[Any]) -> dict[NormalizedName, tuple[Any, Any]]:
+    """pip's top-level ``InstallRequirement`` objects -> ``{name: (specifier, hashes)}``
+    for the named requirements found on an index, in command-line order.
+
+    ``specifier`` (pip's ``SpecifierSet``) and ``hashes`` (pip's ``Hashes``) combine every
+    top-level requirement and ``-c`` constraint of that name, as pip's resolver does.
+    Requirements whose markers do not apply are left out, as pip leaves them out; so are
+    projects named with a URL, a path or ``-e`` anywhere on the command line or in a
+    constraint.
+    """
+    wanted: dict[NormalizedName, tuple[Any, Any]] = {}
+    limits: dict[NormalizedName, tuple[Any, Any]] = {}
+    explicit: set[NormalizedName] = set()
+    for ireq in root_reqs:
+        if not ireq.match_markers():
+            continue
+        req = ireq.req
+        if req is None:
+            continue  # a path or URL without a name: the gate judges it
+        name = normalize(str(req.name))
+        if ireq.editable or ireq.link is not None:
+            explicit.add(name)
+            continue
+        into = limits if ireq.constraint else wanted
+        specifier, hashes = req.specifier, ireq.hashes(trust_internet=False)
+        if name in into:
+            specifier, hashes = into[name][0] & specifier, into[name][1] & hashes
+        into[name] = (specifier, hashes)
+    for name, (specifier, hashes) in limits.items():
+        if name in wanted:
+            wanted[name] = (wanted[name][0] & specifier, wanted[name][1] & hashes)
+    return {name: value for name, value in wanted.items() if name not in explicit}
+
+
+def _pinned(specifier: Any) -> bool:
+    """pip's ``is_pinned``: ``===``, or ``==`` without a wildcard (PEP 440, PEP 592)."""
+    for spec in specifier:
+        if spec.operator == "===" or (spec.operator == "==" and
+                                      not str(spec.version).endswith(".*")):
+            return True
+    return False
+
+
+def _first_link_per_version(icans: list[Any], pinned: bool) -> list[tuple[Any, Any]]:
+    """``(version, link)`` of the file pip's ``Factory`` tries for each version, in pip's
+    order: applicable candidates best last, so reversed; the first link per version."""
+    all_yanked = all(c.link.is_yanked for c in icans)
+    first: dict[Any, Any] = {}
+    for ican in reversed(icans):
+        if ican.link.is_yanked and not (all_yanked and pinned):
+            continue
+        first.setdefault(ican.version, ican.link)
+    return list(first.items())
+
+
 def _source_info(req: Any, info: LinkInfo) -> LinkInfo:
     """The link pip's choice came from, when ``req.link`` is a wheel from pip's cache."""
     source = getattr(req, "cached_wheel_source_link", None)  # pip >= 24
@@ -488,13 +656,21 @@ def _source_info(req: Any, info: LinkInfo) -> LinkInfo:
     return info
 
 
-def refusal_message(decision: Decision) -> str:
-    """The one line pip prints (as ``ERROR: ...``) when strict mode refuses."""
+def refusal_message(decision: Decision, before: list[str]) -> str:
+    """The one line pip prints (as ``ERROR: ...``) when strict mode refuses.
+
+    ``before``: what pip had prepared in this run before the refusal
+    (:meth:`GuardSession.prepared_before`). Empty: pip had fetched index pages only. Else
+    the refused file itself still was not fetched, and those are named.
+    """
     sel = decision.selection
     codes = ", ".join(dict.fromkeys(f.code for f in decision.evaluation.findings
                                     if f.severity == "error"))
-    return (f"pip-guard refused {sel.name} {sel.version} ({sel.chosen.filename}): {codes}; "
-            "nothing was downloaded, built or installed")
+    head = f"pip-guard refused {sel.name} {sel.version} ({sel.chosen.filename}): {codes}; "
+    if not before:
+        return head + "no distribution file was downloaded or built and nothing was installed"
+    return head + ("this file was not downloaded or built and nothing was installed; pip "
+                   f"had already fetched and prepared the metadata of {', '.join(before)}")
 
 
 def refusal_type(base: type[Exception]) -> type[Exception]:
@@ -551,6 +727,9 @@ def _wrap_backstop(session: GuardSession, orig: Callable[..., Any]) -> Callable[
 def _wrap_resolved(session: GuardSession, orig: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(orig)
     def resolve(self: Any, *args: Any, **kwargs: Any) -> Any:
+        root_reqs = _arg(args, kwargs, 0, "root_reqs")
+        _guarded(session, lambda: session.precheck(getattr(self, "factory", None), root_reqs))
+        session.roots(root_reqs)
         result = orig(self, *args, **kwargs)
         session.resolved(result)
         return result
