@@ -111,7 +111,8 @@ def test_plan_of_a_real_lock_is_pip_guards(version: str, tmp_path: Path,
     assert run.stdout == expected
     header = next(line for line in run.stdout.splitlines() if "package" in line)
     assert "python:3.12-slim" in header and "python:3.12-alpine" in header
-    assert sum("┏" in line for line in run.stdout.splitlines()) == 1
+    # one table (plain text: Poetry's output is not a terminal here)
+    assert sum(line.split()[:1] == ["package"] for line in run.stdout.splitlines()) == 1
     # The comparison covers every kind of outcome: platform wheels on both targets, pure
     # fallbacks, sdist builds and nothing installable on alpine.
     got = by_target(ours)
