@@ -448,9 +448,9 @@ class Guard:
         lines += self.messages
         if self.refused and code == exitcodes.REFUSED:
             names = ", ".join(r.selection.name for r in self.records if r.verdict == "refused")
-            lines.append((f"wheelguard: strict mode refused {names} before anything was "
-                          f"downloaded, built or installed; nothing was installed "
-                          f"(exit code {code})", True))
+            lines.append((f"wheelguard: strict mode refused {names} before Poetry's installer "
+                          f"ran any operation: no package file was downloaded, built or "
+                          f"installed (exit code {code})", True))
         self._write_reports(code, verification, lines)
         return code, lines
 
