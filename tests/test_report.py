@@ -44,9 +44,17 @@ def test_redact_url(url: str, clean: str) -> None:
     assert redact_url(url) == clean
 
 
-def test_redact_text() -> None:
-    assert redact_text("Looking in https://u:p@h/simple and http://a@b/x") == \
-        "Looking in https://h/simple and http://b/x"
+@pytest.mark.parametrize(("text", "clean"), [
+    ("Looking in https://u:p@h/simple and http://a@b/x",
+     "Looking in https://h/simple and http://b/x"),
+    ("All attempts to connect to wguser:SECRETTOKEN123@127.0.0.1:8765 failed.",
+     "All attempts to connect to 127.0.0.1:8765 failed."),
+    ("(user:tok@[::1]:8080)", "([::1]:8080)"),
+    ("mail dev@example.org about it", "mail dev@example.org about it"),
+    ("six==1.16.0; python_version >= '3.6'", "six==1.16.0; python_version >= '3.6'"),
+])
+def test_redact_text(text: str, clean: str) -> None:
+    assert redact_text(text) == clean
 
 
 def _records() -> list:  # type: ignore[type-arg]

@@ -44,9 +44,17 @@ def redact_url(url: str) -> str:
     return re.sub(r"//[^/@\s]+@", "//", url)
 
 
+_URL_USERINFO = re.compile(r"(\w+://)[^/@\s]+@")
+# userinfo with a password but no scheme, as installers print hosts in errors:
+# "failed to connect to user:token@host:8080"
+_BARE_USERINFO = re.compile(r"(?<![\w.:/@-])[^\s/@:'\"(<]+:[^\s/@'\"]+@(?=[\w\[])")
+
+
 def redact_text(text: str) -> str:
-    """Remove ``user:password@`` from every URL in free text (messages, command lines)."""
-    return re.sub(r"(\w+://)[^/@\s]+@", r"\1", text)
+    """Remove credentials from free text (messages, command lines, exception texts):
+    ``user:password@`` or ``token@`` in every URL, and ``user:password@host`` without a
+    scheme. An e-mail address (``name@host``, no colon) is left as it is."""
+    return _BARE_USERINFO.sub("", _URL_USERINFO.sub(r"\1", text))
 
 
 def now_iso() -> str:
