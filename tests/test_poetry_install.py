@@ -98,7 +98,7 @@ def test_pure_fallback_strict_refuses_before_anything_runs(
     assert run.returncode == exitcodes.REFUSED, run.output
     assert "PURE_FALLBACK" in run.stdout
     assert "refused" in run.stdout and "Traceback" not in run.output
-    assert "nothing was installed" in run.stderr
+    assert "no package file was downloaded, built or installed" in run.stderr
     # Nothing ran: the environment's file list is unchanged, no distribution file fetched,
     # not even the healthy dependency (operations run in parallel in Poetry).
     assert project.env_files() == before
