@@ -66,7 +66,8 @@ def test_plan_predicts_the_musl_install(project: str, scenarios: Scenarios,
     assert planned["version"] == installed["version"] == "1.0"
     assert real.report is not None
     assert policy_findings(report, planned) == policy_findings(real.report, installed)
-    refused = installed["verdict"] == "refused"
+    # refused before install (exit 10), not after it by verify (exit 11): what a plan predicts
+    refused = real.report["exit_code"] == exitcodes.REFUSED
     assert (planned["verdict"] == "refused") == refused
     assert code == (exitcodes.REFUSED if refused else exitcodes.OK), output
 
