@@ -336,5 +336,10 @@ def test_acceptance_diff_slim_alpine(tmp_path: Path, capsys: pytest.CaptureFixtu
     diff = json.loads(capsys.readouterr().out)["diff"]
     kinds = {c["name"]: (c["a"]["kind"], c["b"]["kind"]) for c in diff["changes"]}
     assert kinds == {"uvloop": ("platform wheel", "sdist"),
-                     "psycopg2-binary": ("platform wheel", "sdist")}
-    assert diff["unchanged"] == 2
+                     "psycopg2-binary": ("platform wheel", "sdist"),
+                     "pydantic": ("platform wheel", "platform wheel")}
+    pydantic = next(c for c in diff["changes"] if c["name"] == "pydantic")
+    assert pydantic["changes"] == ["file"]
+    assert (pydantic["a"]["platform"], pydantic["b"]["platform"]) == \
+        ("manylinux_2_17_x86_64", "musllinux_1_1_x86_64")
+    assert diff["unchanged"] == 1

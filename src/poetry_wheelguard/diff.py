@@ -11,15 +11,23 @@ For each package the diff says:
 * ``kind``: the chosen file's kind changed: ``platform wheel`` (any non-pure wheel, abi3
   included), ``pure wheel``, ``sdist`` (a local build), ``no file`` (``NO_DISTRIBUTION``),
   ``local project``;
-* ``compiled``: for verify reports (a package's ``verification`` object), the number and
-  total size in bytes of compiled (ELF) files of the distribution changed;
+* ``file``: same version and kind, another file: its platform (the libc family
+  ``manylinux`` / ``musllinux`` / ``linux_<arch>`` of a local build, the libc version, the
+  architecture: shown as ``manylinux_2_17_x86_64 -> musllinux_1_2_x86_64``), or else its
+  tags or build number (shown as both file names). Two names of the same wheel (tags in
+  another order, as a verify report rebuilds the name from ``WHEEL``) are the same file;
+* ``compiled``: when both sides carry verification data (a package's ``verification``
+  object, written by verify and by install with verification), the number or total size in
+  bytes of compiled (ELF) files of the distribution changed; a side without the data says
+  nothing about compiled files;
 * ``findings``: the warning/error codes changed (shown with the other changes).
 
 A plan report for several targets holds a package once per target (its ``target`` field):
 pick one with ``--a-target``/``--b-target`` (the same file may be given twice). Output: a
-table (rich), or the ``wheelguard-report/1`` JSON with ``command: "diff"`` and a ``diff``
-object (``--json`` to standard output, ``--report PATH`` to a file). An unreadable or invalid
-report gives one line and exit code 12.
+table (rich; none when nothing differs) and a summary line, or the ``wheelguard-report/1``
+JSON with ``command: "diff"`` and a ``diff`` object (``--json`` to standard output,
+``--report PATH`` to a file). An unreadable or invalid report gives one line and exit
+code 12.
 """
 
 from __future__ import annotations
@@ -32,10 +40,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from packaging.utils import parse_wheel_filename
+
 from poetry_wheelguard import exitcodes
-from poetry_wheelguard.distfiles import normalize
+from poetry_wheelguard.distfiles import (
+    LibcFlavour,
+    PlatformInfo,
+    normalize,
+    platform_info,
+    try_classify,
+)
 from poetry_wheelguard.errors import WheelguardError
 from poetry_wheelguard.report import SCHEMA, Report, print_table, write_json_atomic
+from poetry_wheelguard.targets import linux_platforms
 
 KIND_LABELS = ("platform wheel", "pure wheel", "sdist", "no file", "local project")
 
@@ -48,6 +65,8 @@ class Side:
         version: the version string.
         kind: one of :data:`KIND_LABELS`.
         filename: the chosen file (``""`` when none).
+        platform: the chosen wheel's platform (:func:`platform_label`), ``""`` for a pure
+            wheel, an sdist or no file.
         codes: warning/error finding codes, sorted.
         compiled_files: number of compiled files (verify reports), else ``None``.
         compiled_bytes: their total size in bytes (verify reports), else ``None``.
@@ -56,6 +75,7 @@ class Side:
     version: str
     kind: str
     filename: str
+    platform: str
     codes: tuple[str, ...]
     compiled_files: int | None
     compiled_bytes: int | None
@@ -63,14 +83,14 @@ class Side:
     def to_json(self) -> dict[str, Any]:
         """JSON form."""
         return {"version": self.version, "kind": self.kind, "filename": self.filename,
-                "codes": list(self.codes), "compiled_files": self.compiled_files,
-                "compiled_bytes": self.compiled_bytes}
+                "platform": self.platform, "codes": list(self.codes),
+                "compiled_files": self.compiled_files, "compiled_bytes": self.compiled_bytes}
 
 
 @dataclass(frozen=True)
 class Change:
     """One package that differs: ``what`` lists ``only_a``, ``only_b``, ``version``,
-    ``kind``, ``compiled``, ``findings``."""
+    ``kind``, ``file``, ``compiled``, ``findings``."""
 
     name: str
     a: Side | None
@@ -118,11 +138,59 @@ def compiled_summary(verification: Any) -> tuple[int | None, int | None]:
     return _as_int(files), size
 
 
+def platform_label(filename: str) -> str:
+    """The platform of a wheel file name, as one tag per system it loads on: ``""`` for a
+    pure wheel, an sdist or a name that is not a distribution file.
+
+    The facts come from :func:`distfiles.classify` (``packaging``'s PEP 427 parse) and
+    :func:`distfiles.platform_info`. The platform tags of one OS, architecture and libc
+    family are shown once: by the lowest libc version among them (PEP 600/656: a wheel
+    loads where any of its tags does, so the lowest is what it needs), in the first name
+    that system's own tag list (:func:`targets.linux_platforms`) has for it: the PEP 600
+    name before its legacy alias, so ``manylinux2014_x86_64`` alone is shown as
+    ``manylinux_2_17_x86_64``. Other OSes, which carry no libc version, list their tags.
+    Several systems are joined by ``.`` as in a compressed tag set.
+
+    ``cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64`` -> ``manylinux_2_17_x86_64``;
+    ``cp310-cp310-manylinux_2_5_x86_64.manylinux1_x86_64.manylinux_2_12_x86_64.manylinux2010_x86_64``
+    -> ``manylinux_2_5_x86_64``; a local build's ``linux_x86_64`` -> ``linux_x86_64``.
+    """
+    dist = try_classify(filename) if filename else None
+    if dist is None or dist.kind != "wheel" or dist.pure:
+        return ""
+    systems: dict[tuple[str, str, LibcFlavour], list[tuple[PlatformInfo, str]]] = {}
+    for raw in {tag.platform for tag in dist.tags if tag.platform != "any"}:
+        info = platform_info(raw)
+        systems.setdefault((info.os, info.machine, info.libc), []).append((info, raw))
+    labels = []
+    for (os_name, machine, libc), members in systems.items():
+        lowest = min((i.libc_version for i, _ in members if i.libc_version), default=None)
+        names = sorted(raw for i, raw in members if i.libc_version == lowest)
+        if os_name != "linux":
+            labels.append(".".join(names))
+            continue
+        same = [t for t in linux_platforms(libc, lowest, machine)
+                if platform_info(t) == PlatformInfo(os_name, machine, libc, lowest)]
+        labels.append(same[0] if same else names[0])
+    return ".".join(sorted(labels))
+
+
+def file_identity(filename: str) -> tuple[Any, ...]:
+    """What makes two chosen files the same file: for a wheel its PEP 425 tag set and build
+    number (``packaging.utils.parse_wheel_filename``), so the order of a compressed tag set
+    and the spelling of the project name do not count; otherwise the file name itself."""
+    dist = try_classify(filename) if filename else None
+    if dist is None or dist.kind != "wheel":
+        return ("name", filename)
+    return ("wheel", dist.tags, parse_wheel_filename(dist.filename)[2])
+
+
 def _side(pkg: Mapping[str, Any]) -> Side:
     codes = sorted({str(f.get("code")) for f in pkg.get("findings", [])
                     if isinstance(f, Mapping) and f.get("severity") in ("warning", "error")})
     count, size = compiled_summary(pkg.get("verification"))
-    return Side(str(pkg["version"]), kind_label(pkg), str(pkg.get("filename") or ""),
+    filename = str(pkg.get("filename") or "")
+    return Side(str(pkg["version"]), kind_label(pkg), filename, platform_label(filename),
                 tuple(codes), count, size)
 
 
@@ -190,8 +258,18 @@ def _single_target_name(data: Mapping[str, Any]) -> str:
     return ""
 
 
+def _known_and_different(x: int | None, y: int | None) -> bool:
+    return x is not None and y is not None and x != y
+
+
 def diff_packages(a: Mapping[str, Side], b: Mapping[str, Side]) -> list[Change]:
-    """Every package that differs between ``a`` and ``b``, A's order first."""
+    """Every package that differs between ``a`` and ``b``, A's order first.
+
+    ``file`` is a change only at the same version and kind (a new version or kind always
+    brings another file, and says so itself), between two named files whose
+    :func:`file_identity` differs. ``compiled`` compares the count, and the size, only when
+    both sides know it.
+    """
     out = []
     for name in dict.fromkeys([*a, *b]):
         sa, sb = a.get(name), b.get(name)
@@ -203,7 +281,11 @@ def diff_packages(a: Mapping[str, Side], b: Mapping[str, Side]) -> list[Change]:
             what.append("version")
         if sa.kind != sb.kind:
             what.append("kind")
-        if (sa.compiled_files, sa.compiled_bytes) != (sb.compiled_files, sb.compiled_bytes):
+        elif (sa.version == sb.version and sa.filename and sb.filename
+              and file_identity(sa.filename) != file_identity(sb.filename)):
+            what.append("file")
+        if (_known_and_different(sa.compiled_files, sb.compiled_files)
+                or _known_and_different(sa.compiled_bytes, sb.compiled_bytes)):
             what.append("compiled")
         if sa.codes != sb.codes:
             what.append("findings")
@@ -250,6 +332,9 @@ def _what_text(change: Change) -> str:
             parts.append(f"version {a.version} -> {b.version}")
         elif what == "kind" and a and b:
             parts.append(f"{a.kind} -> {b.kind}")
+        elif what == "file" and a and b:
+            parts.append(f"{a.platform} -> {b.platform}" if a.platform != b.platform
+                         else f"file {a.filename} -> {b.filename}")
         elif what == "compiled" and a and b:
             parts.append(f"compiled files {_count(a)} ({_size(a.compiled_bytes)}) -> "
                          f"{_count(b)} ({_size(b.compiled_bytes)})")
@@ -260,13 +345,26 @@ def _what_text(change: Change) -> str:
 
 def render_diff(changes: Sequence[Change], a_label: str, b_label: str, unchanged: int,
                 stream: IO[str]) -> None:
-    """The diff as one table (:func:`report.print_table`), then a one-line summary."""
-    rows = [[c.name, _side_text(c.a), _side_text(c.b), _what_text(c)] for c in changes]
-    print_table(("package", "A", "B", "change"), rows, stream,
-                title=f"diff: A = {a_label}, B = {b_label}")
+    """The diff as one table (:func:`report.print_table`; no table when nothing differs),
+    then the summary line, e.g. ``1 package differs (0 changed file kind, 1 changed file of
+    the same kind), 3 unchanged`` (the ``file`` count only when there is one)."""
+    if changes:
+        rows = [[c.name, _side_text(c.a), _side_text(c.b), _what_text(c)] for c in changes]
+        print_table(("package", "A", "B", "change"), rows, stream,
+                    title=f"diff: A = {a_label}, B = {b_label}")
+    print(summary_line(changes, unchanged), file=stream)
+
+
+def summary_line(changes: Sequence[Change], unchanged: int) -> str:
+    """``N package(s) differ(s) (K changed file kind[, F changed file of the same kind]),
+    U unchanged``."""
     kinds = sum("kind" in c.what for c in changes)
-    print(f"{len(changes)} packages differ ({kinds} changed file kind), {unchanged} unchanged",
-          file=stream)
+    files = sum("file" in c.what for c in changes)
+    counted = f"{kinds} changed file kind"
+    if files:
+        counted += f", {files} changed file of the same kind"
+    differ = "1 package differs" if len(changes) == 1 else f"{len(changes)} packages differ"
+    return f"{differ} ({counted}), {unchanged} unchanged"
 
 
 def _parser() -> argparse.ArgumentParser:
