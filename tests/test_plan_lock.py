@@ -20,8 +20,9 @@ from packaging.version import Version
 from poetry_wheelguard import exitcodes
 from poetry_wheelguard.cli import main
 from poetry_wheelguard.config import Config
-from poetry_wheelguard.errors import WheelguardError
+from poetry_wheelguard.errors import ConfigError, WheelguardError
 from poetry_wheelguard.plan import (
+    check_selection,
     choose_like_poetry,
     locked_packages_for,
     plan_lock,
@@ -176,6 +177,9 @@ files = [
     {file = "with_extra-1.0-1-cp312-cp312-musllinux_1_1_x86_64.whl", hash = "sha256:ee"},
     {file = "with_extra-1.0-cp312-cp312-musllinux_1_2_x86_64.whl", hash = "sha256:ff"},
 ]
+
+[extras]
+fast = ["with-extra"]
 
 [metadata]
 lock-version = "2.1"
@@ -340,3 +344,154 @@ def test_cli_strict_mode_exit_code(tmp_path: Path, capsys: pytest.CaptureFixture
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "missing.lock" in err
     assert main(["plan", "--target", "python:3.12-slim"]) == exitcodes.USAGE
+
+
+def _plan_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, list[str]]:
+    """``pip-guard ARGV`` in-process: (exit code, stdout, non-empty stderr lines)."""
+    capsys.readouterr()
+    code = main(argv)
+    captured = capsys.readouterr()
+    return code, captured.out, [line for line in captured.err.splitlines() if line.strip()]
+
+
+def test_lock_21_unknown_group_or_extra_is_refused(tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """As Poetry ("Group(s) not found", "Extra [x] is not specified"): one line, exit 64,
+    nothing planned; known names (compared normalized) plan as before."""
+    path = _write(tmp_path, LOCK_21)
+    plan = ["plan", "--lock", str(path), "--target", "python:3.12-slim"]
+    for extra, text in ((["--group", "nosuchgroup"], "group(s) not found: nosuchgroup "
+                         "(--group); the project's groups: dev, main"),
+                        (["--extras", "nosuch"], "extra(s) not specified: nosuch (--extras); "
+                         "the project's extras: fast"),
+                        (["--group", "main", "--group", "Dev", "--extras", "fast", "--extras",
+                          "slow"], "extra(s) not specified: slow")):
+        code, out, err = _plan_cli([*plan, *extra], capsys)
+        assert code == exitcodes.USAGE, (extra, err)
+        assert out == "" and len(err) == 1, (extra, out, err)
+        assert err[0].startswith(f"pip-guard: error: {path}: ") and text in err[0], err
+    code, out, err = _plan_cli([*plan, "--group", "DEV", "--extras", "Fast"], capsys)
+    assert code == exitcodes.OK and err == [], err
+    lock = read_lock(path)
+    assert lock.extras == {"fast": ("with-extra",)}
+    arm = preset_target("python:3.12-slim", "aarch64")
+    assert [p.name for p in locked_packages_for(lock, arm, groups=["DEV"])] == ["dev-tool"]
+    with pytest.raises(ConfigError, match=r"group\(s\) not found: x, y \(--only\)"):
+        check_selection(lock, (), ["x", "main", "y", "x"], group_option="--only")
+
+
+def _locked(name: str, version: str, optional: bool = False, tail: str = "") -> str:
+    """One ``[[package]]`` of a 2.0 lock with one pure wheel, as Poetry 1.8 writes it."""
+    wheel = f"{name.replace('-', '_')}-{version}-py3-none-any.whl"
+    return (f'[[package]]\nname = "{name}"\nversion = "{version}"\ndescription = ""\n'
+            f"optional = {str(optional).lower()}\npython-versions = \"*\"\n"
+            f'files = [{{file = "{wheel}", hash = "sha256:{len(name):02d}"}}]\n{tail}\n')
+
+
+LOCK_20 = (_locked("app", "1.0", tail='\n[package.dependencies]\napp-dep = "*"\n')
+           + _locked("app-dep", "1.0") + _locked("lint", "2.0")
+           + _locked("speedup", "3.0", optional=True) + """
+[extras]
+fast = ["speedup"]
+
+[metadata]
+lock-version = "2.0"
+python-versions = "^3.9"
+content-hash = "0"
+""")
+
+PYPROJECT_20 = """
+[tool.poetry]
+name = "proj"
+version = "0.1.0"
+description = ""
+authors = []
+
+[tool.poetry.dependencies]
+python = "^3.9"
+app = "1.0"
+speedup = {version = "3.0", optional = true}
+
+[tool.poetry.extras]
+fast = ["speedup"]
+
+[tool.poetry.group.Lint-Tools.dependencies]
+lint = "2.0"
+
+[tool.poetry.group.docs]
+optional = true
+
+[tool.poetry.group.docs.dependencies]
+"""
+
+
+def test_lock_20_groups_and_extras_from_its_pyproject(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A 2.0 lock records no groups: with its pyproject.toml beside it, the groups are
+    pyproject's and a group's packages are those reachable from its roots; optional roots
+    only with their extra. Without a pyproject.toml no group can be told apart, so a
+    group option is refused."""
+    _write(tmp_path, PYPROJECT_20, "pyproject.toml")
+    path = _write(tmp_path, LOCK_20)
+    lock = read_lock(path)
+    assert lock.declared_groups == {"main", "lint-tools", "docs"}
+    slim = preset_target("python:3.12-slim")
+
+    def names(**kw: list[str]) -> list[str]:
+        return [p.name for p in locked_packages_for(lock, slim, **kw)]  # type: ignore[arg-type]
+
+    assert names() == ["app", "app-dep", "lint"]
+    assert names(extras=["fast"]) == ["app", "app-dep", "lint", "speedup"]
+    assert names(groups=["main"]) == ["app", "app-dep"]
+    assert names(groups=["lint_tools"]) == ["lint"]
+    assert names(groups=["docs"]) == []  # declared, empty: known, nothing to plan
+    plan = ["plan", "--lock", str(path), "--target", "python:3.12-slim"]
+    code, _, err = _plan_cli([*plan, "--group", "nosuchgroup"], capsys)
+    assert code == exitcodes.USAGE and len(err) == 1, err
+    assert ("group(s) not found: nosuchgroup (--group); the project's groups: docs, "
+            "lint-tools, main") in err[0]
+    code, _, err = _plan_cli([*plan, "--extras", "nosuch"], capsys)
+    assert code == exitcodes.USAGE and len(err) == 1, err
+    assert "extra(s) not specified: nosuch (--extras); the project's extras: fast" in err[0]
+    report = tmp_path / "r.json"
+    code, _, err = _plan_cli([*plan, "--group", "main", "--extras", "fast",
+                              "--report", str(report)], capsys)
+    assert code == exitcodes.OK, err
+    planned = [p["name"] for p in json.loads(report.read_text())["packages"]]
+    assert planned == ["app", "app-dep", "speedup"]
+
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    bare = read_lock(_write(alone, LOCK_20))
+    assert bare.declared_groups is None and bare.extras == {"fast": ("speedup",)}
+    # without pyproject: the roots are the packages nothing depends on, and speedup is
+    # optional because the lock's [extras] names it
+    assert [p.name for p in locked_packages_for(bare, slim)] == ["app", "app-dep", "lint"]
+    assert "speedup" in [p.name for p in locked_packages_for(bare, slim, extras=["fast"])]
+    code, out, err = _plan_cli(["plan", "--lock", str(alone / "poetry.lock"), "--target",
+                                "python:3.12-slim", "--group", "main"], capsys)
+    assert code == exitcodes.USAGE and out == "" and len(err) == 1, err
+    assert "--group: lock format 2.0 records no dependency groups" in err[0]
+
+
+def test_report_path_checked_before_planning(tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    """As pip-guard install: a report path where no file can be written is one line and
+    exit 64 before anything is read or planned (here: before the missing lock would be
+    noticed), not an error after the plan was printed."""
+    missing = tmp_path / "missing.lock"
+    for argv in (["plan", "--lock", str(missing), "--target", "python:3.12-slim",
+                  "--report", "/proc/wg-none/plan.json"],
+                 ["--report", "/proc/wg-none/plan.json", "plan", "wg-puredep==1.0",
+                  "--index-url", "http://127.0.0.1:9/simple/"]):
+        code, out, err = _plan_cli(argv, capsys)
+        assert code == exitcodes.USAGE, err
+        assert out == "" and len(err) == 1, (out, err)
+        assert err[0].startswith("pip-guard: error: /proc/wg-none/plan.json: cannot write "
+                                 "the report there"), err
+    directory = tmp_path / "adir"
+    directory.mkdir()
+    code, out, err = _plan_cli(["plan", "--lock", str(DATASTACK), "--target",
+                                "python:3.12-slim", "--report", str(directory)], capsys)
+    assert code == exitcodes.USAGE and out == "" and len(err) == 1, err
+    assert "the report path is a directory" in err[0]

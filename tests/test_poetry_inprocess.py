@@ -87,3 +87,21 @@ def test_report_command_without_a_report(venv: Path, tmp_path: Path) -> None:
     assert out["out"] == ""
     lines = [line for line in out["err"].splitlines() if line.strip()]
     assert len(lines) == 1 and "no report" in lines[0] and "poetry install" in lines[0]
+
+
+def test_verify_report_path_is_checked_before_verifying(venv: Path, tmp_path: Path) -> None:
+    """``poetry wheelguard verify --report PATH`` where no file can be written: one line and
+    exit 64 before the verification runs, not Poetry's error display after it."""
+    out = run_script(venv, """
+        out["status"] = tester.execute("wheelguard verify --report /proc/wg-none/v.json")
+        out["err"] = tester.io.fetch_error()
+        out["out"] = tester.io.fetch_output()
+    """, tmp_path)
+    assert out["status"] == exitcodes.USAGE, out
+    assert out["out"] == ""
+    # Poetry's own line (the command's environment is made before its handle() runs)
+    lines = [line for line in out["err"].splitlines()
+             if line.strip() and not line.startswith("Creating virtualenv ")]
+    assert len(lines) == 1 and lines[0].startswith(
+        "wheelguard: error: /proc/wg-none/v.json: cannot write the report there ("), out
+    assert "Traceback" not in out["err"] and "WheelguardError" not in out["err"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,9 +18,12 @@ import jsonschema
 import pytest
 
 from poetry_wheelguard import exitcodes
+from poetry_wheelguard._toml import tomllib
+from poetry_wheelguard.plan import read_lock
 from poetry_wheelguard.poetry.hooks import verify_available
 from poetry_wheelguard.report import schema_path
-from tests.support.index import IndexServer
+from tests.support.dists import build_wheel, compile_extension
+from tests.support.index import IndexServer, StaticIndex
 from tests.support.poetry import (
     POETRY_VERSIONS,
     PoetryProject,
@@ -27,7 +31,7 @@ from tests.support.poetry import (
     poetry_venv,
     write_project,
 )
-from tests.support.projects import FixtureIndex
+from tests.support.projects import FixtureIndex, tag_for
 
 pytestmark = pytest.mark.poetry
 
@@ -52,13 +56,14 @@ def poetry_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def make_project(
     poetry_version: str, poetry_cache: Path, tmp_path: Path, index_server: IndexServer
 ) -> Iterator[Any]:
-    """``make_project(deps, wheelguard=None, name="p")`` -> a :class:`PoetryProject` on the
-    fixture index, with its environment already created."""
+    """``make_project(deps, wheelguard=None, name="p", index_url=None)`` -> a
+    :class:`PoetryProject` on the fixture index (or on ``index_url``), with its environment
+    already created."""
 
     def make(dependencies: dict[str, str], wheelguard: dict[str, object] | None = None,
-             name: str = "p") -> PoetryProject:
+             name: str = "p", index_url: str | None = None) -> PoetryProject:
         path = write_project(tmp_path / name, dependencies=dependencies,
-                             index_url=index_server.url, wheelguard=wheelguard)
+                             index_url=index_url or index_server.url, wheelguard=wheelguard)
         project = PoetryProject(path, poetry_version, poetry_venv(poetry_version),
                                 poetry_cache / poetry_version)
         project.create_env()
@@ -297,3 +302,97 @@ def test_report_has_the_pip_guard_shape(
         package(poetry_data, "wg-purefallback")) - optional
     assert codes(package(pip_data, "wg-purefallback")) == codes(package(poetry_data,
                                                                         "wg-purefallback"))
+
+
+UNWRITABLE = "/proc/wg-none/report.json"  # /proc takes no new directory, not even for root
+
+
+def test_unwritable_report_path_fails_before_poetry_runs(
+    make_project: Any, index_server: IndexServer
+) -> None:
+    """As pip-guard install: a report path where no file can be written fails the command
+    on its start (one line, exit 64), not after Poetry has installed: no resolution, no
+    index request, poetry.lock, pyproject.toml and the environment unchanged, in strict
+    mode too. From WHEELGUARD_REPORT (add, remove) and from [tool.wheelguard] (install)."""
+    project = make_project({"wg-puredep": "1.0"})
+    assert project.poetry("install").returncode == 0
+    pyproject = (project.path / "pyproject.toml").read_text()
+    lock = (project.path / "poetry.lock").read_text()
+    before = project.env_files()
+    index_server.requests.clear()
+    env = {"WHEELGUARD_MODE": "strict", "WHEELGUARD_REPORT": UNWRITABLE}
+
+    for args in (("add", "wg-healthy==1.0"), ("remove", "wg-puredep")):
+        run = project.poetry(*args, env=env)
+
+        assert run.returncode == exitcodes.USAGE, (args, run.output)
+        lines = [line for line in run.output.splitlines() if line.strip()]
+        assert len(lines) == 1, (args, run.output)
+        assert lines[0].startswith(f"wheelguard: error: {UNWRITABLE}: cannot write the "
+                                   "report there ("), lines
+        assert "report in [tool.wheelguard] / WHEELGUARD_REPORT" in lines[0]
+        assert (project.path / "pyproject.toml").read_text() == pyproject
+        assert (project.path / "poetry.lock").read_text() == lock
+        assert project.env_files() == before
+        assert index_server.requests == []
+
+    fresh = make_project({"wg-puredep": "1.0"}, {"mode": "strict", "report": UNWRITABLE},
+                         name="fresh")
+    fresh_env = fresh.env_files()
+    run = fresh.poetry("install")
+    assert run.returncode == exitcodes.USAGE, run.output
+    lines = [line for line in run.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and UNWRITABLE in lines[0], run.output
+    assert not (fresh.path / "poetry.lock").exists()
+    assert fresh.env_files() == fresh_env
+
+
+@pytest.fixture(scope="session")
+def badelf_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IndexServer]:
+    """An index with ``wg-badelf 1.0`` (a compatible platform wheel whose extension module
+    is a real one cut short: a CORRUPT_ELF verify error) and ``wg-puredep 1.0``."""
+    work = tmp_path_factory.mktemp("badelf-index")
+    name, data = compile_extension(work / "src", "_native")
+    py = f"cp{sys.version_info[0]}{sys.version_info[1]}"
+    files = [build_wheel(work / "dl", "wg-badelf", "1.0", tag_for(py),
+                         {"wg_badelf/__init__.py": "", f"wg_badelf/{name}": data[:300]}),
+             build_wheel(work / "dl", "wg-puredep", "1.0")]
+    index = StaticIndex(work / "tree")
+    index.add(files)
+    with index.serve() as server:
+        yield server
+
+
+def test_strict_verify_error_during_add_leaves_what_poetry_wrote(
+    make_project: Any, badelf_index: IndexServer
+) -> None:
+    """Exit 11 comes from the verification after Poetry has finished ``poetry add``: on
+    1.8.5 and 2.5.1 alike the package stays installed and poetry.lock and pyproject.toml
+    both have it (docs/poetry.md, "Exit codes"), and the last line says so."""
+    assert verify_available()
+    project = make_project({"wg-puredep": "1.0"}, {"mode": "strict", "report": "r.json"},
+                           index_url=badelf_index.url)
+    assert project.poetry("install").returncode == 0
+
+    run = project.poetry("add", "wg-badelf==1.0")
+
+    assert run.returncode == exitcodes.VERIFY_ERRORS, run.output
+    assert "Traceback" not in run.output
+    assert re.search(r"wg-badelf\s+1\.0\s+wheel, cp3\d+-cp3\d+ manylinux_2_17_x86_64\s+"
+                     r"refused\s+CORRUPT_ELF", run.stdout), run.stdout
+    last = [line for line in run.stderr.splitlines() if line.strip()][-1]
+    assert last == ("wheelguard: strict mode: verification found errors in the files Poetry "
+                    "installed (above); verification runs after Poetry has finished `poetry "
+                    "add`: the packages stay installed, poetry.lock and pyproject.toml as "
+                    "Poetry wrote them (exit code 11)")
+    # the documented state: installed, locked and in pyproject.toml
+    assert {"wg-badelf", "wg-puredep"} <= project.installed()
+    pyproject = tomllib.loads((project.path / "pyproject.toml").read_text())
+    assert "wg-badelf" in pyproject["tool"]["poetry"]["dependencies"]
+    locked = {(p.name, p.version) for p in read_lock(project.path / "poetry.lock").packages}
+    assert ("wg-badelf", "1.0") in locked and ("wg-puredep", "1.0") in locked
+    data = report_of(project.path / "r.json")
+    assert data["exit_code"] == exitcodes.VERIFY_ERRORS
+    assert data["verification"] == {"status": "ran", "exit_code": exitcodes.VERIFY_ERRORS}
+    pkg = package(data, "wg-badelf")
+    assert pkg["verdict"] == "refused" and "CORRUPT_ELF" in codes(pkg)

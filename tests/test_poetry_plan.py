@@ -189,7 +189,8 @@ def test_allowed_plan_exits_zero_and_writes_the_configured_report(
         fixture_project: PoetryProject, tmp_path: Path,
         capsys: pytest.CaptureFixture[str]) -> None:
     """Allow-lists from WHEELGUARD_* turn the refusals into warnings, ``--only main`` leaves
-    the dev group out (lock 2.1; a 2.0 lock records no groups); the report of
+    the dev group out (lock 2.1 by its packages' groups; lock 2.0, which records no groups,
+    by walking only the main group's dependencies of pyproject.toml); the report of
     ``[tool.wheelguard]`` goes to the project directory, wherever Poetry runs from."""
     project = fixture_project
     # the target the fixture's compiled wheel was built for (the running CPython)
@@ -220,7 +221,7 @@ def test_allowed_plan_exits_zero_and_writes_the_configured_report(
     assert got[(target, "wg-purefallback")]["verdict"] == "warn"
     assert got[(target, "wg-sdistbuild")]["verdict"] == "warn"
     assert got[(target, "wg-healthy")]["verdict"] == "ok"
-    assert ((target, "wg-ignored") in got) is (project.major < 2)
+    assert (target, "wg-ignored") not in got
 
 
 def test_activation_stays_cheap_and_bad_input_is_one_line(version: str,
@@ -253,6 +254,8 @@ def test_activation_stays_cheap_and_bad_input_is_one_line(version: str,
         out["mode"] = run("wheelguard plan --target python:3.12-slim --mode loud")
         out["impl"] = run("wheelguard plan --libc musl-1.2 --python-version 3.12 "
                           "--implementation jython")
+        out["report"] = run("wheelguard plan --target python:3.12-slim "
+                            "--report /proc/wg-none/plan.json")
         print(json.dumps(out))
     """)
     proc = run_in_poetry_venv(poetry_venv(version), script, project, {
@@ -272,6 +275,8 @@ def test_activation_stays_cheap_and_bad_input_is_one_line(version: str,
         "arch": (exitcodes.USAGE, "--arch must be one of x86_64, aarch64, not 'sparc'"),
         "mode": (exitcodes.USAGE, 'mode must be "warn" or "strict"'),
         "impl": (exitcodes.USAGE, "--implementation must be cp or pp, not 'jython'"),
+        # checked before the (malformed) lock is read
+        "report": (exitcodes.USAGE, "/proc/wg-none/plan.json: cannot write the report there"),
     }
     for case, (status, text) in expected.items():
         got_status, stdout, stderr = out[case]
@@ -279,3 +284,58 @@ def test_activation_stays_cheap_and_bad_input_is_one_line(version: str,
         assert got_status == status, (case, stderr)
         assert stdout == "" and len(lines) == 1, (case, stdout, stderr)
         assert lines[0].startswith("wheelguard: error: ") and text in lines[0], (case, lines)
+
+
+def test_unknown_group_extra_or_report_path_is_refused_before_planning(
+        fixture_project: PoetryProject, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """As Poetry refuses ``--only nosuchgroup`` and ``-E nosuchextra``: one line, exit 64,
+    nothing planned or written, on the lock Poetry wrote (2.0 with 1.8.5: the groups are
+    those of pyproject.toml; 2.1 with 2.5.1); ``pip-guard plan --lock`` refuses the same.
+    A known group plans exactly that group's packages on both lock formats. An unwritable
+    report path (``--report`` or ``WHEELGUARD_REPORT``) is refused before planning too."""
+    project = fixture_project
+    lock = project.path / "poetry.lock"
+    target = ("--target", "python:3.12-slim")
+    cases = [
+        (["--only", "nosuchgroup"], ["--group", "nosuchgroup"],
+         "group(s) not found: nosuchgroup ({opt}); the project's groups: dev, main"),
+        (["-E", "nosuchextra"], ["--extras", "nosuchextra"],
+         "extra(s) not specified: nosuchextra ({opt}); the project's extras: none"),
+        (["--only", "main,nosuchgroup"], ["--group", "main", "--group", "nosuchgroup"],
+         "group(s) not found: nosuchgroup ({opt}); the project's groups: dev, main"),
+    ]
+    for poetry_args, pip_args, text in cases:
+        run = project.poetry("wheelguard", "plan", *target, *poetry_args)
+        assert run.returncode == exitcodes.USAGE, (poetry_args, run.output)
+        assert run.stdout == "", run.stdout
+        lines = [line for line in run.stderr.splitlines() if line.strip()]
+        want = text.format(opt="--only" if "--only" in poetry_args else "--extras")
+        assert lines == [f"wheelguard: error: {lock}: {want}"], lines
+        capsys.readouterr()
+        code = main(["plan", "--lock", str(lock), *target, *pip_args])
+        out, err = capsys.readouterr()
+        assert code == exitcodes.USAGE and out == "", (pip_args, out, err)
+        want = text.format(opt="--group" if "--group" in pip_args else "--extras")
+        assert err.splitlines() == [f"pip-guard: error: {lock}: {want}"], err
+    assert not (project.path / "wg-plan.json").exists()
+
+    run = project.poetry("wheelguard", "plan", *target, "--only", "dev", "--report", "dev.json")
+    assert run.returncode == exitcodes.OK, run.output
+    ours = report_of(project.path / "dev.json")
+    assert [p["name"] for p in ours["packages"]] == ["wg-ignored"]
+    code, _ = pip_guard_plan(["--mode", "strict", "plan", "--lock", str(lock), *target,
+                              "--group", "dev", "--report", str(tmp_path / "ref.json")],
+                             capsys)
+    assert code == exitcodes.OK
+    assert_same_plan(ours, report_of(tmp_path / "ref.json"))
+
+    for args, env in ((["--report", "/proc/wg-none/plan.json"], None),
+                      ([], {"WHEELGUARD_REPORT": "/proc/wg-none/plan.json"})):
+        run = project.poetry("wheelguard", "plan", *target, *args, env=env)
+        assert run.returncode == exitcodes.USAGE, run.output
+        assert run.stdout == ""
+        lines = [line for line in run.stderr.splitlines() if line.strip()]
+        assert len(lines) == 1 and lines[0].startswith(
+            "wheelguard: error: /proc/wg-none/plan.json: cannot write the report there ("), lines
+        assert "--report / report in [tool.wheelguard] / WHEELGUARD_REPORT" in lines[0]

@@ -65,6 +65,7 @@ from poetry_wheelguard.report import (
     VERDICT_STYLE,
     Cell,
     Report,
+    check_report_path,
     print_table,
     redact_text,
     redact_url,
@@ -257,13 +258,21 @@ def choose_like_pip(files: Sequence[Candidate], target: Target,
 
 @dataclass(frozen=True)
 class LockedDependency:
-    """One ``[package.dependencies]`` entry (one constraint of it)."""
+    """One ``[package.dependencies]`` entry (one constraint of it), or one direct
+    dependency of the project (a root, read from pyproject.toml).
+
+    Attributes:
+        group: a root's dependency group (PEP 503 normalized, as Poetry compares them:
+            ``main``, ``dev`` for ``dev-dependencies``, or ``[tool.poetry.group.NAME]``'s
+            name); ``main`` for a package's own dependencies.
+    """
 
     name: NormalizedName
     constraint: str
     markers: str | None
     optional: bool
     extras: tuple[str, ...]
+    group: str = "main"
 
 
 @dataclass(frozen=True)
@@ -288,12 +297,25 @@ class LockedPackage:
 
 @dataclass(frozen=True)
 class PoetryLock:
-    """A parsed poetry.lock (format 2.x) and, when beside it, its pyproject's roots."""
+    """A parsed poetry.lock (format 2.x) and, when beside it, its pyproject's roots.
+
+    Attributes:
+        roots: the project's direct dependencies (pyproject.toml beside the lock), each
+            with its group; empty without a pyproject.toml.
+        extras: the project's own extras, ``{normalized extra: (project names, ...)}``:
+            the lock's top-level ``[extras]`` table (Poetry writes it in 2.0 and 2.1)
+            merged with pyproject.toml's ``[tool.poetry.extras]`` and
+            ``[project.optional-dependencies]``.
+        declared_groups: the dependency groups pyproject.toml declares (normalized;
+            ``main`` included), or ``None`` without a pyproject.toml beside the lock.
+    """
 
     path: str
     lock_version: str
     packages: tuple[LockedPackage, ...]
     roots: tuple[LockedDependency, ...] = ()
+    extras: Mapping[str, tuple[NormalizedName, ...]] = field(default_factory=dict)
+    declared_groups: frozenset[str] | None = None
 
 
 def _load_toml(path: Path, text: str | None = None) -> dict[str, Any]:
@@ -376,36 +398,60 @@ def _poetry_root_marker(spec: Mapping[str, Any]) -> str | None:
     return " and ".join(parts) or None
 
 
-def _pyproject_roots(path: Path) -> tuple[LockedDependency, ...]:
-    """Direct dependencies of the project beside a lock, with their extras and markers:
-    PEP 621 ``[project]`` dependencies (and optional ones), ``[tool.poetry.dependencies]``
-    and every Poetry group."""
+@dataclass(frozen=True)
+class _Pyproject:
+    """What a lock's pyproject.toml adds: roots, declared groups, the project's extras."""
+
+    roots: tuple[LockedDependency, ...]
+    groups: frozenset[str]
+    extras: dict[str, tuple[NormalizedName, ...]]
+
+
+def _read_pyproject(path: Path) -> _Pyproject:
+    """Direct dependencies of the project beside a lock, with their groups, extras and
+    markers: PEP 621 ``[project]`` dependencies (optional ones gated by their extra),
+    ``[tool.poetry.dependencies]`` (``optional = true`` ones gated by
+    ``[tool.poetry.extras]``), ``dev-dependencies`` (group ``dev``) and every Poetry group;
+    the declared group names (also PEP 735 ``[dependency-groups]``, which Poetry 2.x
+    reads); the project's extras."""
     data = _load_toml(path)
     roots: list[LockedDependency] = []
-    reqs = list(data.get("project", {}).get("dependencies", []))
-    for group in data.get("project", {}).get("optional-dependencies", {}).values():
-        reqs += list(group)
-    for req_text in reqs:
+    project = data.get("project", {})
+    extras: dict[str, tuple[NormalizedName, ...]] = {}
+    requirements = [(str(r), False) for r in project.get("dependencies", [])]
+    for extra, group in project.get("optional-dependencies", {}).items():
+        requirements += [(str(r), True) for r in group]
+        extras[normalize(str(extra))] = tuple(_requirement_name(str(r)) for r in group)
+    for req_text, optional in requirements:
         try:
-            req = Requirement(str(req_text))
+            req = Requirement(req_text)
         except InvalidRequirement:
             continue
         roots.append(LockedDependency(normalize(req.name), str(req.specifier) or "*",
-                                      str(req.marker) if req.marker else None, False,
+                                      str(req.marker) if req.marker else None, optional,
                                       tuple(sorted(req.extras))))
     poetry = data.get("tool", {}).get("poetry", {})
-    tables = [poetry.get("dependencies", {}), poetry.get("dev-dependencies", {})]
-    tables += [g.get("dependencies", {}) for g in poetry.get("group", {}).values()]
-    for table in tables:
+    for extra, names in (poetry.get("extras") or {}).items():
+        extras[normalize(str(extra))] = tuple(_requirement_name(str(n)) for n in names)
+    tables = [("main", poetry.get("dependencies", {})),
+              ("dev", poetry.get("dev-dependencies", {}))]
+    tables += [(normalize(str(g)), t.get("dependencies", {}))
+               for g, t in poetry.get("group", {}).items()]
+    groups = {"main", *(g for g, _ in tables[2:]),
+              *(normalize(str(g)) for g in data.get("dependency-groups", {}))}
+    if tables[1][1]:
+        groups.add("dev")
+    for group, table in tables:
         for name, spec in table.items():
             if name.lower() == "python":
                 continue
             for one in spec if isinstance(spec, list) else [spec]:
                 table_spec = one if isinstance(one, dict) else {}
                 roots.append(LockedDependency(
-                    normalize(name), "*", _poetry_root_marker(table_spec), False,
-                    tuple(str(e) for e in table_spec.get("extras", []))))
-    return tuple(roots)
+                    normalize(name), "*", _poetry_root_marker(table_spec),
+                    bool(table_spec.get("optional", False)),
+                    tuple(str(e) for e in table_spec.get("extras", [])), group))
+    return _Pyproject(tuple(roots), frozenset(groups), extras)
 
 
 def read_lock(path: str | Path) -> PoetryLock:
@@ -453,16 +499,23 @@ def read_lock(path: str | Path) -> PoetryLock:
     except (KeyError, TypeError, AttributeError) as exc:
         raise WheelguardError(f"malformed [[package]] entry ({exc!r} missing or wrong)",
                               filename=str(p)) from exc
+    extras: dict[str, tuple[NormalizedName, ...]] = {
+        normalize(str(k)): tuple(_requirement_name(str(x)) for x in v)
+        for k, v in (data.get("extras") or {}).items()}
     pyproject = p.with_name("pyproject.toml")
-    roots = _pyproject_roots(pyproject) if pyproject.is_file() else ()
-    return PoetryLock(str(p), version, tuple(packages), roots)
+    if not pyproject.is_file():
+        return PoetryLock(str(p), version, tuple(packages), (), extras, None)
+    project = _read_pyproject(pyproject)
+    return PoetryLock(str(p), version, tuple(packages), project.roots,
+                      {**extras, **project.extras}, project.groups)
 
 
 def _locked_for_21(lock: PoetryLock, env: Mapping[str, str], extras: Sequence[str],
                    groups: Sequence[str]) -> list[LockedPackage]:
+    wanted = {normalize(g) for g in groups}
     out = []
     for pkg in lock.packages:
-        chosen_groups = [g for g in pkg.groups if not groups or g in groups]
+        chosen_groups = [g for g in pkg.groups if not wanted or normalize(g) in wanted]
         if not chosen_groups:
             continue
         if isinstance(pkg.markers, dict):
@@ -486,20 +539,28 @@ def _satisfies(version: str, constraint: str) -> bool:
         return True
 
 
-def _locked_for_20(lock: PoetryLock, env: Mapping[str, str],
-                   extras: Sequence[str]) -> list[LockedPackage]:
-    """Walk a 2.0 lock from its roots along the dependency edges whose markers hold."""
+def _locked_for_20(lock: PoetryLock, env: Mapping[str, str], extras: Sequence[str],
+                   groups: Sequence[str]) -> list[LockedPackage]:
+    """Walk a 2.0 lock from its roots along the dependency edges whose markers hold.
+
+    The roots are those of the selected ``groups`` (all when empty); an optional root is
+    followed only when a requested root extra names it (Poetry installs it only then)."""
     by_name: dict[NormalizedName, list[LockedPackage]] = {}
     for pkg in lock.packages:
         by_name.setdefault(pkg.name, []).append(pkg)
+    wanted = {normalize(g) for g in groups}
+    extra_roots = {n for e in extras for n in lock.extras.get(normalize(e), ())}
     roots = lock.roots
-    if not roots:  # no pyproject beside the lock: every package nothing depends on
+    if not roots:  # no pyproject beside the lock: every package nothing depends on,
+        # optional when one of the lock's [extras] names it
         needed = {d.name for p in lock.packages for d in p.dependencies}
-        roots = tuple(LockedDependency(p.name, "*", None, False, ())
+        in_extras = {n for names in lock.extras.values() for n in names}
+        roots = tuple(LockedDependency(p.name, "*", None, p.name in in_extras, ())
                       for p in lock.packages if p.name not in needed)
     queue: list[tuple[NormalizedName, str, tuple[str, ...]]] = [
-        (r.name, "*", tuple({*r.extras, *extras})) for r in roots
-        if marker_holds(r.markers, env, extras, lock.path)]
+        (r.name, "*", r.extras) for r in roots
+        if (not wanted or r.group in wanted) and (not r.optional or r.name in extra_roots)
+        and marker_holds(r.markers, env, extras, lock.path)]
     chosen: dict[tuple[NormalizedName, str], set[str]] = {}
     while queue:
         name, constraint, want = queue.pop()
@@ -529,15 +590,65 @@ def locked_packages_for(lock: PoetryLock, target: Target, extras: Sequence[str] 
 
     Lock 2.1: a package is kept when one of its groups is selected (all when ``groups`` is
     empty) and its ``markers`` (for that group) hold for the target with the root extras
-    ``extras``. Lock 2.0 (no ``markers``): the dependency graph is walked from the
-    project's roots (pyproject.toml beside the lock, else every package nothing depends
-    on), following the edges whose markers hold and optional edges only for requested
-    extras; where a name is locked at several versions, the constraint picks one.
+    ``extras``. Lock 2.0 (no ``markers``, no ``groups``): the dependency graph is walked
+    from the project's roots (pyproject.toml beside the lock, with their groups; else
+    every package nothing depends on), from the roots of the selected groups only,
+    following the edges whose markers hold, optional roots only when a requested root
+    extra names them and optional edges only for requested extras; where a name is locked
+    at several versions, the constraint picks one. Group and extra names compare
+    normalized (PEP 503), as Poetry compares them; :func:`check_selection` refuses unknown
+    ones (:func:`plan_lock` calls it).
     """
     env = marker_environment(target)
     if lock.lock_version == "2.0":
-        return _locked_for_20(lock, env, extras)
+        return _locked_for_20(lock, env, extras, groups)
     return _locked_for_21(lock, env, extras, groups)
+
+
+def project_groups(lock: PoetryLock) -> frozenset[str] | None:
+    """The project's dependency groups (normalized), as far as the lock tells: lock 2.1,
+    every package's ``groups`` plus ``main`` and the groups pyproject.toml declares; lock
+    2.0 records no groups, so only pyproject.toml beside it can tell (``None`` without
+    one)."""
+    if lock.lock_version == "2.0":
+        return lock.declared_groups
+    found = {"main", *(normalize(g) for p in lock.packages for g in p.groups)}
+    return frozenset(found | (lock.declared_groups or frozenset()))
+
+
+def check_selection(lock: PoetryLock, extras: Sequence[str] = (), groups: Sequence[str] = (),
+                    *, extras_option: str = "--extras", group_option: str = "--group") -> None:
+    """Refuse group and extra names the project does not have, as Poetry refuses them
+    (``Group(s) not found``, ``Extra [x] is not specified``) instead of planning an empty
+    or unfiltered selection. Names compare normalized (PEP 503). The options are named in
+    the error as the command spells them.
+
+    Known groups: :func:`project_groups`. Known extras: :attr:`PoetryLock.extras` (the
+    lock's ``[extras]`` table and pyproject.toml's extras).
+
+    Raises:
+        ConfigError: a group or extra not found (one line naming the lock, the unknown
+            names and the known ones), or groups asked of a 2.0 lock with no
+            pyproject.toml beside it (such a lock cannot tell groups apart).
+    """
+    if groups:
+        known = project_groups(lock)
+        if known is None:
+            raise ConfigError(
+                f"{group_option}: lock format 2.0 records no dependency groups and there is "
+                "no pyproject.toml beside the lock to read them from; plan the lock in its "
+                "project directory, or leave out " + group_option, filename=lock.path)
+        missing = [g for g in dict.fromkeys(groups) if normalize(g) not in known]
+        if missing:
+            raise ConfigError(
+                f"group(s) not found: {', '.join(missing)} ({group_option}); the project's "
+                f"groups: {', '.join(sorted(known))}", filename=lock.path)
+    missing = [e for e in dict.fromkeys(extras) if normalize(e) not in lock.extras]
+    if missing:
+        have = ", ".join(sorted(lock.extras)) or "none"
+        raise ConfigError(
+            f"extra(s) not specified: {', '.join(missing)} ({extras_option}); the project's "
+            f"extras: {have}", filename=lock.path)
 
 
 # --- planning -------------------------------------------------------------------------------
@@ -584,7 +695,12 @@ def plan_lock(lock: PoetryLock, targets: Sequence[Target], config: Config,
     """Plan a poetry.lock offline for each target, with Poetry's choice of file.
 
     ``other_versions`` for hints are the other versions of the same name in the lock.
+
+    Raises:
+        ConfigError: an unknown group or extra (:func:`check_selection`).
+        WheelguardError: an invalid environment marker in the lock.
     """
+    check_selection(lock, extras, groups)
     result = PlanResult("poetry", list(targets))
     by_name: dict[NormalizedName, list[LockedPackage]] = {}
     for pkg in lock.packages:
@@ -987,7 +1103,9 @@ def run_plan(ns: argparse.Namespace, argv: list[str]) -> int:
     """``pip-guard plan``: parse ``argv``, plan, print the table, write the report.
 
     Exit codes: 0; 10 in strict mode when any refusal would happen on any target; 12 for
-    unreadable input or an index error; 64 for a bad command line.
+    unreadable input or an index error; 64 for a bad command line, a report path where no
+    file can be written, or a group or extra the lock's project does not have (checked
+    before anything is planned).
 
     Raises:
         ConfigError, WheelguardError: translated to exit codes by :func:`cli.main`.
@@ -1007,8 +1125,11 @@ def run_plan(ns: argparse.Namespace, argv: list[str]) -> int:
     sources = sum(bool(x) for x in (own.lock, own.requirement, own.packages))
     if sources != 1:
         raise ConfigError("give one of --lock POETRY_LOCK, -r FILE or PKG==VER arguments")
+    if config.report:  # before planning: the report cannot fail at the end
+        check_report_path(config.report)
     if own.lock:
         lock = read_lock(own.lock)
+        check_selection(lock, own.extras, own.group)
         result = plan_lock(lock, targets, config, own.extras, own.group)
         extra: dict[str, Any] = {"plan": {"lock": own.lock, "lock_version": lock.lock_version}}
     else:

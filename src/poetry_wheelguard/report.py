@@ -170,10 +170,12 @@ def write_json_atomic(path: str | os.PathLike[str], data: Any) -> None:
                               filename=str(target)) from exc
 
 
-def check_report_path(path: str | os.PathLike[str]) -> None:
+def check_report_path(path: str | os.PathLike[str], *,
+                      setting: str = "--report / WHEELGUARD_REPORT") -> None:
     """Make sure :func:`write_json_atomic` can write ``path`` later: create its directory
     (as that function would) and create and remove a temporary file in it. Call it before
     a run whose report would otherwise fail only at the end (after an install).
+    ``setting`` names, in the error, where the user sets the path.
 
     Raises:
         ConfigError: ``path`` is a directory, its directory cannot be created, or no file
@@ -181,8 +183,8 @@ def check_report_path(path: str | os.PathLike[str]) -> None:
     """
     target = Path(path)
     if target.is_dir():
-        raise ConfigError("the report path is a directory; give a file name (--report / "
-                          "WHEELGUARD_REPORT)", filename=str(target))
+        raise ConfigError(f"the report path is a directory; give a file name ({setting})",
+                          filename=str(target))
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=str(target.parent))
@@ -190,8 +192,7 @@ def check_report_path(path: str | os.PathLike[str]) -> None:
         os.unlink(tmp)
     except OSError as exc:
         raise ConfigError(f"cannot write the report there ({exc.strerror or exc}); give a "
-                          "writable path (--report / WHEELGUARD_REPORT)",
-                          filename=str(target)) from exc
+                          f"writable path ({setting})", filename=str(target)) from exc
 
 
 def schema_path() -> Path:

@@ -24,7 +24,7 @@ from poetry.console.commands.command import Command
 from poetry.console.commands.env_command import EnvCommand
 
 from poetry_wheelguard import exitcodes
-from poetry_wheelguard.errors import ConfigError, VerifyError
+from poetry_wheelguard.errors import ConfigError, VerifyError, WheelguardError
 from poetry_wheelguard.poetry.hooks import (
     last_report_path,
     project_dir_of,
@@ -33,10 +33,18 @@ from poetry_wheelguard.poetry.hooks import (
     verify_available,
 )
 from poetry_wheelguard.poetry.plugin import escape_markup, running_poetry_version
-from poetry_wheelguard.report import render_findings, render_table, write_json_atomic
+from poetry_wheelguard.report import (
+    check_report_path,
+    render_findings,
+    render_table,
+    write_json_atomic,
+)
 
 if TYPE_CHECKING:
     from poetry_wheelguard.targets import Target
+
+
+_REPORT_OPTION = "--report / report in [tool.wheelguard] / WHEELGUARD_REPORT"
 
 
 def _write_lines(command: Command, text: str) -> None:
@@ -100,6 +108,13 @@ class WheelguardVerifyCommand(EnvCommand):  # type: ignore[misc,unused-ignore]
         except ConfigError as exc:
             self.line_error(f"wheelguard: error: {exc}", style="error")
             return exitcodes.USAGE
+        report_path = self.option("report") or config.report
+        try:  # before verifying: the report cannot fail at the end
+            if report_path:
+                check_report_path(project_dir / report_path, setting=_REPORT_OPTION)
+        except ConfigError as exc:
+            self.line_error(escape_markup(f"wheelguard: error: {exc}"), style="error")
+            return exitcodes.USAGE
         if not verify_available():
             self.line_error("wheelguard: error: verification is not available in this "
                             "poetry-wheelguard", style="error")
@@ -117,9 +132,12 @@ class WheelguardVerifyCommand(EnvCommand):  # type: ignore[misc,unused-ignore]
         render_table(records, buf, title=f"wheelguard: verify {self.env.path}")
         render_findings(records, buf)
         _write_lines(self, buf.getvalue())
-        report_path = self.option("report") or config.report
         if report_path:
-            write_json_atomic(project_dir / report_path, result.report)
+            try:
+                write_json_atomic(project_dir / report_path, result.report)
+            except WheelguardError as exc:  # checked above; the disk may have filled since
+                self.line_error(escape_markup(f"wheelguard: error: {exc}"), style="error")
+                return exitcodes.INPUT_ERROR
         return result.exit_code
 
 
@@ -170,21 +188,25 @@ class WheelguardPlanCommand(Command):  # type: ignore[misc,unused-ignore]
     def handle(self) -> int:
         """Plan, print through Poetry's IO, write the report. Exit 0; 10 in strict mode when
         some target would refuse a package; 12 without a readable poetry.lock; 64 for a bad
-        option or configuration."""
+        option or configuration, a report path where no file can be written, or a group or
+        extra the project does not have (all checked before anything is planned)."""
         from poetry_wheelguard.config import load_config
-        from poetry_wheelguard.errors import WheelguardError
-        from poetry_wheelguard.plan import finish_plan, plan_lock, read_lock
+        from poetry_wheelguard.plan import check_selection, finish_plan, plan_lock, read_lock
 
         project_dir = project_dir_of(self.poetry)
+        extras, groups = _words(self.option("extras")), _words(self.option("only"))
         try:
             config = load_config(cwd=project_dir, flags={
                 "mode": self.option("mode"), "report": self.option("report")})
             targets = self._targets()
+            if config.report:  # relative to the project dir, as [tool.wheelguard] report
+                report = project_dir / config.report
+                config = replace(config, report=str(report))
+                # before planning, as pip-guard plan: a plan never fails at its end
+                check_report_path(report, setting=_REPORT_OPTION)
         except ConfigError as exc:
             self._error(str(exc))
             return exitcodes.USAGE
-        if config.report:  # relative to the project directory, as [tool.wheelguard] report
-            config = replace(config, report=str(project_dir / config.report))
         lock_path = _lock_path(self.poetry, project_dir)
         if not lock_path.is_file():
             self._error(f"{lock_path}: no poetry.lock; run `poetry lock` first")
@@ -192,16 +214,19 @@ class WheelguardPlanCommand(Command):  # type: ignore[misc,unused-ignore]
         out, err = StringIO(), StringIO()
         try:
             lock = read_lock(lock_path)
+            check_selection(lock, extras, groups, group_option="--only")
             if not _lock_is_fresh(self.poetry):
                 self.line_error(escape_markup(
                     f"wheelguard: warning: pyproject.toml changed since {lock_path.name} was "
                     "written; this is the plan of the lock (`poetry lock` refreshes it)"),
                     style="comment")
-            result = plan_lock(lock, targets, config, _words(self.option("extras")),
-                               _words(self.option("only")))
+            result = plan_lock(lock, targets, config, extras, groups)
             extra = {"plan": {"lock": str(lock_path), "lock_version": lock.lock_version},
                      "poetry": {"command": self.name, "version": running_poetry_version()}}
             code = finish_plan(result, config, extra, out, err, prog="wheelguard")
+        except ConfigError as exc:  # a group or extra the project does not have
+            self._error(str(exc))
+            return exitcodes.USAGE
         except WheelguardError as exc:  # the lock, or the report's directory
             _write_lines(self, out.getvalue())
             self._error(str(exc))

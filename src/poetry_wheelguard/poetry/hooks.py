@@ -66,6 +66,7 @@ from poetry_wheelguard.poetry import GUARDED_COMMANDS
 from poetry_wheelguard.policy import apply_lock, evaluate, record_for
 from poetry_wheelguard.report import (
     Report,
+    check_report_path,
     redact_text,
     redact_url,
     render_findings,
@@ -421,7 +422,10 @@ class Guard:
         Exit code: ``REFUSED`` after a strict refusal, this guard's own status (a probe
         failure in strict mode), else Poetry's own code; when Poetry succeeded and
         verification ran, verify's exit code (``VERIFY_ERRORS`` for an error in strict
-        mode), as ``pip-guard install`` does.
+        mode), as ``pip-guard install`` does. It is set on ``console.terminate``, after
+        the command's ``handle()`` returned: Poetry has installed, written poetry.lock and
+        (``add``, ``remove``) pyproject.toml by then, in 1.8 and 2.x alike, and a
+        ``VERIFY_ERRORS`` line says that this stays so.
         """
         code = exit_code
         if self.refused and self.status is None:
@@ -451,6 +455,13 @@ class Guard:
             lines.append((f"wheelguard: strict mode refused {names} before Poetry's installer "
                           f"ran any operation: no package file was downloaded, built or "
                           f"installed (exit code {code})", True))
+        elif code == exitcodes.VERIFY_ERRORS:
+            files = ("poetry.lock and pyproject.toml as Poetry wrote them"
+                     if self.command in ("add", "remove") else "poetry.lock as Poetry left it")
+            lines.append((f"wheelguard: strict mode: verification found errors in the files "
+                          f"Poetry installed (above); verification runs after Poetry has "
+                          f"finished `poetry {self.command}`: the packages stay installed, "
+                          f"{files} (exit code {code})", True))
         self._write_reports(code, verification, lines)
         return code, lines
 
@@ -566,13 +577,22 @@ def resolve_config(project_dir: Path, environ: Mapping[str, str] | None = None) 
     return load_config(cwd=project_dir, environ=environ)
 
 
+REPORT_SETTING = "report in [tool.wheelguard] / WHEELGUARD_REPORT"
+"""Where a Poetry project sets its report path (named in a report-path error)."""
+
+
 def attach(command: Any, poetry_version: str) -> Guard | None:
     """Guard ``command`` (a Poetry ``InstallerCommand`` already given its env and installer).
 
-    Returns ``None`` when the command has no installer to guard.
+    Returns ``None`` when the command has no installer to guard. Runs before the command
+    (cleo's ``console.command``), so its errors come before Poetry has resolved, locked,
+    written pyproject.toml or installed anything. As ``pip-guard install``, it checks the
+    report path first (:func:`~poetry_wheelguard.report.check_report_path`): a report that
+    could only fail after the install fails the command before it.
 
     Raises:
-        ConfigError: bad ``[tool.wheelguard]`` or ``WHEELGUARD_*``.
+        ConfigError: bad ``[tool.wheelguard]`` or ``WHEELGUARD_*``, or a ``report`` path
+            where no file can be written.
         WheelguardError: the installer has none of the hooks this Poetry should have.
     """
     installer = getattr(command, "_installer", None)
@@ -581,6 +601,8 @@ def attach(command: Any, poetry_version: str) -> Guard | None:
     poetry = command.poetry
     project_dir = project_dir_of(poetry)
     config = resolve_config(project_dir)
+    if config.report:
+        check_report_path(project_dir / config.report, setting=REPORT_SETTING)
     executor = getattr(installer, "executor", None) or getattr(installer, "_executor", None)
     chooser = getattr(executor, "_chooser", None)
     execute = getattr(executor, "execute", None)
@@ -635,6 +657,7 @@ def project_dir_of(poetry: Any) -> Path:
 
 __all__ = [
     "GUARDED_COMMANDS",
+    "REPORT_SETTING",
     "ConfigError",
     "Guard",
     "LinkFacts",
