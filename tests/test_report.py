@@ -106,7 +106,14 @@ def test_plain_table_and_findings() -> None:
     assert "wheel, pure" in lines[1] and lines[2].split()[0] == "six"
     buf = io.StringIO()
     render_findings(_records(), buf)
-    assert buf.getvalue().startswith("wheelguard: error: PURE_FALLBACK: aiohttp 3.6.2")
+    # warn mode: the error-severity finding did not refuse anything: it says so
+    assert buf.getvalue().startswith(
+        "wheelguard: warning: PURE_FALLBACK (refused in strict mode): aiohttp 3.6.2")
+    strict = [record_for(r.selection, evaluate(r.selection, TARGET, Config(mode="strict")))
+              for r in _records()]
+    buf = io.StringIO()
+    render_findings(strict, buf, prefix="python:3.11-slim")
+    assert buf.getvalue().startswith("python:3.11-slim: error: PURE_FALLBACK: aiohttp 3.6.2")
 
 
 def test_print_table_rich_on_a_terminal_plain_otherwise() -> None:

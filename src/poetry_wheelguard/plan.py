@@ -69,6 +69,7 @@ from poetry_wheelguard.report import (
     print_table,
     redact_text,
     redact_url,
+    render_findings,
     write_json_atomic,
 )
 from poetry_wheelguard.targets import Runner, Target, running_target
@@ -1030,13 +1031,7 @@ def render_plan(result: PlanResult, stream: IO[str]) -> None:
     print_table(["package", "version", *names], table, stream,
                 title=f"plan ({result.installer}'s choice of file)")
     for tname in names:
-        for rec in result.records[tname]:
-            for f in rec.findings:
-                if f.severity == "info":
-                    continue
-                print(f"{tname}: {f.severity}: {f.code}: {redact_text(f.message)}", file=stream)
-                if f.hint:
-                    print(f"  hint: {f.hint}", file=stream)
+        render_findings(result.records[tname], stream, prefix=tname)
 
 
 def plan_report(result: PlanResult, config: Config, exit_code: int,

@@ -270,12 +270,21 @@ def render_table(records: Sequence[PackageRecord], stream: IO[str], title: str =
     print_table(("package", "version", "file", "verdict", "findings"), rows, stream, title)
 
 
-def render_findings(records: Sequence[PackageRecord], stream: IO[str]) -> None:
-    """Print every warning and error finding, one per line, with its hint below it."""
+def render_findings(records: Sequence[PackageRecord], stream: IO[str],
+                    prefix: str = "wheelguard") -> None:
+    """Print every warning and error finding, one per line, with its hint below it.
+
+    The word after ``prefix`` says what the finding did in this run: ``error`` when it
+    refused the package (strict mode), ``warning`` otherwise; an error-severity finding
+    that strict mode would refuse is marked so in warn mode.
+    """
     for rec in records:
         for f in rec.findings:
             if SEVERITY_RANK[f.severity] == 0:
                 continue
-            print(f"wheelguard: {f.severity}: {f.code}: {redact_text(f.message)}", file=stream)
+            enforced = f.severity == "error" and rec.verdict == "refused"
+            word = "error" if enforced else "warning"
+            note = " (refused in strict mode)" if f.severity == "error" and not enforced else ""
+            print(f"{prefix}: {word}: {f.code}{note}: {redact_text(f.message)}", file=stream)
             if f.hint:
                 print(f"  hint: {f.hint}", file=stream)
