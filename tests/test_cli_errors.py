@@ -13,6 +13,8 @@ from poetry_wheelguard.cli import main
     (["plan", "--target", "python:3.11-slim", "--libc", "glibc-2.x", "six==1.17.0"], 64,
      "--libc must look like glibc-2.28"),
     (["plan", "--target", "debian:nope", "six==1.17.0"], 64, "debian:nope"),
+    (["plan", "--target", "python:3.11-slim", "--group", "dev", "six==1.17.0"], 64,
+     "--extras and --group select from a poetry.lock"),
     (["diff", "/nonexistent/a.json", "/nonexistent/b.json"], 12, "/nonexistent/a.json"),
     (["verify", "--python", "/nonexistent/python"], 12, "/nonexistent/python"),
 ])

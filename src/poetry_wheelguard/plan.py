@@ -1120,6 +1120,9 @@ def run_plan(ns: argparse.Namespace, argv: list[str]) -> int:
     sources = sum(bool(x) for x in (own.lock, own.requirement, own.packages))
     if sources != 1:
         raise ConfigError("give one of --lock POETRY_LOCK, -r FILE or PKG==VER arguments")
+    if not own.lock and (own.extras or own.group):
+        raise ConfigError("--extras and --group select from a poetry.lock: give --lock, or "
+                          "write the extras into the requirements (name[extra]==version)")
     if config.report:  # before planning: the report cannot fail at the end
         check_report_path(config.report)
     if own.lock:
