@@ -17,7 +17,7 @@ from poetry_wheelguard.targets import (
     probe_interpreter,
     running_target,
 )
-from tests.support.env import isolated_env
+from tests.support.env import isolated_env, pyenv_python, pyenv_versions
 
 PACKAGING_ROOT = str(Path(__import__("packaging").__file__).parent.parent)
 
@@ -46,24 +46,14 @@ def test_probe_of_this_interpreter_matches_running_target() -> None:
     assert (probed.libc, probed.libc_version) == (here.libc, here.libc_version)
 
 
-def _pyenv_root_pythons() -> list[str]:
-    try:
-        root = subprocess.run(["pyenv", "root"], capture_output=True, text=True,
-                              check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return []
-    return [str(v / "bin" / "python") for v in sorted(Path(root, "versions").glob("*"))
-            if (v / "bin" / "python").exists()]
-
-
 def _pyenv_pythons() -> list[str]:
     """The pyenv CPythons our packaging runs on (3.10+)."""
     out = []
-    for exe in _pyenv_root_pythons():
-        version = Path(exe).parent.parent.name.split(".")
-        if version[0] == "3" and int(version[1]) >= 10:
-            out.append(exe)
-    return out
+    for version in pyenv_versions("3."):
+        exe = version / "bin" / "python"
+        if exe.exists() and int(version.name.split(".")[1]) >= 10:
+            out.append(str(exe))
+    return sorted(out)
 
 
 @pytest.mark.parametrize("python", _pyenv_pythons() or [sys.executable])
@@ -117,9 +107,9 @@ def test_probe_of_non_python_is_one_clear_error() -> None:
 
 
 def test_probe_of_python2_says_so() -> None:
-    py2 = [p for p in _pyenv_root_pythons() if "/2.7" in p]
-    if not py2:
+    py2 = pyenv_python("2.7.")
+    if py2 is None:
         pytest.skip("no CPython 2.7 under pyenv")
     with pytest.raises(ProbeError, match="not a Python 3 interpreter"):
-        probe_interpreter(py2[0])
+        probe_interpreter(str(py2))
 

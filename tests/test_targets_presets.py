@@ -27,16 +27,10 @@ from poetry_wheelguard.target_options import (
     targets_from_options,
 )
 from poetry_wheelguard.targets import make_target
-from tests.support.env import isolated_env
+from tests.support.env import isolated_env, pyenv_python
 
-PYENV_ROOT = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
 SYS_TAGS = "import json; from packaging.tags import sys_tags; " \
            "print(json.dumps([str(t) for t in sys_tags()]))"
-
-
-def _pyenv_python(minor: int) -> Path | None:
-    found = sorted(PYENV_ROOT.glob(f"versions/3.{minor}.*/bin/python"))
-    return found[-1] if found else None
 
 
 def _this_machine_is_slim() -> bool:
@@ -57,7 +51,7 @@ def test_slim_preset_equals_sys_tags_of_real_interpreter(minor: int,
                                                          packaging_path: Path) -> None:
     if not _this_machine_is_slim():
         pytest.skip("needs a glibc 2.36 x86_64 machine (Debian 12, as python:3.X-slim)")
-    python = _pyenv_python(minor)
+    python = pyenv_python(f"3.{minor}.")
     if python is None:
         pytest.skip(f"no pyenv CPython 3.{minor}")
     proc = subprocess.run([str(python), "-I", "-c",

@@ -18,6 +18,7 @@ import pytest
 
 from poetry_wheelguard import exitcodes
 from tests.support.elffix import elf_fixtures
+from tests.support.env import pyenv_python
 
 pytestmark = pytest.mark.network
 
@@ -88,17 +89,8 @@ def test_healthy_environment_has_no_finding(tmp_path: Path) -> None:
     assert numpy["verification"]["provenance"] == "index"
 
 
-def _pyenv_python(version: str) -> Path | None:
-    roots = [os.environ.get("PYENV_ROOT", ""), os.path.expanduser("~/.pyenv")]
-    for root in filter(None, roots):
-        exe = Path(root) / "versions" / version / "bin" / f"python{version.rsplit('.', 1)[0]}"
-        if exe.exists():
-            return exe
-    return None
-
-
 def test_s6_silent_pure_build_pyyaml_on_python_3_13(tmp_path: Path) -> None:
-    python = _pyenv_python("3.13.0")
+    python = pyenv_python("3.13.0")
     if python is None:
         pytest.skip("needs CPython 3.13.0 (pyenv)")
     venv = tmp_path / "venv"

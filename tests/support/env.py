@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from pathlib import Path
+
+from packaging.version import InvalidVersion, Version
 
 
 def isolated_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -25,3 +28,30 @@ def isolated_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     if extra:
         env.update(extra)
     return env
+
+
+def pyenv_versions(prefix: str = "") -> list[Path]:
+    """pyenv's installed version directories whose name starts with ``prefix`` (give
+    ``"3.11."`` for every 3.11, ``"3.13.0"`` for one), newest first; ``[]`` without pyenv.
+
+    The root is ``$PYENV_ROOT`` or ``~/.pyenv``, as pyenv itself defaults.
+    """
+    root = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv") / "versions"
+    found = [p for p in root.glob(f"{prefix}*") if p.is_dir()]
+
+    def key(p: Path) -> tuple[int, Version | str]:
+        try:
+            return (1, Version(p.name))
+        except InvalidVersion:
+            return (0, p.name)
+
+    return sorted(found, key=key, reverse=True)
+
+
+def pyenv_python(prefix: str) -> Path | None:
+    """``bin/python`` of the newest pyenv version starting with ``prefix``, if any."""
+    for version in pyenv_versions(prefix):
+        exe = version / "bin" / "python"
+        if exe.exists():
+            return exe
+    return None

@@ -39,7 +39,7 @@ from pathlib import Path
 from packaging.requirements import Requirement
 
 from tests.support.dists import build_extension_wheel, build_sdist, build_wheel
-from tests.support.env import isolated_env
+from tests.support.env import isolated_env, pyenv_versions
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ARCHIVE_NAME = "musl-cpython-3.11.2-x86_64.tar.xz"
@@ -244,11 +244,6 @@ def musl_pyconfig(template: str, config: Mapping[str, int | str]) -> str:
     return "\n".join(out) + "\n"
 
 
-def _pyenv_versions(x_y: str) -> list[Path]:
-    pyenv = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
-    return sorted(pyenv.glob(f"{x_y}.*"), reverse=True)
-
-
 def _host_header_trees(version: tuple[int, int]) -> list[tuple[Path, Path]]:
     """Candidate (Include dir, real pyconfig.h) pairs of CPython ``version`` on this machine."""
     x_y = f"{version[0]}.{version[1]}"
@@ -256,7 +251,7 @@ def _host_header_trees(version: tuple[int, int]) -> list[tuple[Path, Path]]:
     if sys.version_info[:2] == version:
         out.append((Path(sysconfig.get_paths()["include"]),
                     Path(sysconfig.get_config_h_filename())))
-    for root in _pyenv_versions(x_y):
+    for root in pyenv_versions(f"{x_y}."):
         inc = root / "include" / f"python{x_y}"
         out.append((inc, inc / "pyconfig.h"))
     inc = Path(f"/usr/include/python{x_y}")
@@ -270,7 +265,7 @@ def glibc_python(version: tuple[int, int]) -> Path | None:
     """A glibc CPython ``version`` on this machine (the running one, else pyenv's), or None."""
     if sys.version_info[:2] == version:
         return Path(sys.executable)
-    for root in _pyenv_versions(f"{version[0]}.{version[1]}"):
+    for root in pyenv_versions(f"{version[0]}.{version[1]}."):
         exe = root / "bin" / f"python{version[0]}.{version[1]}"
         if exe.exists():
             return exe
