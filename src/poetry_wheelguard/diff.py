@@ -368,7 +368,7 @@ def summary_line(changes: Sequence[Change], unchanged: int) -> str:
 
 
 def _parser() -> argparse.ArgumentParser:
-    from poetry_wheelguard.cli import add_global_options
+    from poetry_wheelguard.cli.options import add_global_options
 
     parser = argparse.ArgumentParser(
         prog="pip-guard diff",

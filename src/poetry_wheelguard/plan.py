@@ -1053,7 +1053,7 @@ def plan_report(result: PlanResult, config: Config, exit_code: int,
 # --- command line -------------------------------------------------------------------------
 
 def _parser() -> argparse.ArgumentParser:
-    from poetry_wheelguard.cli import add_global_options
+    from poetry_wheelguard.cli.options import add_global_options
     from poetry_wheelguard.target_options import add_target_options
 
     parser = argparse.ArgumentParser(
@@ -1105,7 +1105,7 @@ def run_plan(ns: argparse.Namespace, argv: list[str]) -> int:
     Raises:
         ConfigError, WheelguardError: translated to exit codes by :func:`cli.main`.
     """
-    from poetry_wheelguard.cli import config_from_namespace
+    from poetry_wheelguard.cli.options import config_from_namespace
     from poetry_wheelguard.index import IndexClient, default_cache_dir, pip_index_config
     from poetry_wheelguard.target_options import targets_from_options
 

@@ -807,7 +807,7 @@ def index_findings(dists: Sequence[DistInfo], target: Target, config: Config, in
 # --- command line -------------------------------------------------------------------------
 
 def _parser() -> argparse.ArgumentParser:
-    from poetry_wheelguard.cli import add_global_options
+    from poetry_wheelguard.cli.options import add_global_options
 
     parser = argparse.ArgumentParser(
         prog="pip-guard verify",
@@ -845,7 +845,7 @@ def run_verify(ns: argparse.Namespace, argv: list[str]) -> int:
         ConfigError: a bad ``--mode`` or config value (the caller prints it, exit 64).
         WheelguardError: unusable input (exit 12).
     """
-    from poetry_wheelguard.cli import config_from_namespace
+    from poetry_wheelguard.cli.options import config_from_namespace
     from poetry_wheelguard.report import Report, render_findings, render_table, write_json_atomic
 
     try:

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from packaging.version import InvalidVersion, Version
 
 from poetry_wheelguard import exitcodes
-from poetry_wheelguard.cli import config_from_namespace
+from poetry_wheelguard.cli.options import config_from_namespace
 from poetry_wheelguard.config import Config
 from poetry_wheelguard.errors import WheelguardError
 from poetry_wheelguard.models import PackageRecord

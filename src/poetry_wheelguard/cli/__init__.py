@@ -14,62 +14,13 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Callable
 
 from poetry_wheelguard import __version__, exitcodes
-from poetry_wheelguard.config import Config, load_config
+from poetry_wheelguard.cli.options import add_global_options, config_from_namespace
 from poetry_wheelguard.errors import ConfigError, WheelguardError
 
 COMMANDS = ("install", "verify", "plan", "diff")
-
-
-def add_global_options(parser: argparse.ArgumentParser, *, suppress: bool = False) -> None:
-    """Add the options every command shares. With ``suppress``, absent options leave no
-    attribute, so a command's own parser does not overwrite values given before it."""
-    default: Any = argparse.SUPPRESS if suppress else None
-    parser.add_argument("--mode", choices=("warn", "strict"), default=default,
-                        help="warn: log and report; strict: refuse and exit non-zero")
-    parser.add_argument("--report", metavar="PATH", default=default,
-                        help="write the JSON report (wheelguard-report/1) to PATH")
-    parser.add_argument("--config", metavar="PATH", default=default,
-                        help="read [tool.wheelguard] from this pyproject.toml")
-    parser.add_argument("--allow-sdist", metavar="NAME", action="append",
-                        default=default, help="accept sdist builds of this project")
-    parser.add_argument("--allow-pure", metavar="NAME", action="append",
-                        default=default, help="accept pure wheels of this project")
-    parser.add_argument("--no-build", action="store_true",
-                        default=argparse.SUPPRESS if suppress else False,
-                        help="refuse every sdist build, expected or not")
-    parser.add_argument("--no-verify", action="store_true",
-                        default=argparse.SUPPRESS if suppress else False,
-                        help="skip the compiled-file verification after install")
-
-
-@dataclass(frozen=True)
-class Invocation:
-    """A parsed command line: the resolved config, the command and its own arguments."""
-
-    config: Config
-    command: str
-    argv: tuple[str, ...]
-
-
-def config_from_namespace(ns: argparse.Namespace) -> Config:
-    """Resolve the config from pyproject.toml, ``WHEELGUARD_*`` and the parsed flags.
-
-    Raises:
-        ConfigError: as :func:`poetry_wheelguard.config.load_config`.
-    """
-    flags: dict[str, Any] = {
-        "mode": getattr(ns, "mode", None),
-        "report": getattr(ns, "report", None),
-        "allow-sdist": getattr(ns, "allow_sdist", None),
-        "allow-pure": getattr(ns, "allow_pure", None),
-        "no-build": True if getattr(ns, "no_build", False) else None,
-        "verify": False if getattr(ns, "no_verify", False) else None,
-    }
-    return load_config(config_path=getattr(ns, "config", None), flags=flags)
 
 
 def _parser() -> argparse.ArgumentParser:
