@@ -19,14 +19,13 @@ from poetry_wheelguard.poetry.hooks import (
     build_selection,
     last_report_path,
     locked_hashes,
-    record_from_json,
     refresh_hint,
     rejected_reason,
 )
 from poetry_wheelguard.policy import apply_lock, evaluate, record_for
-from poetry_wheelguard.report import package_json
+from poetry_wheelguard.postinstall import InstalledVerification, merge_verification
+from poetry_wheelguard.report import package_json, record_from_json
 from poetry_wheelguard.targets import make_target, probe_interpreter
-from poetry_wheelguard.verify_cli import InstalledVerification, merge_verification
 
 CP311 = make_target(python_version=(3, 11), machine="x86_64", libc="glibc", libc_version=(2, 36))
 STRICT = Config(mode="strict")

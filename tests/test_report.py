@@ -15,13 +15,11 @@ from poetry_wheelguard.distfiles import normalize
 from poetry_wheelguard.errors import WheelguardError
 from poetry_wheelguard.models import Candidate, Selection
 from poetry_wheelguard.policy import evaluate, record_for
+from poetry_wheelguard.render import print_table, render_findings, render_table
 from poetry_wheelguard.report import (
     Report,
-    print_table,
     redact_text,
     redact_url,
-    render_findings,
-    render_table,
     schema_path,
     write_json_atomic,
 )

@@ -23,9 +23,9 @@ from poetry_wheelguard.cli import main
 from poetry_wheelguard.elf import ElfFacts, read_elf
 from poetry_wheelguard.installed import find_distributions, provenance_of
 from poetry_wheelguard.loader import LoadTree
+from poetry_wheelguard.postinstall import InstalledVerification, verify_installed
 from poetry_wheelguard.report import schema_path
 from poetry_wheelguard.targets import make_target
-from poetry_wheelguard.verify_cli import InstalledVerification, verify_installed
 from tests.support.elffix import elf_fixtures, make_dist
 
 SUFFIX = EXTENSION_SUFFIXES[0]  # this interpreter's own, e.g. .cpython-311-x86_64-linux-gnu.so
@@ -403,7 +403,7 @@ def test_this_machine_as_sysroot(tmp_path: Path, capsys: pytest.CaptureFixture[s
 
 
 def test_sysroot_suffixes_follow_cpython(tmp_path: Path) -> None:
-    from poetry_wheelguard.verify_cli import sysroot_extension_suffixes
+    from poetry_wheelguard.image.rootfs import sysroot_extension_suffixes
 
     root = tmp_path / "root"
     assert sysroot_extension_suffixes(str(root), (3, 10), "x86_64", "musl")[0] == \

@@ -236,3 +236,16 @@ def load_config(
                                                                 key)))
         cfg = apply_table(cfg, merged, "command line")
     return cfg
+
+
+def cache_dir(kind: str, environ: Mapping[str, str] | None = None) -> Path:
+    """The directory of one of wheelguard's caches, ``kind`` its own subdirectory
+    (``index``: index pages; ``verify``: ELF facts): ``$WHEELGUARD_CACHE_DIR/<kind>``, else
+    ``$XDG_CACHE_HOME/poetry-wheelguard/<kind>`` (XDG Base Directory spec), else
+    ``~/.cache/poetry-wheelguard/<kind>``. ``environ`` defaults to :data:`os.environ`;
+    nothing is created."""
+    env = os.environ if environ is None else environ
+    if env.get("WHEELGUARD_CACHE_DIR"):
+        return Path(env["WHEELGUARD_CACHE_DIR"]) / kind
+    base = env.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "poetry-wheelguard" / kind

@@ -1,4 +1,4 @@
-"""``pip-guard diff A.json B.json``: what changed between two wheelguard reports.
+"""What changed between two wheelguard reports (``pip-guard diff``, :mod:`.cli.diff`).
 
     pip-guard diff A.json B.json [--a-target NAME] [--b-target NAME] [--json] [--report PATH]
 
@@ -32,12 +32,8 @@ code 12.
 
 from __future__ import annotations
 
-import argparse
-import json
-import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import IO, Any
 
 from packaging.utils import parse_wheel_filename
@@ -51,7 +47,8 @@ from poetry_wheelguard.distfiles import (
     try_classify,
 )
 from poetry_wheelguard.errors import WheelguardError
-from poetry_wheelguard.report import SCHEMA, Report, print_table, write_json_atomic
+from poetry_wheelguard.render import print_table
+from poetry_wheelguard.report import Report, load_report
 from poetry_wheelguard.targets import linux_platforms
 
 KIND_LABELS = ("platform wheel", "pure wheel", "sdist", "no file", "local project")
@@ -194,33 +191,6 @@ def _side(pkg: Mapping[str, Any]) -> Side:
                 tuple(codes), count, size)
 
 
-def load_report(path: str) -> dict[str, Any]:
-    """Read and check a ``wheelguard-report/1`` file.
-
-    Raises:
-        WheelguardError: unreadable, not JSON, another schema, or a package object without
-            ``name``/``version``/``kind`` (names the file).
-    """
-    try:
-        data = json.loads(Path(path).read_text("utf-8"))
-    except OSError as exc:
-        raise WheelguardError(f"cannot read the report ({exc.strerror})",
-                              filename=path) from exc
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise WheelguardError(f"not a JSON report ({exc})", filename=path) from exc
-    if not isinstance(data, dict) or data.get("schema") != SCHEMA:
-        found = data.get("schema") if isinstance(data, dict) else type(data).__name__
-        raise WheelguardError(f"not a wheelguard report (schema {found!r}, expected "
-                              f"{SCHEMA!r}); give reports written with --report", filename=path)
-    packages = data.get("packages")
-    if not isinstance(packages, list) or not all(
-            isinstance(p, dict) and isinstance(p.get("name"), str)
-            and isinstance(p.get("version"), str) and "kind" in p for p in packages):
-        raise WheelguardError("invalid report: every package needs name, version and kind",
-                              filename=path)
-    return data
-
-
 def _targets_of(data: Mapping[str, Any]) -> list[str]:
     return list(dict.fromkeys(str(p["target"]) for p in data["packages"] if p.get("target")))
 
@@ -345,7 +315,7 @@ def _what_text(change: Change) -> str:
 
 def render_diff(changes: Sequence[Change], a_label: str, b_label: str, unchanged: int,
                 stream: IO[str]) -> None:
-    """The diff as one table (:func:`report.print_table`; no table when nothing differs),
+    """The diff as one table (:func:`render.print_table`; no table when nothing differs),
     then the summary line, e.g. ``1 package differs (0 changed file kind, 1 changed file of
     the same kind), 3 unchanged`` (the ``file`` count only when there is one)."""
     if changes:
@@ -367,29 +337,14 @@ def summary_line(changes: Sequence[Change], unchanged: int) -> str:
     return f"{differ} ({counted}), {unchanged} unchanged"
 
 
-def _parser() -> argparse.ArgumentParser:
-    from poetry_wheelguard.cli.options import add_global_options
-
-    parser = argparse.ArgumentParser(
-        prog="pip-guard diff",
-        description="Compare two wheelguard reports (plan, install or verify): file kind, "
-        "version, packages on one side only, compiled files.")
-    parser.add_argument("a", metavar="A.json")
-    parser.add_argument("b", metavar="B.json")
-    parser.add_argument("--a-target", metavar="NAME", help="target of A (multi-target plan)")
-    parser.add_argument("--b-target", metavar="NAME", help="target of B (multi-target plan)")
-    parser.add_argument("--json", action="store_true", help="print the diff as JSON")
-    add_global_options(parser, suppress=True)
-    return parser
-
-
 def diff_document(a_path: str, b_path: str, a_target: str | None = None,
                   b_target: str | None = None, mode: str = "warn"
                   ) -> tuple[dict[str, Any], list[Change], str, str, int]:
     """Compare two report files: ``(report JSON, changes, A label, B label, unchanged)``.
 
     Raises:
-        WheelguardError: as :func:`load_report` and :func:`packages_for`.
+        WheelguardError: as :func:`poetry_wheelguard.report.load_report` and
+            :func:`packages_for`.
     """
     data_a, data_b = load_report(a_path), load_report(b_path)
     pa, la = packages_for(data_a, a_path, a_target, "--a-target")
@@ -403,29 +358,3 @@ def diff_document(a_path: str, b_path: str, a_target: str | None = None,
                      "unchanged": unchanged,
                      "changes": [c.to_json() for c in changes]}}).to_json()
     return doc, changes, la, lb, unchanged
-
-
-def run_diff(ns: argparse.Namespace, argv: list[str]) -> int:
-    """``pip-guard diff``: print the table (or JSON), write ``--report``; exit 0, 12 for an
-    unreadable or invalid report, 64 for a bad command line.
-
-    Raises:
-        WheelguardError: translated to exit code 12 by :func:`poetry_wheelguard.cli.main`.
-    """
-    try:
-        own = _parser().parse_args(argv)
-    except SystemExit as exc:
-        return exitcodes.OK if exc.code == 0 else exitcodes.USAGE
-    mode = getattr(own, "mode", None) or getattr(ns, "mode", None) or "warn"
-    report_path = getattr(own, "report", None) or getattr(ns, "report", None)
-    doc, changes, la, lb, unchanged = diff_document(own.a, own.b, own.a_target,
-                                                    own.b_target, mode)
-    if own.json:
-        json.dump(doc, sys.stdout, indent=2)
-        sys.stdout.write("\n")
-    else:
-        render_diff(changes, f"{own.a} ({la})" if la else own.a,
-                    f"{own.b} ({lb})" if lb else own.b, unchanged, sys.stdout)
-    if report_path:
-        write_json_atomic(report_path, doc)
-    return exitcodes.OK

@@ -270,13 +270,20 @@ def kind_of_magic(head: bytes) -> FileKind:
 def sniff(path: str | os.PathLike[str]) -> FileKind:
     """Read the first bytes of ``path`` and classify them (:func:`kind_of_magic`).
 
-    Unreadable files, directories and empty files are ``other``; never raises.
+    Unreadable files, directories and empty files are ``other``; never raises. Opened
+    with ``O_NONBLOCK`` (a FIFO among the files does not block) and read with
+    ``os.read``: the cheapest way to read 64 bytes of thousands of files.
     """
     try:
-        with open(path, "rb") as fh:
-            head = fh.read(64)
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError:
         return "other"
+    try:
+        head = os.read(fd, 64)
+    except OSError:
+        return "other"
+    finally:
+        os.close(fd)
     if head[:2] == b"MZ" and len(head) == 64:
         lfanew = int.from_bytes(head[0x3C:0x40], "little")
         if 64 <= lfanew < (1 << 20):

@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     import ssl
 
 from poetry_wheelguard import __version__
+from poetry_wheelguard.config import cache_dir as _cache_dir
 from poetry_wheelguard.distfiles import DistFile, normalize, try_classify
 from poetry_wheelguard.errors import ConfigError, IndexFetchError
 from poetry_wheelguard.models import Candidate, NormalizedName
@@ -124,13 +125,8 @@ class ProjectListing:
 # --- configuration ------------------------------------------------------------------------
 
 def default_cache_dir(environ: Mapping[str, str] | None = None) -> Path:
-    """``WHEELGUARD_CACHE_DIR``, else ``$XDG_CACHE_HOME/poetry-wheelguard/index``, else
-    ``~/.cache/poetry-wheelguard/index``."""
-    env = os.environ if environ is None else environ
-    if env.get("WHEELGUARD_CACHE_DIR"):
-        return Path(env["WHEELGUARD_CACHE_DIR"])
-    base = env.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "poetry-wheelguard" / "index"
+    """Where index pages are cached: :func:`poetry_wheelguard.config.cache_dir` ``("index")``."""
+    return _cache_dir("index", environ)
 
 
 def _pip_config_values() -> dict[str, str] | None:

@@ -61,15 +61,12 @@ from poetry_wheelguard.policy import (
     verdict_for,
     version_hint,
 )
+from poetry_wheelguard.render import VERDICT_STYLE, Cell, print_table, render_findings
 from poetry_wheelguard.report import (
-    VERDICT_STYLE,
-    Cell,
     Report,
     check_report_path,
-    print_table,
     redact_text,
     redact_url,
-    render_findings,
     write_json_atomic,
 )
 from poetry_wheelguard.targets import Runner, Target, running_target
@@ -998,7 +995,7 @@ def _version_key(version: str, versions: Mapping[str, Any]) -> str | None:
 
 def cell_label(rec: PackageRecord) -> str:
     """Short text of one package on one target: file kind and codes of its findings."""
-    from poetry_wheelguard.report import table_rows
+    from poetry_wheelguard.render import table_rows
 
     if rec.kind is None:
         return "no file"

@@ -1,7 +1,12 @@
-"""The report: a versioned JSON document (``wheelguard-report/1``) and the end-of-run table.
+"""The report: a versioned JSON document (``wheelguard-report/1``), written and read here.
 
-The JSON schema ships as ``poetry_wheelguard/schema/report-1.json`` and is documented in
-docs/report.md. Reports are written atomically (a temporary file in the same directory,
+The model (:class:`Report`, :func:`package_json`), the atomic write
+(:func:`write_json_atomic`) and the one reader of report documents (:func:`load_report`,
+:func:`record_from_json`, :func:`finding_from_json`); tables and finding lines are
+:mod:`poetry_wheelguard.render`'s.
+
+The JSON schema ships as ``poetry_wheelguard/schema/report-1.json`` and is documented
+in docs/report.md. Reports are written atomically (a temporary file in the same directory,
 then ``os.replace``), so a reader never sees half a report. Index credentials are removed
 from every URL (:func:`redact_url`) before anything is stored or printed.
 """
@@ -13,15 +18,15 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Union
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from poetry_wheelguard import __version__
 from poetry_wheelguard.errors import ConfigError, WheelguardError
-from poetry_wheelguard.models import SEVERITY_RANK, Finding, PackageRecord
+from poetry_wheelguard.models import Candidate, Finding, PackageRecord, Selection
 
 SCHEMA = "wheelguard-report/1"
 
@@ -200,91 +205,70 @@ def schema_path() -> Path:
     return Path(__file__).with_name("schema") / "report-1.json"
 
 
-def _file_label(rec: PackageRecord) -> str:
-    if rec.selection.first_party:
-        return "local project"
-    if rec.kind is None:
-        return "no file"
-    if rec.kind == "sdist":
-        return "sdist (build)"
-    if rec.pure:
-        return "wheel, pure"
-    # the PEP 600/656 perennial name first (manylinux_2_17_x86_64, not its manylinux2014 alias)
-    plats = sorted({t.split("-", 2)[2] for t in rec.tags},
-                   key=lambda p: (not p.startswith(("manylinux_", "musllinux_")), p))
-    abis = sorted({t.split("-", 2)[0] + "-" + t.split("-", 2)[1] for t in rec.tags})
-    more = f" (+{len(plats) - 1} tags)" if len(plats) > 2 else " (+1 tag)" if plats[1:] else ""
-    return f"wheel, {abis[0] if abis else '?'} {plats[0] if plats else '?'}{more}"
+# --- reading reports back -----------------------------------------------------------------
 
+def load_report(path: str) -> dict[str, Any]:
+    """Read and check a ``wheelguard-report/1`` file: a JSON object of this schema whose
+    ``packages`` each have ``name``, ``version`` (strings) and ``kind``.
 
-def _codes(findings: Sequence[Finding]) -> str:
-    seen = dict.fromkeys(f.code for f in findings if SEVERITY_RANK[f.severity] > 0)
-    return ", ".join(seen)
-
-
-def table_rows(records: Iterable[PackageRecord]) -> list[tuple[str, str, str, str, str]]:
-    """One ``(package, version, file, verdict, codes)`` row per package."""
-    return [
-        (r.selection.name, r.selection.version, _file_label(r), r.verdict, _codes(r.findings))
-        for r in records
-    ]
-
-
-Cell = Union[str, tuple[str, str]]
-"""A table cell: its text, or ``(text, rich style)`` (the style is used on a terminal only)."""
-
-VERDICT_STYLE = {"ok": "green", "warn": "yellow", "refused": "bold red"}
-"""The rich style of each verdict."""
-
-
-def print_table(header: Sequence[str], rows: Sequence[Sequence[Cell]], stream: IO[str],
-                title: str = "") -> None:
-    """Print a table: rich (boxes, colours) when ``stream`` is a terminal, aligned plain
-    text otherwise (logs of a Docker build, CI, pipes). Every command's table goes
-    through here."""
-    texts = [[c if isinstance(c, str) else c[0] for c in row] for row in rows]
-    if stream.isatty():
-        from rich.console import Console
-        from rich.markup import escape
-        from rich.table import Table
-
-        table = Table(title=title or None)
-        for h in header:
-            table.add_column(h)
-        for row in rows:
-            table.add_row(*(escape(c) if isinstance(c, str) else f"[{c[1]}]{escape(c[0])}[/]"
-                            for c in row))
-        Console(file=stream, highlight=False).print(table)
-        return
-    widths = [max([len(h)] + [len(r[i]) for r in texts]) for i, h in enumerate(header)]
-    if title:
-        print(title, file=stream)
-    for row in (list(header), *texts):
-        print("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip(), file=stream)
-
-
-def render_table(records: Sequence[PackageRecord], stream: IO[str], title: str = "") -> None:
-    """Print the end-of-run table of install and verify: one row per package."""
-    rows: list[list[Cell]] = [[name, version, label, (verdict, VERDICT_STYLE[verdict]), codes]
-                              for name, version, label, verdict, codes in table_rows(records)]
-    print_table(("package", "version", "file", "verdict", "findings"), rows, stream, title)
-
-
-def render_findings(records: Sequence[PackageRecord], stream: IO[str],
-                    prefix: str = "wheelguard") -> None:
-    """Print every warning and error finding, one per line, with its hint below it.
-
-    The word after ``prefix`` says what the finding did in this run: ``error`` when it
-    refused the package (strict mode), ``warning`` otherwise; an error-severity finding
-    that strict mode would refuse is marked so in warn mode.
+    Raises:
+        WheelguardError: unreadable, not JSON, another schema, or a package object without
+            ``name``/``version``/``kind`` (names the file).
     """
-    for rec in records:
-        for f in rec.findings:
-            if SEVERITY_RANK[f.severity] == 0:
-                continue
-            enforced = f.severity == "error" and rec.verdict == "refused"
-            word = "error" if enforced else "warning"
-            note = " (refused in strict mode)" if f.severity == "error" and not enforced else ""
-            print(f"{prefix}: {word}: {f.code}{note}: {redact_text(f.message)}", file=stream)
-            if f.hint:
-                print(f"  hint: {f.hint}", file=stream)
+    try:
+        data = json.loads(Path(path).read_text("utf-8"))
+    except OSError as exc:
+        raise WheelguardError(f"cannot read the report ({exc.strerror})",
+                              filename=path) from exc
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise WheelguardError(f"not a JSON report ({exc})", filename=path) from exc
+    if not isinstance(data, dict) or data.get("schema") != SCHEMA:
+        found = data.get("schema") if isinstance(data, dict) else type(data).__name__
+        raise WheelguardError(f"not a wheelguard report (schema {found!r}, expected "
+                              f"{SCHEMA!r}); give reports written with --report", filename=path)
+    packages = data.get("packages")
+    if not isinstance(packages, list) or not all(
+            isinstance(p, dict) and isinstance(p.get("name"), str)
+            and isinstance(p.get("version"), str) and "kind" in p for p in packages):
+        raise WheelguardError("invalid report: every package needs name, version and kind",
+                              filename=path)
+    return data
+
+
+def finding_from_json(raw: Mapping[str, Any]) -> Finding:
+    """Rebuild a :class:`Finding` from its report object (docs/report.md): a missing
+    ``code``, ``message`` or ``hint`` is ``""``, a ``path`` that is not a string ``None``.
+    The severity is taken as it is (callers that need a known one check it against
+    :data:`~poetry_wheelguard.models.SEVERITY_RANK`).
+
+    Raises:
+        KeyError: the object has no ``severity``.
+    """
+    path = raw.get("path")
+    return Finding(str(raw.get("code", "")), raw["severity"], str(raw.get("message", "")),
+                   str(raw.get("hint", "")), path if isinstance(path, str) else None)
+
+
+def record_from_json(obj: Mapping[str, Any]) -> PackageRecord:
+    """Rebuild a :class:`PackageRecord` from its report object (docs/report.md), the
+    inverse of :func:`package_json`.
+
+    Raises:
+        KeyError, TypeError, ValueError: the object is not a package of a
+            ``wheelguard-report/1`` document.
+    """
+    candidates = tuple(
+        Candidate(str(c["filename"]), str(c.get("url") or ""), c.get("sha256"),
+                  c.get("rejected_reason"))
+        for c in obj.get("candidates") or ()
+    )
+    selection = Selection(
+        name=obj["name"], version=str(obj["version"]),
+        chosen=Candidate(str(obj["filename"]), str(obj.get("url") or ""), obj.get("sha256")),
+        candidates=candidates, index=str(obj.get("index") or ""),
+        first_party=bool(obj.get("first_party")), built_locally=obj.get("built_locally"),
+    )
+    findings = [finding_from_json(f) for f in obj.get("findings") or ()]
+    return PackageRecord(selection, obj["kind"], tuple(obj.get("tags") or ()),
+                         bool(obj.get("pure")), findings, obj["verdict"],
+                         obj.get("verification"))

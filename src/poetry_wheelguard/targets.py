@@ -149,6 +149,23 @@ class Target:
 _IMPL_ABBREV = {"cpython": "cp", "pypy": "pp", "ironpython": "ip", "jython": "jy"}
 
 
+def cpython_extension_suffixes(python_version: tuple[int, int], machine: str,
+                               libc: str, free_threaded: bool = False) -> list[str]:
+    """``importlib.machinery.EXTENSION_SUFFIXES`` of a Linux CPython, from CPython's own
+    configure rule: ``.cpython-XY[t]-<machine>-linux-<gnu|musl>.so``, ``.abi3.so`` (not for
+    a free-threaded build, PEP 703), ``.so`` - in ``_PyImport_DynLoadFiletab``'s order.
+    CPython names the musl ABI ``linux-musl`` from 3.11 on (bpo-43112); older releases
+    built on musl still say ``linux-gnu``."""
+    major, minor = python_version
+    gnu = "musl" if libc == "musl" and (major, minor) >= (3, 11) else "gnu"
+    t = "t" if free_threaded else ""
+    suffixes = [f".cpython-{major}{minor}{t}-{machine}-linux-{gnu}.so"]
+    if not free_threaded:
+        suffixes.append(".abi3.so")
+    suffixes.append(".so")
+    return suffixes
+
+
 def make_target(
     *,
     python_version: tuple[int, int],
@@ -186,14 +203,8 @@ def make_target(
     if free_threaded:  # abi3 does not apply to free-threaded builds (PEP 703)
         tag_list = [t for t in tag_list if t.abi != "abi3"]
     if extension_suffixes is None:
-        # CPython names the musl ABI "linux-musl" from 3.11 on (bpo-43112); older
-        # releases built on musl still say "linux-gnu".
-        gnu = "musl" if libc == "musl" and (major, minor) >= (3, 11) else "gnu"
-        t = "t" if free_threaded else ""
-        extension_suffixes = [f".cpython-{major}{minor}{t}-{machine}-linux-{gnu}.so"]
-        if not free_threaded:
-            extension_suffixes.append(".abi3.so")
-        extension_suffixes.append(".so")
+        extension_suffixes = cpython_extension_suffixes((major, minor), machine, libc,
+                                                        free_threaded)
     label = name or f"{interpreter}-{machine}-{libc}" + (
         f"-{libc_version[0]}.{libc_version[1]}" if libc_version else "")
     return Target(

@@ -59,14 +59,14 @@ def _dispatch(command: str) -> Callable[[argparse.Namespace, list[str]], int]:
 
         return run_install
     if command == "verify":
-        from poetry_wheelguard.verify_cli import run_verify
+        from poetry_wheelguard.cli.verify import run_verify
 
         return run_verify
     if command == "plan":
         from poetry_wheelguard.plan import run_plan
 
         return run_plan
-    from poetry_wheelguard.diff import run_diff
+    from poetry_wheelguard.cli.diff import run_diff
 
     return run_diff
 

@@ -30,34 +30,28 @@ import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable
 
 from packaging.version import InvalidVersion, Version
 
 from poetry_wheelguard import exitcodes
 from poetry_wheelguard.cli.options import config_from_namespace
 from poetry_wheelguard.config import Config
-from poetry_wheelguard.errors import WheelguardError
 from poetry_wheelguard.models import PackageRecord
 from poetry_wheelguard.pip import hooks
-from poetry_wheelguard.report import (
-    Report,
-    check_report_path,
-    redact_text,
-    render_findings,
-    render_table,
-    write_json_atomic,
+from poetry_wheelguard.postinstall import (
+    VERIFY_MODULE,
+    InstalledVerification,
+    verify_after_install,
+    verify_available,
+    verify_installed,
 )
+from poetry_wheelguard.render import render_findings, render_table
+from poetry_wheelguard.report import Report, check_report_path, redact_text, write_json_atomic
 from poetry_wheelguard.targets import Target, running_target
-
-if TYPE_CHECKING:
-    from poetry_wheelguard.verify_cli import InstalledVerification
 
 SUBPROCESS_ENV = "WHEELGUARD_PIP_SUBPROCESS"
 """Set to ``1`` to use the subprocess mode even when every hook point exists."""
-
-VERIFY_MODULE = "poetry_wheelguard.verify_cli"
-"""The module of ``pip-guard verify``; verification runs only when it is installed."""
 
 TABLE_TITLE = "pip-guard: the file pip chose for each package"
 
@@ -180,16 +174,15 @@ def run_in_process(api: hooks.PipApi, config: Config, argv: list[str],
                    prepared)
 
 
-Verifier = Callable[[str, Sequence[str], str], "InstalledVerification"]
-"""``verify_installed(python, names, mode)`` of :mod:`poetry_wheelguard.verify_cli`."""
+Verifier = Callable[[str, Sequence[str], str], InstalledVerification]
+"""``verify_installed(python, names, mode)`` of :mod:`poetry_wheelguard.postinstall`."""
 
 
 def load_verifier() -> Verifier | None:
-    """Import ``pip-guard verify`` now, before pip runs (pip 26 blocks imports once it
-    installs); ``None`` when this installation has no verify command."""
-    try:
-        from poetry_wheelguard.verify_cli import verify_installed
-    except ImportError:
+    """The verifier, known before pip runs (pip 26 blocks imports once it installs);
+    ``None`` when this installation has no verify command
+    (:func:`~poetry_wheelguard.postinstall.verify_available`)."""
+    if not verify_available():
         return None
 
     def verify(python: str, names: Sequence[str], mode: str) -> InstalledVerification:
@@ -198,45 +191,26 @@ def load_verifier() -> Verifier | None:
     return verify
 
 
-def _verify_skip_reason(outcome: Outcome, config: Config, custom_target: bool,
-                        verifier: Verifier | None) -> str | None:
+def _verify_skip_checks(outcome: Outcome, config: Config, code: int, custom_target: bool,
+                        verifier: Verifier | None) -> list[tuple[bool, str]]:
+    """The ``(applies, reason)`` checks of ``pip-guard install`` for
+    :func:`~poetry_wheelguard.postinstall.verify_after_install`, in their order."""
     opts = outcome.options
-    if not config.verify:
-        return "disabled (--no-verify / verify = false)"
-    if verifier is None:
-        return f"{VERIFY_MODULE} is not installed"
-    if custom_target:
-        return ("the target is not this interpreter (pip --platform/--python-version/--abi/"
-                "--implementation)")
-    if opts.get("dry_run"):
-        return "pip --dry-run installed nothing"
-    if not outcome.records:
-        return "nothing was installed"
+    checks = [
+        (code != exitcodes.OK, f"exit code {code}"),
+        (not config.verify, "disabled (--no-verify / verify = false)"),
+        (verifier is None, f"{VERIFY_MODULE} is not installed"),
+        (custom_target, "the target is not this interpreter (pip --platform/--python-version/"
+                        "--abi/--implementation)"),
+        (bool(opts.get("dry_run")), "pip --dry-run installed nothing"),
+        (not outcome.records, "nothing was installed"),
+    ]
     for key, flag in (("target_dir", "--target"), ("prefix_path", "--prefix"),
                       ("root_path", "--root")):
-        if opts.get(key):
-            return f"packages went to {flag} {opts[key]}; run pip-guard verify --path on it"
-    return None
-
-
-def post_install_verify(outcome: Outcome, config: Config, verifier: Verifier
-                        ) -> tuple[int, dict[str, Any]]:
-    """Verify what pip installed, in a separate process (the single call site of
-    verification for ``pip-guard install``); returns the exit code and the report's
-    ``verification`` summary. A verify that cannot run is a warning in warn mode and
-    ``INTERNAL`` in strict mode."""
-    # already imported by load_verifier, before pip ran
-    from poetry_wheelguard.verify_cli import merge_verification
-
-    names = [r.selection.name for r in outcome.records]
-    try:
-        result = verifier(sys.executable, names, config.mode)
-    except WheelguardError as exc:
-        say(f"pip-guard: warning: {exc}")
-        code = exitcodes.INTERNAL if config.strict else exitcodes.OK
-        return code, {"status": "failed", "reason": str(exc)}
-    merge_verification(outcome.records, result)
-    return int(result.exit_code), {"status": "ran", "exit_code": int(result.exit_code)}
+        checks.append((bool(opts.get(key)),
+                       f"packages went to {flag} {opts.get(key)}; run pip-guard verify --path "
+                       "on it"))
+    return checks
 
 
 def refusal_summary(outcome: Outcome) -> str:
@@ -269,13 +243,14 @@ def finish(outcome: Outcome, config: Config, argv: Sequence[str], *,
         code = exitcodes.INTERNAL
     else:
         code = outcome.pip_code
-    verification: dict[str, Any] = {"status": "skipped", "reason": f"exit code {code}"}
-    if code == exitcodes.OK:
-        reason = _verify_skip_reason(outcome, config, custom_target, verifier)
-        if reason is None and verifier is not None:
-            code, verification = post_install_verify(outcome, config, verifier)
-        else:
-            verification["reason"] = reason
+
+    def verify(names: list[str]) -> InstalledVerification:
+        assert verifier is not None  # a skip check otherwise
+        return verifier(sys.executable, names, config.mode)
+
+    code, verification = verify_after_install(
+        records, code, config.strict, verify=verify, say=say, prog="pip-guard",
+        skip=_verify_skip_checks(outcome, config, code, custom_target, verifier))
     if records:
         def table() -> None:
             render_table(records, sys.stderr, title=TABLE_TITLE)

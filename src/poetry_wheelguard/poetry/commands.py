@@ -25,20 +25,11 @@ from poetry.console.commands.env_command import EnvCommand
 
 from poetry_wheelguard import exitcodes
 from poetry_wheelguard.errors import ConfigError, VerifyError, WheelguardError
-from poetry_wheelguard.poetry.hooks import (
-    last_report_path,
-    project_dir_of,
-    record_from_json,
-    resolve_config,
-    verify_available,
-)
+from poetry_wheelguard.poetry.hooks import last_report_path, project_dir_of, resolve_config
 from poetry_wheelguard.poetry.plugin import escape_markup, running_poetry_version
-from poetry_wheelguard.report import (
-    check_report_path,
-    render_findings,
-    render_table,
-    write_json_atomic,
-)
+from poetry_wheelguard.postinstall import verify_available, verify_installed
+from poetry_wheelguard.render import render_findings, render_table
+from poetry_wheelguard.report import check_report_path, record_from_json, write_json_atomic
 
 if TYPE_CHECKING:
     from poetry_wheelguard.targets import Target
@@ -119,8 +110,6 @@ class WheelguardVerifyCommand(EnvCommand):  # type: ignore[misc,unused-ignore]
             self.line_error("wheelguard: error: verification is not available in this "
                             "poetry-wheelguard", style="error")
             return exitcodes.INTERNAL
-        from poetry_wheelguard.verify_cli import verify_installed
-
         try:
             result = verify_installed(str(self.env.python), mode=config.mode, cwd=project_dir,
                                       timeout=None)

@@ -26,8 +26,8 @@ How a command is guarded (Poetry 1.8 and 2.x; every private name is feature-dete
    that sdist on an earlier run (its artifact cache): that is still an sdist build.
 
 3. On ``console.terminate`` (:func:`finish`): verification of what was installed (in a
-   subprocess, :func:`poetry_wheelguard.verify_cli.verify_installed`, its findings merged
-   by :func:`poetry_wheelguard.verify_cli.merge_verification`), the table and findings
+   subprocess, decided and merged by :func:`poetry_wheelguard.postinstall.verify_after_install`
+   as for ``pip-guard install``), the table and findings
    printed once through Poetry's IO (hooks may have run in worker threads: everything is
    buffered), the report written, and the exit code set
    (:mod:`poetry_wheelguard.exitcodes`).
@@ -39,14 +39,13 @@ pure helpers are tested without Poetry.
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from io import StringIO
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Optional
+from typing import Any, Callable, Optional
 
 from packaging.tags import Tag
 from packaging.version import InvalidVersion, Version
@@ -54,29 +53,32 @@ from packaging.version import InvalidVersion, Version
 from poetry_wheelguard import exitcodes
 from poetry_wheelguard.config import Config, load_config
 from poetry_wheelguard.distfiles import normalize, try_classify
-from poetry_wheelguard.errors import ConfigError, VerifyError, WheelguardError
+from poetry_wheelguard.errors import ConfigError, WheelguardError
 from poetry_wheelguard.models import (
     SEVERITY_RANK,
     Candidate,
-    Finding,
     PackageRecord,
     Selection,
 )
 from poetry_wheelguard.poetry import GUARDED_COMMANDS
 from poetry_wheelguard.policy import apply_lock, evaluate, record_for
+from poetry_wheelguard.postinstall import (
+    VERIFY_MODULE,
+    InstalledVerification,
+    VerifyRunner,
+    verify_after_install,
+    verify_available,
+    verify_installed,
+)
+from poetry_wheelguard.render import render_findings, render_table
 from poetry_wheelguard.report import (
     Report,
     check_report_path,
     redact_text,
     redact_url,
-    render_findings,
-    render_table,
     write_json_atomic,
 )
 from poetry_wheelguard.targets import Target, probe_interpreter
-
-if TYPE_CHECKING:
-    from poetry_wheelguard.verify_cli import VerifyRunner
 
 INDEX_SOURCE_TYPES = frozenset({"", "legacy"})
 """``Package.source_type`` of packages from an index (``None``/``""``: PyPI; ``legacy``: a
@@ -230,36 +232,6 @@ def last_report_path(cache_dir: Path, project_dir: Path) -> Path:
     return cache_dir / "wheelguard" / key / "last-report.json"
 
 
-def verify_available() -> bool:
-    """True when this installation has the ``verify`` command (``poetry_wheelguard.verify_cli``)."""
-    return importlib.util.find_spec("poetry_wheelguard.verify_cli") is not None
-
-
-def record_from_json(obj: Mapping[str, Any]) -> PackageRecord:
-    """Rebuild a :class:`PackageRecord` from its report object (docs/report.md).
-
-    Raises:
-        KeyError, TypeError, ValueError: the object is not a package of a
-            ``wheelguard-report/1`` document.
-    """
-    candidates = tuple(
-        Candidate(str(c["filename"]), str(c.get("url") or ""), c.get("sha256"),
-                  c.get("rejected_reason"))
-        for c in obj.get("candidates") or ()
-    )
-    selection = Selection(
-        name=obj["name"], version=str(obj["version"]),
-        chosen=Candidate(str(obj["filename"]), str(obj.get("url") or ""), obj.get("sha256")),
-        candidates=candidates, index=str(obj.get("index") or ""),
-        first_party=bool(obj.get("first_party")), built_locally=obj.get("built_locally"),
-    )
-    findings = [Finding(str(f["code"]), f["severity"], str(f["message"]), str(f.get("hint", "")),
-                        f.get("path")) for f in obj.get("findings") or ()]
-    return PackageRecord(selection, obj["kind"], tuple(obj.get("tags") or ()),
-                         bool(obj.get("pure")), findings, obj["verdict"],
-                         obj.get("verification"))
-
-
 @dataclass
 class Guard:
     """The state of one guarded command, shared by its hooks (thread-safe where it must be).
@@ -271,7 +243,7 @@ class Guard:
         env_tags: Poetry's ``env.supported_tags`` (``None`` when unknown).
         cache_dir: Poetry's cache dir (for the last report), if known.
         runner: replaces :func:`subprocess.run` for post-install verification
-            (:data:`poetry_wheelguard.verify_cli.VerifyRunner`), if given.
+            (:data:`poetry_wheelguard.postinstall.VerifyRunner`), if given.
         records: one per judged package, in operation order.
         messages: lines to print at the end, ``(text, to_stderr)``.
         refused: strict mode refused something (nothing was executed).
@@ -432,15 +404,15 @@ class Guard:
             code = exitcodes.REFUSED
         elif self.status is not None:
             code = self.status
-        verification: dict[str, Any] = {"status": "skipped"}
-        reason = self._verify_skip_reason(code)
-        if reason is None:
-            assert self.env_python is not None
-            returncode, verification = self._verify(self.env_python)
-            if returncode != exitcodes.OK:
-                code = returncode
-        else:
-            verification["reason"] = reason
+        code, verification = verify_after_install(
+            self.records, code, self.config.strict, verify=self._verify, prog="wheelguard",
+            say=lambda line: self.say(line, error=True), skip=[
+                (not self.config.verify, "disabled (verify = false)"),
+                (code != exitcodes.OK, "the command did not succeed"),
+                (not self.executed or not self.records, "nothing was installed"),
+                (not self.env_python, "no project environment"),
+                (not verify_available(), f"{VERIFY_MODULE} is not installed"),
+            ])
         lines: list[tuple[str, bool]] = []
         if self.records:
             title = f"wheelguard: files chosen by Poetry {self.poetry_version}" + (
@@ -465,38 +437,17 @@ class Guard:
         self._write_reports(code, verification, lines)
         return code, lines
 
-    def _verify(self, env_python: str) -> tuple[int, dict[str, Any]]:
-        """Verify what this command installed into the project environment
-        (:func:`~poetry_wheelguard.verify_cli.verify_installed` with the project directory
-        as working directory, no time limit) and merge the findings into the records;
-        return the exit code and the report's ``verification`` status. As in
-        ``pip-guard install``: a verify that cannot run is a warning in warn mode and
-        ``INTERNAL`` in strict mode."""
-        from poetry_wheelguard.verify_cli import merge_verification, verify_installed
+    def _verify(self, names: list[str]) -> InstalledVerification:
+        """Verify ``names`` in the project environment
+        (:func:`~poetry_wheelguard.postinstall.verify_installed` with the project directory
+        as working directory, no time limit).
 
-        try:
-            result = verify_installed(env_python, [r.selection.name for r in self.records],
-                                      mode=self.config.mode, cwd=self.project_dir,
-                                      runner=self.runner, timeout=None)
-        except VerifyError as exc:
-            self.say(f"wheelguard: warning: {exc}", error=True)
-            code = exitcodes.INTERNAL if self.config.strict else exitcodes.OK
-            return code, {"status": "failed", "reason": str(exc)}
-        merge_verification(self.records, result)
-        return result.exit_code, {"status": "ran", "exit_code": result.exit_code}
-
-    def _verify_skip_reason(self, code: int) -> str | None:
-        if not self.config.verify:
-            return "disabled (verify = false)"
-        if code != exitcodes.OK:
-            return "the command did not succeed"
-        if not self.executed or not self.records:
-            return "nothing was installed"
-        if not self.env_python:
-            return "no project environment"
-        if not verify_available():
-            return "poetry_wheelguard.verify_cli is not installed"
-        return None
+        Raises:
+            VerifyError: as :func:`~poetry_wheelguard.postinstall.verify_installed`.
+        """
+        assert self.env_python is not None  # a skip check otherwise
+        return verify_installed(self.env_python, names, mode=self.config.mode,
+                                cwd=self.project_dir, runner=self.runner, timeout=None)
 
     def _write_reports(self, code: int, verification: dict[str, Any],
                        lines: list[tuple[str, bool]]) -> None:
@@ -668,7 +619,6 @@ __all__ = [
     "locked_hashes",
     "project_dir_of",
     "refresh_hint",
-    "record_from_json",
     "rejected_reason",
     "resolve_config",
 ]

@@ -1,0 +1,4 @@
+"""Images: what a container image's root filesystem holds.
+
+- :mod:`.rootfs`: a root filesystem -> its target interpreter and site directories.
+"""

@@ -1,0 +1,104 @@
+"""Rendering at the edge: the tables and the finding lines every command prints.
+
+:func:`print_table` is the one table printer (rich on a terminal, aligned plain text
+otherwise); :func:`render_table` is the per-package table of install, verify and plan,
+:func:`render_findings` the ``prefix: warning: CODE: message`` lines with their hints.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import IO, Union
+
+from poetry_wheelguard.models import SEVERITY_RANK, Finding, PackageRecord
+from poetry_wheelguard.report import redact_text
+
+
+def _file_label(rec: PackageRecord) -> str:
+    if rec.selection.first_party:
+        return "local project"
+    if rec.kind is None:
+        return "no file"
+    if rec.kind == "sdist":
+        return "sdist (build)"
+    if rec.pure:
+        return "wheel, pure"
+    # the PEP 600/656 perennial name first (manylinux_2_17_x86_64, not its manylinux2014 alias)
+    plats = sorted({t.split("-", 2)[2] for t in rec.tags},
+                   key=lambda p: (not p.startswith(("manylinux_", "musllinux_")), p))
+    abis = sorted({t.split("-", 2)[0] + "-" + t.split("-", 2)[1] for t in rec.tags})
+    more = f" (+{len(plats) - 1} tags)" if len(plats) > 2 else " (+1 tag)" if plats[1:] else ""
+    return f"wheel, {abis[0] if abis else '?'} {plats[0] if plats else '?'}{more}"
+
+
+def _codes(findings: Sequence[Finding]) -> str:
+    seen = dict.fromkeys(f.code for f in findings if SEVERITY_RANK[f.severity] > 0)
+    return ", ".join(seen)
+
+
+def table_rows(records: Iterable[PackageRecord]) -> list[tuple[str, str, str, str, str]]:
+    """One ``(package, version, file, verdict, codes)`` row per package."""
+    return [
+        (r.selection.name, r.selection.version, _file_label(r), r.verdict, _codes(r.findings))
+        for r in records
+    ]
+
+
+Cell = Union[str, tuple[str, str]]
+"""A table cell: its text, or ``(text, rich style)`` (the style is used on a terminal only)."""
+
+VERDICT_STYLE = {"ok": "green", "warn": "yellow", "refused": "bold red"}
+"""The rich style of each verdict."""
+
+
+def print_table(header: Sequence[str], rows: Sequence[Sequence[Cell]], stream: IO[str],
+                title: str = "") -> None:
+    """Print a table: rich (boxes, colours) when ``stream`` is a terminal, aligned plain
+    text otherwise (logs of a Docker build, CI, pipes). Every command's table goes
+    through here."""
+    texts = [[c if isinstance(c, str) else c[0] for c in row] for row in rows]
+    if stream.isatty():
+        from rich.console import Console
+        from rich.markup import escape
+        from rich.table import Table
+
+        table = Table(title=title or None)
+        for h in header:
+            table.add_column(h)
+        for row in rows:
+            table.add_row(*(escape(c) if isinstance(c, str) else f"[{c[1]}]{escape(c[0])}[/]"
+                            for c in row))
+        Console(file=stream, highlight=False).print(table)
+        return
+    widths = [max([len(h)] + [len(r[i]) for r in texts]) for i, h in enumerate(header)]
+    if title:
+        print(title, file=stream)
+    for row in (list(header), *texts):
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip(), file=stream)
+
+
+def render_table(records: Sequence[PackageRecord], stream: IO[str], title: str = "") -> None:
+    """Print the end-of-run table of install and verify: one row per package."""
+    rows: list[list[Cell]] = [[name, version, label, (verdict, VERDICT_STYLE[verdict]), codes]
+                              for name, version, label, verdict, codes in table_rows(records)]
+    print_table(("package", "version", "file", "verdict", "findings"), rows, stream, title)
+
+
+def render_findings(records: Sequence[PackageRecord], stream: IO[str],
+                    prefix: str = "wheelguard") -> None:
+    """Print every warning and error finding, one per line, with its hint below it.
+
+    The word after ``prefix`` says what the finding did in this run: ``error`` when it
+    refused the package (strict mode), ``warning`` otherwise; an error-severity finding
+    that strict mode would refuse is marked so in warn mode.
+    """
+    for rec in records:
+        for f in rec.findings:
+            if SEVERITY_RANK[f.severity] == 0:
+                continue
+            enforced = f.severity == "error" and rec.verdict == "refused"
+            word = "error" if enforced else "warning"
+            note = " (refused in strict mode)" if f.severity == "error" and not enforced else ""
+            print(f"{prefix}: {word}: {f.code}{note}: {redact_text(f.message)}", file=stream)
+            if f.hint:
+                print(f"  hint: {f.hint}", file=stream)
