@@ -74,6 +74,8 @@ class FactsCache:
         return f"{st.st_dev}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}"
 
     def facts(self, key: str, path: str) -> ElfResult | None:
+        """The cached facts under ``key`` (:meth:`key`), given ``path``; ``None`` (a miss)
+        when there are none or they do not parse."""
         raw = self._facts.get(key)
         if raw is None:
             self.misses += 1
@@ -100,16 +102,20 @@ class FactsCache:
         return found
 
     def store_facts(self, key: str, result: ElfResult) -> None:
+        """Keep ``result`` under ``key`` for :meth:`save`."""
         self.used_facts[key] = result_to_json(result)
         self._dirty = True
 
     def scan(self, key: str) -> dict[str, Any] | None:
+        """The magic-byte scan of a distribution (``{"binaries": {path: kind}}``) under
+        its ``RECORD``'s key, ``None`` when not cached."""
         found = self._scans.get(key)
         if found is not None:
             self.used_scans[key] = found
         return found
 
     def store_scan(self, key: str, binaries: dict[str, str]) -> None:
+        """Keep a distribution's scan (``{path: elf|macho|pe}``) under ``key``."""
         self.used_scans[key] = {"binaries": binaries}
         self._dirty = True
 

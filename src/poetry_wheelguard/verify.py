@@ -1,7 +1,7 @@
 """Verification rules: ELF facts + target + loader resolutions in, findings out.
 
 Pure functions: nothing here opens a file or starts a process; :mod:`poetry_wheelguard.
-verify_cli` reads the files (:mod:`~poetry_wheelguard.elf`), resolves their libraries
+scan` reads the files (:mod:`~poetry_wheelguard.elf`), resolves their libraries
 (:mod:`~poetry_wheelguard.loader`) and hands the results here. Codes are stable
 (docs/codes.md, "Verify codes"); every finding's ``path`` is the installed file.
 
@@ -161,7 +161,9 @@ def runtime_ident(machine: str) -> tuple[int, int, str, str] | None:
 
 # --- helpers ------------------------------------------------------------------------------
 
-def _version_key(text: str) -> tuple[int, ...]:
+def _symbol_version_order(text: str) -> tuple[int, ...]:
+    """Sort key of an ELF symbol version name: its numbers (``GLIBC_2.17`` -> ``(2, 17)``,
+    ``GLIBCXX_3.4.29`` -> ``(3, 4, 29)``), so ``GLIBC_2.9`` comes before ``GLIBC_2.17``."""
     nums = re.findall(r"\d+", text)
     return tuple(int(n) for n in nums)
 
@@ -459,12 +461,12 @@ def _check_versions(path: str, label: str, facts: ElfFacts, own: Sequence[Resolu
     out = []
     for library, versions in missing.items():
         strong = [v for v, weak in versions if not weak]
-        names = ", ".join(sorted({v for v, _ in versions}, key=_version_key))
+        names = ", ".join(sorted({v for v, _ in versions}, key=_symbol_version_order))
         lib = objects[provider_path[library]]
         assert isinstance(lib, ElfFacts)
         family = re.sub(r"[\d.]+$", "", versions[0][0])
         newest = max((d for d in lib.version_defs if d.startswith(family)),
-                     key=_version_key, default="")
+                     key=_symbol_version_order, default="")
         has = f" (it defines up to {newest})" if newest else ""
         target_hint = (f"{rt.target.name} has {rt.target.libc_label}: install a wheel whose "
                        f"manylinux tag is not newer than it" if family == "GLIBC_"
