@@ -85,6 +85,8 @@ class Target:
         libpython: ``LDLIBRARY`` when Python is built shared (``libpython3.11.so.1.0``),
             else ``None`` (static libpython: extensions get symbols from the executable).
         libdir: ``LIBDIR`` of the interpreter, where a shared libpython lives.
+        note: one line about how the target was made, when it is an approximation (a
+            Python version newer than the presets table), else ``None``.
     """
 
     name: str
@@ -104,6 +106,7 @@ class Target:
     platlib: Optional[str] = None
     libpython: Optional[str] = None
     libdir: Optional[str] = None
+    note: Optional[str] = None
     _rank: dict[Tag, int] = field(default_factory=dict, compare=False, repr=False, hash=False)
 
     def __post_init__(self) -> None:
@@ -143,6 +146,7 @@ class Target:
             "extension_suffixes": list(self.extension_suffixes),
             "tags": [str(t) for t in self.tags[:8]],
             "tag_count": len(self.tags),
+            **({"note": self.note} if self.note else {}),
         }
 
 
@@ -168,7 +172,8 @@ def make_target(
     ``platforms`` defaults to :func:`linux_platforms`; ``abis`` to ``cp{XY}`` (``cp{XY}m`` before
     3.8, ``cp{XY}t`` when free-threaded); ``extension_suffixes`` to what CPython on that libc
     uses (``.cpython-311-x86_64-linux-gnu.so``/``-linux-musl.so``, ``.abi3.so``, ``.so``).
-    ``extra`` sets ``executable``, ``purelib``, ``platlib``, ``libpython``, ``libdir``.
+    ``extra`` sets ``executable``, ``purelib``, ``platlib``, ``libpython``, ``libdir``,
+    ``note``.
     """
     major, minor = python_version
     abbrev = _IMPL_ABBREV.get(implementation, implementation[:2])
@@ -214,6 +219,7 @@ def make_target(
         platlib=extra.get("platlib"),
         libpython=extra.get("libpython"),
         libdir=extra.get("libdir"),
+        note=extra.get("note"),
     )
 
 

@@ -208,7 +208,7 @@ def is_extension(path: str, facts: ElfFacts) -> bool:
     ``PT_INTERP``."""
     if facts.interp is not None or not facts.loadable:
         return False
-    stem, suffix = _stem_and_suffix(path)
+    _stem, suffix = _stem_and_suffix(path)
     name = module_init_name(path)
     if not name.isidentifier():
         return False
