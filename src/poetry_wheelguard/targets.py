@@ -236,8 +236,14 @@ cv = sysconfig.get_config_var
 # (PEP 405: pyvenv.cfg beside the executable or one directory up -> prefix = that parent).
 exe_dir = os.path.dirname(os.path.abspath(sys.executable))
 venv = os.path.dirname(exe_dir)
+# The scheme is named: a distribution's patched default (Debian's posix_local, which puts
+# /usr/local/... or <venv>/local/... first) is not where a venv's pip installs. CPython
+# 3.11+ has the "venv" scheme for exactly this; before it, a venv is posix_prefix.
 if any(os.path.isfile(os.path.join(d, "pyvenv.cfg")) for d in (exe_dir, venv)):
-    paths = sysconfig.get_paths(vars={"base": venv, "platbase": venv})
+    names = sysconfig.get_scheme_names()
+    scheme = "venv" if "venv" in names else ("posix_prefix" if os.name == "posix" else None)
+    paths = sysconfig.get_paths(scheme, vars={"base": venv, "platbase": venv}) if scheme \
+        else sysconfig.get_paths(vars={"base": venv, "platbase": venv})
 else:
     paths = sysconfig.get_paths()
 print(json.dumps({
