@@ -171,6 +171,9 @@ def backtrack_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IndexS
         build_wheel(work / "d", "wg-bt", "2.0", requires=["wg-bt-missing>=1"]),
         build_wheel(work / "d", "wg-bt", "2.0", "cp37-cp37m-manylinux1_x86_64"),
         build_wheel(work / "d", "wg-bt", "1.0"),
+        # an older release with a wheel for this machine's CPython: 2.0's pure wheel is an
+        # error (a compiled wheel exists in another release); 1.0 is pure-only: ok
+        build_wheel(work / "d", "wg-bt", "0.5", "py3-none-manylinux_2_17_x86_64"),
         build_wheel(work / "d", "wg-parent", "1.0", requires=["wg-bt>=2"]),
     ])
     with idx.serve() as server:

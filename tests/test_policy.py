@@ -183,3 +183,99 @@ def test_chosen_wheel_the_target_cannot_load_is_unsupported_tag() -> None:
     cfg = Config(mode="strict", allow_pure=frozenset({normalize("orjson")}),
                  allow_sdist=frozenset({normalize("orjson")}))
     assert evaluate(sel("orjson", "3.10.0", files[0], files), musl311, cfg).refused
+
+
+# --- a pure wheel is an error only where a compiled one could be had (S11) ---------------
+
+CP310 = make_target(python_version=(3, 10), machine="x86_64", libc="glibc", libc_version=(2, 36))
+# tomli 2.5.0: compiled (mypyc) wheels from cp311 on, in every release that has any
+TOMLI_250 = [
+    "tomli-2.5.0-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
+    "tomli-2.5.0-cp312-cp312-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
+    "tomli-2.5.0-py3-none-any.whl",
+    "tomli-2.5.0.tar.gz",
+]
+TOMLI_OTHERS = (
+    ("2.0.1", ("tomli-2.0.1-py3-none-any.whl",)),
+    ("2.1.0", ("tomli-2.1.0-cp311-cp311-manylinux_2_17_x86_64.whl",
+               "tomli-2.1.0-py3-none-any.whl")),
+)
+
+
+def test_s11_pure_wheel_where_no_release_has_a_compiled_one_is_a_warning() -> None:
+    s = sel("tomli", "2.5.0", "tomli-2.5.0-py3-none-any.whl", TOMLI_250, TOMLI_OTHERS)
+    ev = evaluate(s, CP310, STRICT)
+    assert codes(ev) == ["PURE_FALLBACK"] and ev.verdict == "warn"  # not refused
+    f = ev.findings[0]
+    assert f.severity == "warning"
+    assert "ships no compiled wheel for cp310" in f.message and "cp311" in f.message
+    # on 3.11 the same pure wheel is an error: this release has a cp311 wheel
+    ev11 = evaluate(replace_chosen(s, "tomli-2.5.0-py3-none-any.whl"), CP311, STRICT)
+    assert ev11.verdict == "refused" and ev11.findings[0].code == "PURE_FALLBACK"
+
+
+def replace_chosen(s: Selection, filename: str) -> Selection:
+    from dataclasses import replace
+    return replace(s, chosen=Candidate(filename))
+
+
+def test_pure_wheel_is_an_error_when_another_release_has_a_compatible_wheel() -> None:
+    # pydantic 1.9.1 on CPython 3.11 (S2): its own compiled wheels stop at cp310; 1.10.2+
+    # ships cp311
+    files = ["pydantic-1.9.1-cp310-cp310-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
+             "pydantic-1.9.1-py3-none-any.whl"]
+    others = (("1.10.2", ("pydantic-1.10.2-cp311-cp311-manylinux_2_17_x86_64.whl",)),)
+    ev = evaluate(sel("pydantic", "1.9.1", files[1], files, others), CP311, STRICT)
+    assert ev.verdict == "refused" and ev.findings[0].severity == "error"
+    assert "pydantic 1.10.2+ has a wheel" in ev.findings[0].hint
+    # without any release for cp311 the same file is a warning
+    ev = evaluate(sel("pydantic", "1.9.1", files[1], files), CP311, STRICT)
+    assert ev.verdict == "warn" and ev.findings[0].severity == "warning"
+
+
+def test_pure_only_release_gets_no_finding_whatever_other_releases_ship() -> None:
+    others = (("2.1.0", ("tomli-2.1.0-cp311-cp311-manylinux_2_17_x86_64.whl",)),)
+    ev = evaluate(sel("tomli", "2.0.1", "tomli-2.0.1-py3-none-any.whl",
+                      ["tomli-2.0.1-py3-none-any.whl"], others), CP311, STRICT)
+    assert ev.findings == () and ev.verdict == "ok"
+
+
+# --- hints inside the requirement's specifier (S16) --------------------------------------
+
+ASYNCPG_OTHERS = (
+    ("0.25.1", ("asyncpg-0.25.1.tar.gz",)),
+    ("0.27.0", ("asyncpg-0.27.0-cp311-cp311-manylinux_2_17_x86_64.whl",)),
+    ("0.29.0", ("asyncpg-0.29.0-cp311-cp311-manylinux_2_17_x86_64.whl",)),
+)
+ASYNCPG_025 = ["asyncpg-0.25.0-cp310-cp310-manylinux_2_17_x86_64.whl", "asyncpg-0.25.0.tar.gz"]
+
+
+def test_hint_says_when_no_version_inside_the_specifier_has_a_wheel() -> None:
+    s = sel("asyncpg", "0.25.0", "asyncpg-0.25.0.tar.gz", ASYNCPG_025, ASYNCPG_OTHERS,
+            specifier=">=0.25.0,<0.26.0")
+    (f,) = evaluate(s, CP311, STRICT).findings
+    assert f.code == "SDIST_BUILD" and f.severity == "error"
+    assert "no version inside <0.26.0,>=0.25.0 has a wheel" in f.hint
+    assert "0.27.0+" in f.hint  # the nearest outside it, said to be outside
+
+
+def test_hint_names_the_nearest_version_inside_the_specifier() -> None:
+    s = sel("asyncpg", "0.25.0", "asyncpg-0.25.0.tar.gz", ASYNCPG_025, ASYNCPG_OTHERS,
+            specifier=">=0.25,<0.30,!=0.27.0")
+    (f,) = evaluate(s, CP311, STRICT).findings
+    assert "asyncpg 0.29.0+ has a wheel" in f.hint and "(inside " in f.hint
+    assert "0.27.0" not in f.hint.split("(inside")[0]
+    plain = sel("asyncpg", "0.25.0", "asyncpg-0.25.0.tar.gz", ASYNCPG_025, ASYNCPG_OTHERS)
+    (g,) = evaluate(plain, CP311, STRICT).findings
+    assert "asyncpg 0.27.0+ has a wheel" in g.hint and "inside" not in g.hint
+
+
+def test_sdist_hint_says_no_release_has_a_wheel_for_a_new_interpreter_yet() -> None:
+    cp315 = make_target(python_version=(3, 15), machine="x86_64", libc="glibc",
+                        libc_version=(2, 41))
+    s = sel("asyncpg", "0.29.0", "asyncpg-0.29.0.tar.gz",
+            ["asyncpg-0.29.0-cp311-cp311-manylinux_2_17_x86_64.whl", "asyncpg-0.29.0.tar.gz"],
+            ASYNCPG_OTHERS)
+    (f,) = evaluate(s, cp315, STRICT).findings
+    assert f.code == "SDIST_BUILD" and f.severity == "error"
+    assert "no release of asyncpg has a wheel for cp315" in f.hint

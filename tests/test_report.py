@@ -62,6 +62,8 @@ def _records() -> list:  # type: ignore[type-arg]
                             "aa"),
                   tuple(Candidate(f, rejected_reason=None if i == 0 else "none of the tags")
                         for i, f in enumerate(files)),
+                  other_versions=(("3.8.3", ("aiohttp-3.8.3-cp311-cp311-"
+                                             "manylinux_2_17_x86_64.manylinux2014_x86_64.whl",)),),
                   index="https://u:secret@idx/simple/")
     ok = Selection(normalize("six"), "1.16.0", Candidate("six-1.16.0-py2.py3-none-any.whl"))
     return [record_for(x, evaluate(x, TARGET, Config())) for x in (s, ok)]

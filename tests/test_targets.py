@@ -113,3 +113,42 @@ def test_probe_of_python2_says_so() -> None:
     with pytest.raises(ProbeError, match="not a Python 3 interpreter"):
         probe_interpreter(str(py2))
 
+
+
+def _debian_python() -> str | None:
+    """Debian's own /usr/bin/python3 (its sysconfig defaults to the patched posix_local
+    scheme); under CI=true it must exist (.ci/run installs python3.11-dev)."""
+    import os
+    import shutil
+
+    for exe in ("/usr/bin/python3", "/usr/bin/python3.11"):
+        if os.path.exists(exe) and shutil.which(exe):
+            proc = subprocess.run([exe, "-I", "-S", "-c",
+                                   "import sysconfig; print(sysconfig.get_default_scheme() "
+                                   "if hasattr(sysconfig, 'get_default_scheme') else '')"],
+                                  capture_output=True, text=True, check=False)
+            if proc.stdout.strip() == "posix_local":
+                return exe
+    if os.environ.get("CI") == "true":
+        pytest.fail("no Debian system Python with the posix_local scheme (apt python3.11-dev)")
+    return None
+
+
+def test_probe_of_a_debian_system_python_venv_names_the_venv_site_packages(
+        tmp_path: Path) -> None:
+    """S12: a venv of Debian's /usr/bin/python3 installs into <venv>/lib/python3.X/
+    site-packages, not the posix_local <venv>/local/lib/python3.X/dist-packages that its
+    default scheme names when site is not run."""
+    python = _debian_python()
+    if python is None:
+        pytest.skip("no Debian system Python here")
+    venv = tmp_path / "v"
+    subprocess.run([python, "-m", "venv", "--without-pip", str(venv)], check=True,
+                   env=isolated_env())
+    real = subprocess.run([str(venv / "bin" / "python"), "-c",
+                           "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                          capture_output=True, text=True, check=True, env=isolated_env())
+    target = probe_interpreter(str(venv / "bin" / "python"))
+    assert target.purelib == real.stdout.strip()
+    assert target.purelib is not None and target.purelib.startswith(str(venv / "lib"))
+    assert target.purelib.endswith("site-packages")

@@ -62,7 +62,11 @@ def test_slim_preset_equals_sys_tags_of_real_interpreter(minor: int,
         pytest.skip(f"packaging {packaging.__version__} does not run on Python 3.{minor}")
     assert proc.returncode == 0, proc.stderr
     real = json.loads(proc.stdout)
-    for name in (f"python:3.{minor}-slim", f"python:3.{minor}-slim-bookworm"):
+    # This machine is Debian 12 bookworm: -slim-bookworm, and -slim for 3.8/3.9 (published
+    # only on bookworm); -slim is Debian 13 trixie (glibc 2.41) from 3.10 on.
+    names = [f"python:3.{minor}-slim-bookworm"] + ([f"python:3.{minor}-slim"] if minor < 10
+                                                   else [])
+    for name in names:
         preset = preset_target(name)
         assert [str(t) for t in preset.tags] == real, name
     explicit = make_target(python_version=(3, minor), machine="x86_64", libc="glibc",
@@ -76,7 +80,7 @@ def test_running_interpreter_agrees_too() -> None:
     from packaging.tags import sys_tags
 
     minor = sys.version_info[1]
-    assert preset_target(f"python:3.{minor}-slim").tags == tuple(sys_tags())
+    assert preset_target(f"python:3.{minor}-slim-bookworm").tags == tuple(sys_tags())
 
 
 def _platforms(target_name: str, arch: str = "x86_64") -> list[str]:
@@ -117,6 +121,16 @@ def test_alpine_is_musl_1_2_and_no_manylinux() -> None:
     ("aws-lambda-python3.11", (3, 11), ("glibc", (2, 26))),  # Amazon Linux 2
     ("ubi9", (3, 9), ("glibc", (2, 34))),
     ("python:3.13-slim-trixie", (3, 13), ("glibc", (2, 41))),
+    # the official image today: -slim is Debian 13 trixie from 3.10 on, 3.15 is released,
+    # 3.8/3.9 exist only on bookworm, -alpine is Alpine 3.24 (musl 1.2.6)
+    ("python:3.15-slim", (3, 15), ("glibc", (2, 41))),
+    ("python:3.14-slim", (3, 14), ("glibc", (2, 41))),
+    ("python:3.10-slim", (3, 10), ("glibc", (2, 41))),
+    ("python:3.9-slim", (3, 9), ("glibc", (2, 36))),
+    ("python:3.8-slim", (3, 8), ("glibc", (2, 36))),
+    ("python:3.14-slim-bookworm", (3, 14), ("glibc", (2, 36))),
+    ("python:3.15-alpine", (3, 15), ("musl", (1, 2))),
+    ("python:3.13-alpine3.23", (3, 13), ("musl", (1, 2))),
 ])
 def test_preset_facts(name: str, python: tuple[int, int],
                       libc: tuple[str, tuple[int, int]]) -> None:
@@ -124,6 +138,38 @@ def test_preset_facts(name: str, python: tuple[int, int],
     assert target.python_version == python
     assert (target.libc, target.libc_version) == libc
     assert target.interpreter == f"cp{python[0]}{python[1]}"
+
+
+def test_version_newer_than_the_table_takes_the_newest_base_with_a_note() -> None:
+    target = preset_target("python:3.16-slim")
+    assert target.python_version == (3, 16) and target.interpreter == "cp316"
+    assert (target.libc, target.libc_version) == ("glibc", (2, 41))
+    assert target.note is not None and "3.16" in target.note and "3.15" in target.note
+    assert target.summary()["note"] == target.note
+    assert "note" not in preset_target("python:3.15-slim").summary()
+    assert preset_target("python:3.15-slim").note is None
+    with pytest.raises(ConfigError, match="not published"):
+        preset_target("python:3.7-slim")  # older than the family: never published
+    (t,) = targets_from_options(_ns("--target", "python:3.16-alpine"))
+    assert t.libc == "musl" and t.note is not None
+
+
+def test_free_threaded_targets() -> None:
+    ft = preset_target("python:3.14t-slim")
+    assert ft.free_threaded and ft.abis == ("cp314t",)
+    assert str(ft.tags[1]) == "cp314-cp314t-manylinux_2_41_x86_64"
+    assert not any(t.abi == "abi3" for t in ft.tags)  # PEP 703: abi3 does not apply
+    assert ft.extension_suffixes[0] == ".cpython-314t-x86_64-linux-gnu.so"
+    assert ".abi3.so" not in ft.extension_suffixes
+    (t13,) = targets_from_options(_ns("--libc", "musl-1.2", "--python-version", "3.13t"))
+    assert t13.free_threaded and str(t13.tags[1]) == "cp313-cp313t-musllinux_1_2_x86_64"
+    (ubi,) = targets_from_options(_ns("--target", "ubi9", "--python-version", "3.14t"))
+    assert ubi.free_threaded and ubi.name == "ubi9-py3.14t"
+    gil = preset_target("python:3.14-slim")
+    assert not gil.free_threaded and any(t.abi == "abi3" for t in gil.tags)
+    for bad in ("3.12t", "3.14tt"):
+        with pytest.raises(ConfigError):
+            targets_from_options(_ns("--libc", "glibc-2.36", "--python-version", bad))
 
 
 def _ns(*argv: str) -> argparse.Namespace:

@@ -794,3 +794,37 @@ def test_running_interpreter_by_default(tmp_path: Path, capsys: pytest.CaptureFi
     assert [p["name"] for p in data["packages"]] == ["packaging", "pyelftools"]
     assert data["target"]["interpreter"] == f"cp{sys.version_info[0]}{sys.version_info[1]}"
     assert data["verification"]["loader"]["flavour"] == "glibc"
+
+
+# --- a package's __init__ extension (pydantic 1.x: pydantic/__init__.cpython-311-...so) ------
+
+def test_package_init_extension_is_initialised_under_the_package_name(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """CPython imports ``healthy/__init__<suffix>`` as the module ``healthy`` and calls
+    ``PyInit_healthy``: no NO_PYINIT. The same file as ``other/__init__<suffix>`` would need
+    ``PyInit_other``: NO_PYINIT, and the real import fails too."""
+    site = tmp_path / "site-packages"
+    healthy = elf_fixtures() / "gnu-x86_64/healthy.so"
+    make_dist(site, "healthy", {f"healthy/__init__{SUFFIX}": healthy})
+    make_dist(site, "other", {f"other/__init__{SUFFIX}": healthy})
+    report = tmp_path / "r.json"
+    code, _out = run(["--mode", "strict", "verify", "--path", str(site), "--package", "healthy",
+                      "--report", str(report)], capsys)
+    assert code == exitcodes.OK
+    data = json.loads(report.read_text())
+    assert codes_by_package(data) == {"healthy": set()}
+    assert data["packages"][0]["verification"]["elf_files"] == 1
+    code, _out = run(["verify", "--path", str(site), "--package", "other",
+                      "--report", str(report)], capsys)
+    assert codes_by_package(json.loads(report.read_text())) == {"other": {"NO_PYINIT"}}
+    for pkg, ok in (("healthy", True), ("other", False)):
+        proc = subprocess.run([sys.executable, "-c", f"import {pkg}"], cwd=site,
+                              capture_output=True, text=True, check=False)
+        assert (proc.returncode == 0) == ok, (pkg, proc.stderr)
+
+
+def test_module_init_name() -> None:
+    assert v.module_init_name("/s/pydantic/__init__.cpython-311-x86_64-linux-gnu.so") == \
+        "pydantic"
+    assert v.module_init_name("/s/pydantic/fields.cpython-311-x86_64-linux-gnu.so") == "fields"
+    assert v.module_init_name("_cffi_backend.abi3.so") == "_cffi_backend"

@@ -99,6 +99,9 @@ class Selection:
             ``-e``): never refused.
         built_locally: ``True`` when the installed wheel was (or will be) built from an
             sdist on this machine, ``False`` when downloaded, ``None`` when not known yet.
+        specifier: the PEP 440 version specifier the user's requirement puts on the
+            project (``>=0.25,<0.26`` for Poetry's ``^0.25``), ``""`` when unknown or
+            unconstrained; hints name versions inside it first.
     """
 
     name: NormalizedName
@@ -109,6 +112,7 @@ class Selection:
     index: str = ""
     first_party: bool = False
     built_locally: bool | None = None
+    specifier: str = ""
 
 
 @dataclass

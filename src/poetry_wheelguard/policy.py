@@ -6,12 +6,21 @@ and the Poetry adapters, and ``plan``, call :func:`evaluate` with the same input
 Rules (codes are stable; docs/codes.md lists them with examples and fixes):
 
 1. ``PURE_FALLBACK`` - the chosen file is a pure wheel (every tag ``*-none-any``, PEP 425)
-   while the same release ships platform wheels for the target's OS and machine, for any
-   interpreter version and any libc: the project has compiled code for this kind of
-   machine, and this install runs without it.
-2. ``SDIST_BUILD`` - the chosen file is an sdist. An error where rule 1's platform wheels
-   exist, or everywhere with ``no-build``; otherwise a warning (a project that ships no
-   wheel for this machine is built as its authors intend).
+   while the same release ships platform wheels for the target's OS and machine (for any
+   interpreter and libc): the project has compiled code for this kind of machine, and this
+   install runs without it. An **error** when a non-pure wheel compatible with the target
+   exists: another file of this release, or a file of another release (the hint names the
+   nearest, inside the requirement's specifier first): the user could have the compiled
+   code. Otherwise a **warning** that says the project ships no compiled wheel for this
+   interpreter (``tomli`` 2.5.0 on CPython 3.10: compiled wheels from cp311 on, in every
+   release): the pure wheel is what upstream publishes for this interpreter, and strict
+   mode must not refuse it. A release with no platform wheel gets no finding.
+2. ``SDIST_BUILD`` - the chosen file is an sdist. An error where the release ships platform
+   wheels for the target's OS and machine (for any interpreter: a build needs compilers and
+   may drop the extension, whether or not a wheel exists elsewhere), or everywhere with
+   ``no-build``; otherwise a warning (a project that ships no wheel for this machine is
+   built as its authors intend). The hint says when no release has a wheel for this
+   interpreter yet (a new CPython version).
 3. ``IGNORED_COMPATIBLE_WHEEL`` - a non-pure wheel compatible with the target's own tags
    (``Target.tags``, from our ``packaging``, not the installer's) exists for that version,
    but the installer chose a file it ranks lower: an sdist or a pure wheel.
@@ -30,6 +39,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
 
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 from poetry_wheelguard.config import Config
@@ -97,43 +107,117 @@ def _version(text: str) -> Version | None:
         return None
 
 
-def nearest_wheel_versions(
-    selection: Selection, target: Target
-) -> tuple[Version | None, Version | None]:
-    """The nearest newer and older versions of the project that ship a non-pure wheel
-    compatible with ``target``, from ``selection.other_versions``.
+def _specifier(text: str) -> SpecifierSet | None:
+    try:
+        spec = SpecifierSet(text)
+    except InvalidSpecifier:
+        return None
+    return spec if str(spec) else None
 
-    Pre-releases count only when the chosen version is one. Returns ``(newer, older)``.
+
+@dataclass(frozen=True)
+class WheelVersions:
+    """Where the project's non-pure wheels compatible with a target are, release by release
+    (:func:`wheel_versions`).
+
+    Attributes:
+        newer, older: the nearest newer and older versions that have one, over all releases.
+        inside_newer, inside_older: the same among versions inside the requirement's
+            specifier (``None`` without a specifier, or when none inside has one).
+        specifier: the requirement's specifier, ``""`` when none applies.
+        machine_wheels: some other release has a platform wheel for the target's OS and
+            machine (for any interpreter).
+    """
+
+    newer: Version | None
+    older: Version | None
+    inside_newer: Version | None
+    inside_older: Version | None
+    specifier: str
+    machine_wheels: bool
+
+    @property
+    def any(self) -> bool:
+        """Some other release has a compatible non-pure wheel."""
+        return self.newer is not None or self.older is not None
+
+
+def wheel_versions(selection: Selection, target: Target) -> WheelVersions:
+    """Scan ``selection.other_versions`` for releases with a non-pure wheel compatible with
+    ``target`` (its PEP 425 tags). Pre-releases count only when the chosen version is one;
+    producers leave yanked files (PEP 592) out of ``other_versions``.
     """
     chosen = _version(selection.version)
-    newer: Version | None = None
-    older: Version | None = None
+    spec = _specifier(selection.specifier)
+    found: list[Version] = []
+    machine_wheels = False
     for ver_s, filenames in selection.other_versions:
         ver = _version(ver_s)
         if ver is None or chosen is None or ver == chosen:
             continue
         if ver.is_prerelease and not chosen.is_prerelease:
             continue
-        files = (try_classify(f) for f in filenames)
-        if not any(f and not f.pure and target.rank(f.tags) is not None for f in files):
-            continue
-        if ver > chosen and (newer is None or ver < newer):
-            newer = ver
-        if ver < chosen and (older is None or ver > older):
-            older = ver
-    return newer, older
+        files = [f for f in (try_classify(n) for n in filenames) if f and not f.pure
+                 and f.kind == "wheel"]
+        machine_wheels = machine_wheels or any(
+            f.matches_machine(target.os, target.machine) for f in files)
+        if any(target.rank(f.tags) is not None for f in files):
+            found.append(ver)
+
+    def nearest(versions: Iterable[Version]) -> tuple[Version | None, Version | None]:
+        vs = list(versions)
+        newer = min((v for v in vs if chosen is not None and v > chosen), default=None)
+        older = max((v for v in vs if chosen is not None and v < chosen), default=None)
+        return newer, older
+
+    newer, older = nearest(found)
+    inside_newer, inside_older = nearest(v for v in found if spec is not None
+                                         and spec.contains(v, prereleases=True))
+    return WheelVersions(newer, older, inside_newer, inside_older, str(spec or ""),
+                         machine_wheels)
 
 
-def version_hint(selection: Selection, target: Target) -> str:
-    """The hint naming the nearest versions with a wheel for ``target``
-    (:func:`nearest_wheel_versions`), ``""`` when there is none."""
-    newer, older = nearest_wheel_versions(selection, target)
-    parts = []
-    if newer is not None:
-        parts.append(f"{selection.name} {newer}+ has a wheel for {target.name}")
-    if older is not None:
-        parts.append(f"{older} is the newest older version with one")
-    return "; ".join(parts)
+def nearest_wheel_versions(
+    selection: Selection, target: Target
+) -> tuple[Version | None, Version | None]:
+    """The nearest newer and older versions of the project that ship a non-pure wheel
+    compatible with ``target``, from ``selection.other_versions`` (:func:`wheel_versions`).
+    Returns ``(newer, older)``."""
+    found = wheel_versions(selection, target)
+    return found.newer, found.older
+
+
+def version_hint(selection: Selection, target: Target,
+                 found: WheelVersions | None = None) -> str:
+    """The hint naming the nearest versions with a wheel for ``target``, ``""`` when there
+    is none. With a requirement specifier, versions inside it come first; when none inside
+    it has a wheel, the hint says so and names the nearest outside it."""
+    found = found or wheel_versions(selection, target)
+    name = selection.name
+
+    def parts(newer: Version | None, older: Version | None) -> list[str]:
+        out = []
+        if newer is not None:
+            out.append(f"{name} {newer}+ has a wheel for {target.name}")
+        if older is not None:
+            out.append(f"{older} is the newest older version with one")
+        return out
+
+    if not found.specifier:
+        return "; ".join(parts(found.newer, found.older))
+    inside = parts(found.inside_newer, found.inside_older)
+    if inside:
+        return "; ".join(inside) + f" (inside {found.specifier})"
+    outside = parts(found.newer, found.older)
+    if not outside:
+        return ""
+    return (f"no version inside {found.specifier} has a wheel for {target.name}; outside "
+            "it, " + "; ".join(outside))
+
+
+def _no_wheel_yet(selection: Selection, target: Target) -> str:
+    return (f"no release of {selection.name} has a wheel for {target.interpreter} "
+            f"({target.name}) yet")
 
 
 def _join_hints(*hints: str) -> str:
@@ -190,22 +274,35 @@ def evaluate(selection: Selection, target: Target, config: Config) -> Evaluation
 
     # Where a wheel for the target is: in this very release (the installer passed it over:
     # IGNORED_COMPATIBLE_WHEEL below says so), else the nearest versions that have one.
+    elsewhere = wheel_versions(selection, target)
     if compatible:
         best_here = min(compatible, key=lambda f: target.rank(f.tags) or 0)
         where_hint = f"this release has {best_here.filename} for {target.name}"
     else:
-        where_hint = version_hint(selection, target)
+        where_hint = version_hint(selection, target, elsewhere)
 
     if dist.pure:
         allowed = name in config.allow_pure
         allow_hint = "" if allowed else f'add "{name}" to allow-pure to accept the pure wheel'
-        if platform_wheels:
+        allowed_note = " (allowed by allow-pure)" if allowed else ""
+        if platform_wheels and (compatible or elsewhere.any):
+            # Rule 1, error: the user could have a compiled wheel for this target.
             findings.append(Finding(
                 PURE_FALLBACK, sev(allowed),
                 f"{label}: pure wheel {dist.filename} chosen, but the release has platform "
                 f"wheels for {target.os} {target.machine}: {_names(platform_wheels)}"
-                + (" (allowed by allow-pure)" if allowed else ""),
+                + allowed_note,
                 _join_hints(where_hint, allow_hint),
+            ))
+        elif platform_wheels:
+            # Rule 1, warning: compiled wheels exist only for other interpreters.
+            findings.append(Finding(
+                PURE_FALLBACK, "warning",
+                f"{label}: pure wheel {dist.filename} chosen; the project ships no compiled "
+                f"wheel for {target.interpreter} ({target.name}) in any release it lists, "
+                f"only for other interpreters: {_names(platform_wheels)}{allowed_note}",
+                "this pure wheel is what the project publishes for this interpreter: "
+                "nothing to do",
             ))
     elif dist.kind == "sdist":
         allowed = name in config.allow_sdist
@@ -217,6 +314,9 @@ def evaluate(selection: Selection, target: Target, config: Config) -> Evaluation
         else:
             why = f"the release has no wheel for {target.os} {target.machine}" + (
                 " and --no-build is set" if config.no_build else "")
+        if not compatible and not elsewhere.any and (platform_wheels
+                                                     or elsewhere.machine_wheels):
+            where_hint = _no_wheel_yet(selection, target)
         findings.append(Finding(
             SDIST_BUILD, sev(allowed, expected or config.no_build),
             f"{label}: sdist {dist.filename} would be built locally; {why}"

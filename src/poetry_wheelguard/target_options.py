@@ -6,7 +6,8 @@ Shared by ``pip-guard plan``, ``install`` and ``verify``::
                          python:3.X-alpine, aws-lambda-python3.X, ubi9, manylinux2014
     --arch MACHINE       x86_64 (default) or aarch64, for every --target and --libc
     --platform TAG       explicit platform tags, used exactly as given (as pip's --platform)
-    --python-version V   3.X (or 3X): for --platform/--libc, and for presets without a version
+    --python-version V   3.X (or 3X; 3.14t: free-threaded CPython): for --platform/--libc,
+                         and for presets without a version
     --implementation I   cp (default), pp
     --abi ABI            explicit ABI tags (default cpXY, as CPython's SOABI)
     --libc glibc-2.28    or musl-1.2: the target's C library; the tag list gets every
@@ -33,7 +34,9 @@ from poetry_wheelguard.targets import Target, make_target
 ARCHES = ("x86_64", "aarch64")
 _IMPLEMENTATIONS = {"cp": "cpython", "pp": "pypy", "cpython": "cpython", "pypy": "pypy"}
 _LIBC = re.compile(r"^(?P<flavour>glibc|musl)-(?P<major>\d+)\.(?P<minor>\d+)$")
-_PYVER = re.compile(r"^(?P<major>\d)\.?(?P<minor>\d{1,2})$")
+_PYVER = re.compile(r"^(?P<major>\d)\.?(?P<minor>\d{1,2})(?P<t>t?)$")
+# Free-threaded CPython (PEP 703, ``Py_GIL_DISABLED``) exists from 3.13 on.
+FREE_THREADED_SINCE = (3, 13)
 
 
 @dataclass(frozen=True)
@@ -58,14 +61,20 @@ class Preset:
     arches: tuple[str, ...]
     libc_by_version: tuple[tuple[tuple[int, int], tuple[LibcFlavour, tuple[int, int]]], ...]
 
-    def match(self, name: str) -> tuple[int, int] | bool | None:
-        """The Python version ``name`` carries if it matches this pattern, ``None`` if it
-        matches a pattern without a version, ``False`` if it does not match."""
+    def match(self, name: str) -> str | bool | None:
+        """The Python version text ``name`` carries if it matches this pattern (``3.12``,
+        ``3.14t`` for free-threaded CPython), ``None`` if it matches a pattern without a
+        version, ``False`` if it does not match."""
         if "{version}" not in self.pattern:
             return None if name == self.pattern else False
         head, tail = self.pattern.split("{version}", 1)
-        m = re.fullmatch(re.escape(head) + r"(\d+\.\d+)" + re.escape(tail), name)
-        return parse_python_version(m.group(1)) if m else False
+        m = re.fullmatch(re.escape(head) + r"(\d+\.\d+t?)" + re.escape(tail), name)
+        return m.group(1) if m else False
+
+    @property
+    def newest(self) -> tuple[int, int]:
+        """The newest Python version in ``versions``."""
+        return max(self.versions)
 
     def libc_for(self, version: tuple[int, int]) -> tuple[LibcFlavour, tuple[int, int]]:
         """The libc of this family's image for Python ``version``."""
@@ -89,12 +98,32 @@ def parse_python_version(text: str) -> tuple[int, int]:
     """``3.12``, ``312`` or ``3.9`` -> ``(3, 12)``/``(3, 9)``, as pip's ``--python-version``.
 
     Raises:
-        ConfigError: not a major.minor version.
+        ConfigError: not a major.minor version (a free-threaded ``3.14t`` is accepted only
+            by :func:`parse_python_spec`).
+    """
+    version, free_threaded = parse_python_spec(text)
+    if free_threaded:
+        raise ConfigError(f"a free-threaded version ({text!r}) is not valid here")
+    return version
+
+
+def parse_python_spec(text: str) -> tuple[tuple[int, int], bool]:
+    """``3.12`` -> ``((3, 12), False)``; ``3.14t`` / ``314t`` -> ``((3, 14), True)``: a
+    free-threaded CPython build (PEP 703: ABI ``cp314t``, no ``abi3``, PEP 779).
+
+    Raises:
+        ConfigError: not a major.minor version, or ``t`` before 3.13 (no free-threaded
+            CPython exists there).
     """
     m = _PYVER.match(text.strip())
     if not m:
-        raise ConfigError(f"--python-version must look like 3.12, not {text!r}")
-    return int(m["major"]), int(m["minor"])
+        raise ConfigError(f"--python-version must look like 3.12 (or 3.14t for free-threaded "
+                          f"CPython), not {text!r}")
+    version = int(m["major"]), int(m["minor"])
+    free_threaded = bool(m["t"])
+    if free_threaded and version < FREE_THREADED_SINCE:
+        raise ConfigError(f"free-threaded CPython exists from 3.13 on, not {text!r}")
+    return version, free_threaded
 
 
 def _preset_from_table(pattern: str, table: dict[str, Any]) -> Preset:
@@ -142,11 +171,18 @@ def _fmt(v: tuple[int, int]) -> str:
 
 
 def preset_target(name: str, arch: str = "x86_64",
-                  python_version: tuple[int, int] | None = None) -> Target:
+                  python_version: tuple[int, int] | None = None,
+                  free_threaded: bool = False) -> Target:
     """The :class:`Target` of preset ``name`` (``python:3.12-alpine``) on ``arch``.
 
     The label is ``name`` itself on x86_64 and ``name/aarch64`` on other machines.
-    ``python_version`` is only for presets without a version in their name.
+    ``python_version`` (and ``free_threaded``) are only for presets without a version in
+    their name. A version in the name may be free-threaded (``python:3.14t-slim``: ABI
+    ``cp314t``, no ``abi3``): the image family's libc with a free-threaded interpreter.
+
+    A Python version newer than every version the family lists (a release newer than this
+    table) gets the family's newest base system, and the target carries a ``note`` that says
+    so; an older one, or a version in between that the family never published, is an error.
 
     Raises:
         ConfigError: unknown preset, a version or machine the family is not published for,
@@ -156,29 +192,38 @@ def preset_target(name: str, arch: str = "x86_64",
         got = preset.match(name)
         if got is False:
             continue
-        if isinstance(got, tuple):
-            if python_version is not None and python_version != got:
-                raise ConfigError(f"--target {name} names Python {_fmt(got)}; "
+        if isinstance(got, str):
+            version, ft = parse_python_spec(got)
+            if python_version is not None and python_version != version:
+                raise ConfigError(f"--target {name} names Python {_fmt(version)}; "
                                   f"drop --python-version {_fmt(python_version)}")
-            version = got
+            free_threaded = ft or free_threaded
         else:
             chosen = python_version or preset.python
             if chosen is None:
                 raise ConfigError(f"--target {name} needs --python-version (for example 3.12)")
             version = chosen
-        if version not in preset.versions:
+        note = None
+        if version > preset.newest and version[0] == preset.newest[0]:
+            flavour, libc_version = preset.libc_for(preset.newest)
+            note = (f"{name}: Python {_fmt(version)} is newer than the presets table "
+                    f"(newest known: {_fmt(preset.newest)}); planned on the family's newest "
+                    f"base system ({flavour} {_fmt(libc_version)})")
+        elif version not in preset.versions:
             known = ", ".join(_fmt(v) for v in preset.versions)
             raise ConfigError(f"--target {name}: Python {_fmt(version)} is not published for "
                               f"this target (known: {known})")
+        else:
+            flavour, libc_version = preset.libc_for(version)
         if arch not in preset.arches:
             raise ConfigError(f"--target {name}: --arch must be one of "
                               f"{', '.join(preset.arches)}, not {arch!r}")
-        flavour, libc_version = preset.libc_for(version)
         label = name if arch == "x86_64" else f"{name}/{arch}"
         if "{version}" not in preset.pattern:
-            label = f"{label}-py{_fmt(version)}"
+            label = f"{label}-py{_fmt(version)}{'t' if free_threaded else ''}"
         return make_target(python_version=version, machine=arch, libc=flavour,
-                           libc_version=libc_version, name=label)
+                           libc_version=libc_version, name=label,
+                           free_threaded=free_threaded, note=note)
     raise ConfigError(f"unknown target {name!r}; known presets: {', '.join(preset_names())} "
                       f"(or use --platform/--libc with --python-version)")
 
@@ -209,7 +254,7 @@ def _split(values: list[str] | None) -> list[str]:
 
 
 def _explicit_target(ns: argparse.Namespace, arch: str | None,
-                     version: tuple[int, int] | None) -> Target:
+                     version: tuple[int, int] | None, free_threaded: bool = False) -> Target:
     platforms = _split(getattr(ns, "platforms", None))
     libc_text = getattr(ns, "libc", None)
     if platforms and libc_text:
@@ -222,7 +267,10 @@ def _explicit_target(ns: argparse.Namespace, arch: str | None,
     abis = _split(getattr(ns, "abis", None))
     if impl != "cpython" and not abis:
         raise ConfigError("--implementation pp needs --abi (for example pypy310_pp73)")
-    free_threaded = bool(abis) and impl == "cpython" and all(a.endswith("t") for a in abis)
+    if free_threaded and impl != "cpython":
+        raise ConfigError("a free-threaded --python-version (3.14t) is CPython only")
+    free_threaded = free_threaded or (
+        bool(abis) and impl == "cpython" and all(a.endswith("t") for a in abis))
     flavour: LibcFlavour = "unknown"
     libc_version: tuple[int, int] | None = None
     machine = arch or "x86_64"
@@ -262,12 +310,13 @@ def targets_from_options(ns: argparse.Namespace) -> list[Target]:
     if impl is not None and impl not in _IMPLEMENTATIONS:
         raise ConfigError(f"--implementation must be cp or pp, not {impl!r}")
     version_text = getattr(ns, "python_version", None)
-    version = parse_python_version(version_text) if version_text else None
+    version, free_threaded = parse_python_spec(version_text) if version_text else (None, False)
     names = [n for n in getattr(ns, "target_names", None) or [] if n]
     explicit = any(getattr(ns, k, None) for k in ("platforms", "libc", "abis", "implementation"))
-    out = [preset_target(n, arch or "x86_64", version if not explicit else None) for n in names]
+    out = [preset_target(n, arch or "x86_64", version if not explicit else None,
+                         free_threaded and not explicit) for n in names]
     if explicit:
-        out.append(_explicit_target(ns, arch, version))
+        out.append(_explicit_target(ns, arch, version, free_threaded))
     elif version is not None and not names:
         raise ConfigError("--python-version needs --target, --platform or --libc")
     labels = [t.name for t in out]

@@ -85,6 +85,8 @@ class Target:
         libpython: ``LDLIBRARY`` when Python is built shared (``libpython3.11.so.1.0``),
             else ``None`` (static libpython: extensions get symbols from the executable).
         libdir: ``LIBDIR`` of the interpreter, where a shared libpython lives.
+        note: one line about how the target was made, when it is an approximation (a
+            Python version newer than the presets table), else ``None``.
     """
 
     name: str
@@ -104,6 +106,7 @@ class Target:
     platlib: Optional[str] = None
     libpython: Optional[str] = None
     libdir: Optional[str] = None
+    note: Optional[str] = None
     _rank: dict[Tag, int] = field(default_factory=dict, compare=False, repr=False, hash=False)
 
     def __post_init__(self) -> None:
@@ -143,6 +146,7 @@ class Target:
             "extension_suffixes": list(self.extension_suffixes),
             "tags": [str(t) for t in self.tags[:8]],
             "tag_count": len(self.tags),
+            **({"note": self.note} if self.note else {}),
         }
 
 
@@ -185,7 +189,8 @@ def make_target(
     ``platforms`` defaults to :func:`linux_platforms`; ``abis`` to ``cp{XY}`` (``cp{XY}m`` before
     3.8, ``cp{XY}t`` when free-threaded); ``extension_suffixes`` to what CPython on that libc
     uses (``.cpython-311-x86_64-linux-gnu.so``/``-linux-musl.so``, ``.abi3.so``, ``.so``).
-    ``extra`` sets ``executable``, ``purelib``, ``platlib``, ``libpython``, ``libdir``.
+    ``extra`` sets ``executable``, ``purelib``, ``platlib``, ``libpython``, ``libdir``,
+    ``note``.
     """
     major, minor = python_version
     abbrev = _IMPL_ABBREV.get(implementation, implementation[:2])
@@ -225,6 +230,7 @@ def make_target(
         platlib=extra.get("platlib"),
         libpython=extra.get("libpython"),
         libdir=extra.get("libdir"),
+        note=extra.get("note"),
     )
 
 
@@ -241,8 +247,14 @@ cv = sysconfig.get_config_var
 # (PEP 405: pyvenv.cfg beside the executable or one directory up -> prefix = that parent).
 exe_dir = os.path.dirname(os.path.abspath(sys.executable))
 venv = os.path.dirname(exe_dir)
+# The scheme is named: a distribution's patched default (Debian's posix_local, which puts
+# /usr/local/... or <venv>/local/... first) is not where a venv's pip installs. CPython
+# 3.11+ has the "venv" scheme for exactly this; before it, a venv is posix_prefix.
 if any(os.path.isfile(os.path.join(d, "pyvenv.cfg")) for d in (exe_dir, venv)):
-    paths = sysconfig.get_paths(vars={"base": venv, "platbase": venv})
+    names = sysconfig.get_scheme_names()
+    scheme = "venv" if "venv" in names else ("posix_prefix" if os.name == "posix" else None)
+    paths = sysconfig.get_paths(scheme, vars={"base": venv, "platbase": venv}) if scheme \
+        else sysconfig.get_paths(vars={"base": venv, "platbase": venv})
 else:
     paths = sysconfig.get_paths()
 print(json.dumps({

@@ -25,8 +25,9 @@ Per file (an installed file whose magic bytes say ELF, Mach-O or PE):
 5. ``EXT_SUFFIX`` - an extension module (it exports ``PyInit_<stem>`` or carries a Python
    ABI suffix) whose suffix is not in the interpreter's ``EXTENSION_SUFFIXES``.
 6. ``NO_PYINIT`` - a file with a Python ABI suffix (or a ``PyInit_`` export) that lacks
-   ``PyInit_<stem>``: ``import`` fails with "dynamic module does not define module export
-   function".
+   ``PyInit_<name>``, where ``<name>`` is the file's stem, or the package's name for a
+   package's ``__init__`` extension (:func:`module_init_name`): ``import`` fails with
+   "dynamic module does not define module export function".
 7. ``STATIC_TLS`` - ``DF_STATIC_TLS``: musl's ``dlopen`` refuses it (error); glibc loads it
    while its static TLS surplus lasts (warning).
 8. ``EXEC_STACK`` - executable stack (``PT_GNU_STACK`` with ``PF_X``, or no
@@ -176,6 +177,19 @@ def _stem_and_suffix(path: str) -> tuple[str, str]:
     return stem, "." + rest
 
 
+def module_init_name(path: str) -> str:
+    """The name CPython initialises an extension module file under: its stem, or for a
+    package's ``__init__`` extension (``pkg/__init__.cpython-311-x86_64-linux-gnu.so``) the
+    package's own name, because the module is imported as ``pkg`` and the loader calls
+    ``PyInit_<last component of the module name>`` (PEP 489; ``_imp.create_dynamic``)."""
+    stem, _suffix = _stem_and_suffix(path)
+    if stem == "__init__":
+        parent = os.path.basename(os.path.dirname(path))
+        if parent:
+            return parent
+    return stem
+
+
 def looks_like_shared_object(path: str, suffixes: Iterable[str] = ()) -> bool:
     """``.so``, ``.so.N...`` or one of ``suffixes`` (what Linux would ``dlopen``)."""
     base = os.path.basename(path)
@@ -186,8 +200,8 @@ def is_dlopened(path: str, facts: ElfFacts, suffixes: Iterable[str] = ()) -> boo
     """A file the interpreter maps with ``dlopen`` rather than runs: named like a shared
     object (:func:`looks_like_shared_object`) or exporting ``PyInit_<stem>``. Executables
     (``bin/tool``, a static-PIE payload) are not, whatever their ``e_type``."""
-    stem, _suffix = _stem_and_suffix(path)
-    return looks_like_shared_object(path, suffixes) or f"PyInit_{stem}" in facts.pyinit
+    return (looks_like_shared_object(path, suffixes)
+            or f"PyInit_{module_init_name(path)}" in facts.pyinit)
 
 
 def is_extension(path: str, facts: ElfFacts) -> bool:
@@ -196,10 +210,11 @@ def is_extension(path: str, facts: ElfFacts) -> bool:
     ``PT_INTERP``."""
     if facts.interp is not None or not facts.loadable:
         return False
-    stem, suffix = _stem_and_suffix(path)
-    if not stem.isidentifier():
+    _stem, suffix = _stem_and_suffix(path)
+    name = module_init_name(path)
+    if not name.isidentifier():
         return False
-    if f"PyInit_{stem}" in facts.pyinit:
+    if f"PyInit_{name}" in facts.pyinit:
         return True
     return bool(_PY_ABI_SUFFIX.match(suffix)) and suffix.endswith(".so")
 
@@ -284,6 +299,7 @@ def check_static(path: str, label: str, result: ElfResult, rt: Runtime,
                       "the target) or build it on the target"))
         go_on = False
     stem, suffix = _stem_and_suffix(path)
+    init = module_init_name(path)
     if is_extension(path, facts):
         if suffix not in t.extension_suffixes:
             used = [s for s in siblings if s != os.path.basename(path)
@@ -298,10 +314,10 @@ def check_static(path: str, label: str, result: ElfResult, rt: Runtime,
                               f"imports {', '.join(t.extension_suffixes)})",
                               "install the wheel built for this interpreter version and "
                               "ABI"))
-        elif not ({f"PyInit_{stem}"} & set(facts.pyinit)) and not (
-                not stem.isascii() and any(p.startswith("PyInitU_") for p in facts.pyinit)):
+        elif not ({f"PyInit_{init}"} & set(facts.pyinit)) and not (
+                not init.isascii() and any(p.startswith("PyInitU_") for p in facts.pyinit)):
             out.append(_f(NO_PYINIT, "error", path,
-                          f"{label}: no PyInit_{stem} export; import fails (\"dynamic module "
+                          f"{label}: no PyInit_{init} export; import fails (\"dynamic module "
                           "does not define module export function\")",
                           "the build produced a broken module: rebuild, or install the "
                           "release's wheel"))
