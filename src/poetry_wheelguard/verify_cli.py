@@ -86,6 +86,7 @@ from poetry_wheelguard.models import (
     Selection,
 )
 from poetry_wheelguard.report import redact_text, write_json_atomic
+from poetry_wheelguard.selfcmd import guard_command
 from poetry_wheelguard.targets import (
     Target,
     make_target,
@@ -1011,7 +1012,9 @@ def verify_installed(python: str, names: Iterable[str] | None = None, *,
     """Verify distributions installed for the interpreter ``python``, in a separate process.
 
     Runs ``sys.executable -m poetry_wheelguard verify --python PYTHON --mode MODE --report
-    TMP [--package NAME]...`` in ``cwd`` (default: this process's; the verify command reads
+    TMP [--package NAME]...`` (``sys.executable pip-guard.pyz verify ...`` from the
+    single-file guard: :func:`~poetry_wheelguard.selfcmd.guard_command`) in ``cwd``
+    (default: this process's; the verify command reads
     ``[tool.wheelguard]`` there) and reads the report back (:meth:`InstalledVerification.
     from_report`). A separate process because pip 26 refuses imports while it installs, and
     nothing of the verified files may enter the installer's process. ``names`` limits the
@@ -1026,8 +1029,8 @@ def verify_installed(python: str, names: Iterable[str] | None = None, *,
     """
     fd, report_path = tempfile.mkstemp(prefix="wheelguard-verify-", suffix=".json")
     os.close(fd)
-    cmd = [sys.executable, "-m", "poetry_wheelguard", "verify", "--python", python,
-           "--mode", mode, "--report", report_path]
+    cmd = [*guard_command(), "verify", "--python", python, "--mode", mode,
+           "--report", report_path]
     for name in names or ():
         cmd += ["--package", name]
     try:
