@@ -70,7 +70,10 @@ def _download(dest: Path) -> None:
 
 def _unpack_wheels(wheels: Path, stage: Path) -> list[str]:
     """Unpack every ``*.whl`` of ``wheels`` into ``stage``; return the wheel file names."""
-    from packaging.utils import parse_wheel_filename
+    try:
+        from packaging.utils import parse_wheel_filename
+    except ImportError:  # an interpreter with pip only: pip's vendored copy
+        from pip._vendor.packaging.utils import parse_wheel_filename  # type: ignore[no-redef]
 
     names = sorted(p.name for p in wheels.glob("*.whl"))
     if not names:
