@@ -15,7 +15,6 @@ import importlib.util
 import json
 import os
 import subprocess
-import sys
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from poetry_wheelguard.errors import VerifyError, WheelguardError
 from poetry_wheelguard.models import SEVERITY_RANK, Finding, PackageRecord
 from poetry_wheelguard.policy import verdict_for
 from poetry_wheelguard.report import finding_from_json, redact_text
+from poetry_wheelguard.selfcmd import guard_command
 
 VERIFY_MODULE = "poetry_wheelguard.cli.verify"
 """The module of ``pip-guard verify``; verification runs only when it is installed."""
@@ -139,7 +139,9 @@ def verify_installed(python: str, names: Iterable[str] | None = None, *,
     """Verify distributions installed for the interpreter ``python``, in a separate process.
 
     Runs ``sys.executable -m poetry_wheelguard verify --python PYTHON --mode MODE --report
-    TMP [--package NAME]...`` in ``cwd`` (default: this process's; the verify command reads
+    TMP [--package NAME]...`` (``sys.executable pip-guard.pyz verify ...`` from the
+    single-file guard: :func:`~poetry_wheelguard.selfcmd.guard_command`) in ``cwd``
+    (default: this process's; the verify command reads
     ``[tool.wheelguard]`` there) and reads the report back (:meth:`InstalledVerification.
     from_report`). A separate process because pip 26 refuses imports while it installs, and
     nothing of the verified files may enter the installer's process. ``names`` limits the
@@ -154,8 +156,8 @@ def verify_installed(python: str, names: Iterable[str] | None = None, *,
     """
     fd, report_path = tempfile.mkstemp(prefix="wheelguard-verify-", suffix=".json")
     os.close(fd)
-    cmd = [sys.executable, "-m", "poetry_wheelguard", "verify", "--python", python,
-           "--mode", mode, "--report", report_path]
+    cmd = [*guard_command(), "verify", "--python", python, "--mode", mode,
+           "--report", report_path]
     for name in names or ():
         cmd += ["--package", name]
     try:
