@@ -75,7 +75,11 @@ def _python_full(target: Target) -> Version:
 
 
 def requires_python_ok(spec: str | None, target: Target) -> bool:
-    """pip's ``_check_link_requires_python``: an invalid ``Requires-Python`` is ignored."""
+    """Does ``target`` satisfy the ``Requires-Python`` specifier ``spec`` (PEP 345 /
+    the index's ``data-requires-python``)? As pip's ``_check_link_requires_python``: the
+    target's Python is ``X.Y.0``, pre-releases match, and an empty or invalid specifier is
+    ignored (True). The one check of it: :func:`choose_like_pip` and pip's subprocess mode
+    (``pip/subprocess_mode.py``) both call it."""
     if not spec:
         return True
     try:
