@@ -4,8 +4,8 @@ against Poetry's own ``Chooser`` over the same lock and the same packages.
     python benchmarks/plan.py [--lock PATH] [--target NAME]... [--repeat N]
                               [--poetry-python PATH]
 
-Our time: reading the lock (``plan.read_lock``) and planning every target
-(``plan.plan_lock``: markers, Poetry's choice of file, the policy's findings), in this
+Our time: reading the lock (``locks.read_lock``) and planning every target
+(``planning.plan_lock``: markers, Poetry's choice of file, the policy's findings), in this
 process, with every memo cleared before each run (a cold run). Poetry's time: its ``Locker``
 reading the lock and ``Chooser.choose_for`` for each package we plan on each target
 (benchmarks/poetry_chooser.py, run with ``--poetry-python``: a venv's Python with Poetry
@@ -32,8 +32,10 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(REPO / "src"))
 
-from poetry_wheelguard import distfiles, plan  # noqa: E402
+from poetry_wheelguard import choosers, distfiles, markers  # noqa: E402
 from poetry_wheelguard.config import Config  # noqa: E402
+from poetry_wheelguard.locks import read_lock  # noqa: E402
+from poetry_wheelguard.planning import PlanResult, plan_lock  # noqa: E402
 from poetry_wheelguard.target_options import targets_from_options  # noqa: E402
 
 DEFAULT_LOCK = HERE / "data" / "datastack" / "poetry.lock"
@@ -43,16 +45,16 @@ GOAL_SECONDS = 0.5
 
 def _clear_memos() -> None:
     distfiles.classify.cache_clear()
-    plan._build_tag.cache_clear()
-    plan._marker.cache_clear()
+    choosers._build_tag.cache_clear()
+    markers._marker.cache_clear()
 
 
-def run_ours(lock_path: Path, targets: list[object]) -> tuple[float, plan.PlanResult]:
+def run_ours(lock_path: Path, targets: list[object]) -> tuple[float, PlanResult]:
     """One cold run: read the lock and plan every target; ``(seconds, result)``."""
     _clear_memos()
     started = time.process_time()
-    lock = plan.read_lock(lock_path)
-    result = plan.plan_lock(lock, targets, Config())  # type: ignore[arg-type]
+    lock = read_lock(lock_path)
+    result = plan_lock(lock, targets, Config())  # type: ignore[arg-type]
     return time.process_time() - started, result
 
 
@@ -65,7 +67,7 @@ def default_poetry_python() -> str | None:
     return str(cand) if cand.exists() else None
 
 
-def run_poetry(python: str, lock_path: Path, result: plan.PlanResult
+def run_poetry(python: str, lock_path: Path, result: PlanResult
                ) -> tuple[float, str, dict[str, dict[str, str | None]]]:
     """One run of Poetry's Chooser: ``(seconds, Poetry version, choices)``."""
     spec = [{"name": t.name, "tags": [str(x) for x in t.tags],
@@ -96,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     runs = [run_ours(args.lock, targets) for _ in range(args.repeat)]
     ours = min(t for t, _ in runs)
     result = runs[-1][1]
-    lock = plan.read_lock(args.lock)
+    lock = read_lock(args.lock)
     planned = sum(len(v) for v in result.records.values())
     print(f"lock: {args.lock.relative_to(REPO) if args.lock.is_relative_to(REPO) else args.lock}"
           f" ({len(lock.packages)} packages, lock format {lock.lock_version})")

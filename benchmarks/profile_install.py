@@ -30,7 +30,7 @@ BUCKETS = {  # label -> (file suffix, function name) whose cumulative time is sh
     "  GuardSession.decide": ("pip/hooks.py", "decide"),
     "  policy.evaluate": ("policy.py", "evaluate"),
     "classification (distfiles.classify)": ("distfiles.py", "classify"),
-    "post-install verify (verify_installed, child)": ("verify_cli.py", "verify_installed"),
+    "post-install verify (verify_installed, child)": ("postinstall.py", "verify_installed"),
     "guard imports before pip (load_verifier)": ("pip/cli.py", "load_verifier"),
     "pip's LinkEvaluator.evaluate_link": ("index/package_finder.py", "evaluate_link"),
 }

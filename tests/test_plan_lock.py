@@ -18,16 +18,12 @@ import pytest
 from packaging.version import Version
 
 from poetry_wheelguard import exitcodes
+from poetry_wheelguard.choosers import choose_like_poetry
 from poetry_wheelguard.cli import main
 from poetry_wheelguard.config import Config
 from poetry_wheelguard.errors import ConfigError, WheelguardError
-from poetry_wheelguard.plan import (
-    check_selection,
-    choose_like_poetry,
-    locked_packages_for,
-    plan_lock,
-    read_lock,
-)
+from poetry_wheelguard.locks import check_selection, locked_packages_for, read_lock
+from poetry_wheelguard.planning import plan_lock
 from poetry_wheelguard.report import schema_path
 from poetry_wheelguard.target_options import preset_target
 from poetry_wheelguard.targets import Target

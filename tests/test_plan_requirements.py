@@ -14,20 +14,17 @@ import jsonschema
 import pytest
 
 from poetry_wheelguard import exitcodes
+from poetry_wheelguard.choosers import choose_like_pip
 from poetry_wheelguard.cli import main
 from poetry_wheelguard.config import Config
 from poetry_wheelguard.distfiles import classify, normalize
 from poetry_wheelguard.errors import IndexFetchError, WheelguardError
 from poetry_wheelguard.index import IndexClient, IndexConfig
 from poetry_wheelguard.models import Candidate
-from poetry_wheelguard.plan import (
-    RequirementSet,
-    choose_like_pip,
-    pip_resolve,
-    plan_requirements,
-    read_requirements_file,
-)
+from poetry_wheelguard.planning import plan_requirements
 from poetry_wheelguard.report import schema_path
+from poetry_wheelguard.requirements import RequirementSet, read_requirements_file
+from poetry_wheelguard.resolve import pip_resolve
 from poetry_wheelguard.target_options import preset_target
 from poetry_wheelguard.targets import Target
 from tests.support.env import isolated_env
@@ -104,7 +101,7 @@ def compare_with_pip(ours: dict[str, dict[str, object]], targets: list[Target],
 def _plan(reqs: list[str], targets: list[Target], index_url: str,
           config: Config | None = None) -> dict[str, dict[str, object]]:
     rs = RequirementSet()
-    from poetry_wheelguard.plan import parse_requirement_line
+    from poetry_wheelguard.requirements import parse_requirement_line
 
     for r in reqs:
         parse_requirement_line(r, "test", rs)
@@ -223,7 +220,7 @@ def test_unpinned_requirements_resolved_by_pip(index_server: IndexServer) -> Non
 
 def _plan_via_cli_env(index_server: IndexServer) -> dict[str, object]:
     rs = RequirementSet()
-    from poetry_wheelguard.plan import parse_requirement_line
+    from poetry_wheelguard.requirements import parse_requirement_line
 
     for r in ("wg-healthy", "wg-sdistbuild==1.0"):
         parse_requirement_line(r, "test", rs)

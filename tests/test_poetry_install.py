@@ -19,7 +19,7 @@ import pytest
 
 from poetry_wheelguard import exitcodes
 from poetry_wheelguard._toml import tomllib
-from poetry_wheelguard.plan import read_lock
+from poetry_wheelguard.locks import read_lock
 from poetry_wheelguard.postinstall import verify_available
 from poetry_wheelguard.report import schema_path
 from tests.support.dists import build_wheel, compile_extension

@@ -29,10 +29,12 @@ from typing import Any
 
 from poetry_wheelguard.distfiles import LibcFlavour, platform_info
 from poetry_wheelguard.errors import ConfigError
-from poetry_wheelguard.targets import Target, make_target
+from poetry_wheelguard.targets import IMPLEMENTATIONS, Target, make_target
 
 ARCHES = ("x86_64", "aarch64")
-_IMPLEMENTATIONS = {"cp": "cpython", "pp": "pypy", "cpython": "cpython", "pypy": "pypy"}
+# --implementation takes the PEP 425 abbreviation or the name of these two.
+_IMPLEMENTATIONS = {word: impl.name for impl in IMPLEMENTATIONS if impl.abbrev in ("cp", "pp")
+                    for word in (impl.abbrev, impl.name)}
 _LIBC = re.compile(r"^(?P<flavour>glibc|musl)-(?P<major>\d+)\.(?P<minor>\d+)$")
 _PYVER = re.compile(r"^(?P<major>\d)\.?(?P<minor>\d{1,2})(?P<t>t?)$")
 # Free-threaded CPython (PEP 703, ``Py_GIL_DISABLED``) exists from 3.13 on.

@@ -150,7 +150,45 @@ class Target:
         }
 
 
-_IMPL_ABBREV = {"cpython": "cp", "pypy": "pp", "ironpython": "ip", "jython": "jy"}
+@dataclass(frozen=True)
+class Implementation:
+    """One Python implementation under the three names the field spells it with.
+
+    Attributes:
+        name: ``sys.implementation.name``, PEP 508 ``implementation_name`` (``cpython``).
+        abbrev: the PEP 425 interpreter-tag abbreviation (``cp``), as pip's
+            ``--implementation`` takes it.
+        marker_name: ``platform.python_implementation()``, PEP 508
+            ``platform_python_implementation`` (``CPython``).
+    """
+
+    name: str
+    abbrev: str
+    marker_name: str
+
+
+IMPLEMENTATIONS: tuple[Implementation, ...] = (
+    Implementation("cpython", "cp", "CPython"),
+    Implementation("pypy", "pp", "PyPy"),
+    Implementation("ironpython", "ip", "IronPython"),
+    Implementation("jython", "jy", "Jython"),
+)
+"""The implementations PEP 425 names an abbreviation for: the one table every module uses
+(target options, the marker environment, pip's ``--implementation``, the probe)."""
+
+
+def find_implementation(word: str) -> Implementation | None:
+    """The implementation whose :attr:`~Implementation.name` or PEP 425
+    :attr:`~Implementation.abbrev` is ``word`` (``cpython`` or ``cp``); ``None`` for
+    another word."""
+    return next((i for i in IMPLEMENTATIONS if word in (i.name, i.abbrev)), None)
+
+
+def implementation_abbrev(implementation: str) -> str:
+    """The PEP 425 interpreter-tag abbreviation of ``implementation`` (a name such as
+    ``cpython``); an implementation PEP 425 does not list gives its first two letters."""
+    found = find_implementation(implementation)
+    return found.abbrev if found else implementation[:2]
 
 
 def cpython_extension_suffixes(python_version: tuple[int, int], machine: str,
@@ -193,7 +231,7 @@ def make_target(
     ``note``.
     """
     major, minor = python_version
-    abbrev = _IMPL_ABBREV.get(implementation, implementation[:2])
+    abbrev = implementation_abbrev(implementation)
     interpreter = f"{abbrev}{major}{minor}"
     if abis is None:
         suffix = "t" if free_threaded else ("m" if (major, minor) < (3, 8) else "")
@@ -340,7 +378,7 @@ def target_from_probe(facts: dict[str, object], musl: tuple[int, int] | None) ->
         libc_version = (int(major), int(minor))
     elif musl is not None:
         libc, libc_version = "musl", musl
-    abbrev = _IMPL_ABBREV.get(impl, impl[:2])
+    abbrev = implementation_abbrev(impl)
     abis = _abis_from_soabi(str(facts.get("soabi") or ""), abbrev)
     libpython = str(facts.get("ldlibrary") or "") if facts.get("enable_shared") else None
     suffixes = facts.get("extension_suffixes")

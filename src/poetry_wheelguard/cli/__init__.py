@@ -63,7 +63,7 @@ def _dispatch(command: str) -> Callable[[argparse.Namespace, list[str]], int]:
 
         return run_verify
     if command == "plan":
-        from poetry_wheelguard.plan import run_plan
+        from poetry_wheelguard.cli.plan import run_plan
 
         return run_plan
     from poetry_wheelguard.cli.diff import run_diff

@@ -68,7 +68,7 @@ from poetry_wheelguard.pip.selection import (
     version_of,
 )
 from poetry_wheelguard.policy import Evaluation, evaluate, record_for
-from poetry_wheelguard.targets import Target, make_target
+from poetry_wheelguard.targets import Target, find_implementation, make_target
 
 
 @dataclass(frozen=True)
@@ -236,9 +236,6 @@ def url_info(url: str) -> LinkInfo:
                     url.startswith("file:"), "+" in url.split(":", 1)[0], False)
 
 
-_IMPL = {"cp": "cpython", "pp": "pypy", "ip": "ironpython", "jy": "jython"}
-
-
 def target_from_pip(target_python: Any, running: Target) -> Target:
     """The :class:`Target` pip installs for: ``running`` unless pip was given
     ``--platform``/``--python-version``/``--abi``/``--implementation``.
@@ -258,7 +255,8 @@ def target_from_pip(target_python: Any, running: Target) -> Target:
         return running
     info = getattr(target_python, "py_version_info", None) or running.python_version
     version = (int(info[0]), int(info[1] if len(info) > 1 else 0))
-    implementation = _IMPL.get(str(impl), str(impl)) if impl else running.implementation
+    found = find_implementation(str(impl)) if impl else None
+    implementation = (found.name if found else str(impl)) if impl else running.implementation
     machine, libc, libc_version = running.machine, running.libc, running.libc_version
     explicit: list[str] | None = None
     if platforms:

@@ -33,8 +33,7 @@ from types import SimpleNamespace
 from typing import Any, Callable
 from urllib.parse import unquote, urlsplit
 
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
-
+from poetry_wheelguard.choosers import requires_python_ok
 from poetry_wheelguard.config import Config
 from poetry_wheelguard.distfiles import try_classify
 from poetry_wheelguard.errors import IndexFetchError
@@ -161,13 +160,8 @@ def _seen(listed: ListedFile, target: Target) -> SeenLink:
     verdict = CANDIDATE
     if cand.yanked:
         verdict = "yanked"
-    elif cand.requires_python:
-        try:
-            ok = SpecifierSet(cand.requires_python).contains(
-                ".".join(map(str, target.python_version)), prereleases=True)
-        except InvalidSpecifier:
-            ok = True
-        verdict = CANDIDATE if ok else "requires_python_mismatch"
+    elif not requires_python_ok(cand.requires_python, target):
+        verdict = "requires_python_mismatch"
     return SeenLink(filename=cand.filename, url=clean_url(cand.url), sha256=cand.sha256,
                     version=str(listed.dist.version), verdict=verdict,
                     requires_python=cand.requires_python, yanked=cand.yanked,

@@ -139,8 +139,8 @@ class WheelguardPlanCommand(Command):  # type: ignore[misc,unused-ignore]
     """``poetry wheelguard plan --target NAME... [--report PATH] [--mode warn|strict]``.
 
     The project's poetry.lock (format 2.0 or 2.1) planned offline for each target, exactly
-    as ``pip-guard plan --lock poetry.lock`` plans it (:func:`poetry_wheelguard.plan.read_lock`,
-    :func:`~poetry_wheelguard.plan.plan_lock`, :func:`~poetry_wheelguard.plan.finish_plan`):
+    as ``pip-guard plan --lock poetry.lock`` plans it (:func:`poetry_wheelguard.locks.read_lock`,
+    :func:`~poetry_wheelguard.planning.plan_lock`, :func:`~poetry_wheelguard.cli.plan.finish_plan`):
     the same table, report and exit codes. Nothing is downloaded, built or installed, and
     the project environment is neither created nor used.
     """
@@ -179,8 +179,10 @@ class WheelguardPlanCommand(Command):  # type: ignore[misc,unused-ignore]
         some target would refuse a package; 12 without a readable poetry.lock; 64 for a bad
         option or configuration, a report path where no file can be written, or a group or
         extra the project does not have (all checked before anything is planned)."""
+        from poetry_wheelguard.cli.plan import finish_plan
         from poetry_wheelguard.config import load_config
-        from poetry_wheelguard.plan import check_selection, finish_plan, plan_lock, read_lock
+        from poetry_wheelguard.locks import check_selection, read_lock
+        from poetry_wheelguard.planning import plan_lock
 
         project_dir = project_dir_of(self.poetry)
         extras, groups = _words(self.option("extras")), _words(self.option("only"))

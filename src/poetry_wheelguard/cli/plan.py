@@ -1,0 +1,227 @@
+"""``pip-guard plan``: what each package would install on each target, without installing.
+
+    pip-guard plan --target NAME... [-r requirements.txt | PKG==VER ... | --lock poetry.lock]
+                   [--index-url URL] [--extra-index-url URL]... [--find-links LOC]...
+                   [--no-index] [--no-cache] [--extras NAME]... [--group NAME]...
+
+Nothing is built or installed and no package code runs; only index pages are read
+(and, for unpinned requirements, what pip's resolver reads: wheel metadata):
+
+* **poetry.lock** (lock format 2.0 and 2.1), offline: the candidate files are the lock's
+  ``files`` (with their hashes). Packages are kept for a target when their environment
+  markers hold there (2.1: the package's ``markers``; 2.0: the markers of the dependency
+  edges, walked from the project's roots; :mod:`poetry_wheelguard.locks.poetry`). The file
+  is the one Poetry's ``Chooser`` picks
+  (:func:`~poetry_wheelguard.choosers.choose_like_poetry`).
+* **pinned requirements** (``==``/``===``; ``--hash`` honoured; the format ``pip freeze`` and
+  pip-compile write; :mod:`poetry_wheelguard.requirements`): the index listings
+  (:mod:`poetry_wheelguard.index`), the file pip picks
+  (:func:`~poetry_wheelguard.choosers.choose_like_pip`). A fully pinned set is planned as
+  given (like ``--no-deps``).
+* **unpinned requirements**: pip's own resolver, run for each target as
+  ``python -m pip install --dry-run --quiet --report - --ignore-installed
+  --only-binary=:all: --platform TAG... --python-version X.Y --implementation cp --abi cpXY``
+  (:mod:`poetry_wheelguard.resolve`; wheels only, so no sdist is built to read its metadata
+  and no package code runs; pip reads each wheel's metadata from PEP 658 ``.metadata``
+  files, or from the wheel itself on indexes without them); every package of that
+  resolution not pinned by the user is then planned as a pinned requirement.
+
+Findings come from :func:`poetry_wheelguard.policy.evaluate` (:mod:`poetry_wheelguard.planning`),
+plus ``NO_DISTRIBUTION`` when no file of the release installs on the target; hints name the
+nearest version with a wheel for the target
+(:func:`~poetry_wheelguard.policy.nearest_wheel_versions`). This module holds the command
+line, the table (one column per target) and the report document.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import IO, Any
+
+from poetry_wheelguard import exitcodes
+from poetry_wheelguard.cli.options import add_global_options, config_from_namespace
+from poetry_wheelguard.config import Config
+from poetry_wheelguard.errors import ConfigError
+from poetry_wheelguard.locks import check_selection, read_lock
+from poetry_wheelguard.models import PackageRecord
+from poetry_wheelguard.planning import PlanResult, plan_lock, plan_requirements
+from poetry_wheelguard.render import VERDICT_STYLE, Cell, print_table, render_findings, table_rows
+from poetry_wheelguard.report import Report, check_report_path, write_json_atomic
+from poetry_wheelguard.requirements import (
+    RequirementSet,
+    parse_requirement_line,
+    read_requirements_file,
+)
+from poetry_wheelguard.target_options import add_target_options, targets_from_options
+from poetry_wheelguard.targets import running_target
+
+
+def cell_label(rec: PackageRecord) -> str:
+    """Short text of one package on one target: file kind and codes of its findings."""
+    if rec.kind is None:
+        return "no file"
+    _, _, label, verdict, codes = table_rows([rec])[0]
+    return label + (f" [{codes}]" if codes else "") + ("" if verdict == "ok" else f" {verdict}")
+
+
+def render_plan(result: PlanResult, stream: IO[str]) -> None:
+    """One table, a column per target (:func:`render.print_table`), then every warning and
+    error finding."""
+    names = [t.name for t in result.targets]
+    rows: dict[str, dict[str, PackageRecord]] = {}
+    for tname in names:
+        for rec in result.records[tname]:
+            rows.setdefault(rec.selection.name, {})[tname] = rec
+    table: list[list[Cell]] = []
+    for pkg, by_target in rows.items():
+        versions = sorted({r.selection.version for r in by_target.values()})
+        cells: list[Cell] = []
+        for tname in names:
+            got = by_target.get(tname)
+            if got is None:
+                cells.append(("not installed", "dim"))
+                continue
+            text = cell_label(got)
+            if len(versions) > 1:
+                text = f"{got.selection.version}: {text}"
+            cells.append((text, VERDICT_STYLE[got.verdict]))
+        table.append([pkg, versions[0] if len(versions) == 1 else "varies", *cells])
+    print_table(["package", "version", *names], table, stream,
+                title=f"plan ({result.installer}'s choice of file)")
+    for tname in names:
+        render_findings(result.records[tname], stream, prefix=tname)
+
+
+def plan_report(result: PlanResult, config: Config, exit_code: int,
+                extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The ``wheelguard-report/1`` document of a plan: ``target`` is the list of target
+    summaries and every package object carries the ``target`` name it is planned for."""
+    records = [r for t in result.targets for r in result.records[t.name]]
+    owners = [t.name for t in result.targets for _ in result.records[t.name]]
+    report = Report(command="plan", mode=config.mode,
+                    target=[t.summary() for t in result.targets],
+                    installer={"name": result.installer}, packages=records,
+                    exit_code=exit_code, extra=dict(extra or {}))
+    data = report.to_json()
+    for pkg, owner in zip(data["packages"], owners):
+        pkg["target"] = owner
+    return data
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pip-guard plan",
+        description="Show the file each package would install on each target, and every "
+        "finding, without building or installing anything or running package code.")
+    parser.add_argument("packages", nargs="*", metavar="PKG==VER",
+                        help="requirements (pinned ones are planned as given)")
+    parser.add_argument("-r", "--requirement", action="append", default=[], metavar="FILE",
+                        help="a requirements file (pip freeze / pip-compile format)")
+    parser.add_argument("--lock", metavar="POETRY_LOCK", help="plan a poetry.lock (offline)")
+    parser.add_argument("--extras", action="append", default=[], metavar="NAME",
+                        help="root extras to include (lock)")
+    parser.add_argument("--group", action="append", default=[], metavar="NAME",
+                        help="only these dependency groups (lock; default: all)")
+    parser.add_argument("-i", "--index-url", metavar="URL", help="base index URL (PEP 503)")
+    parser.add_argument("--extra-index-url", action="append", metavar="URL", default=None)
+    parser.add_argument("-f", "--find-links", action="append", metavar="LOC", default=None)
+    parser.add_argument("--no-index", action="store_true", help="use only --find-links")
+    parser.add_argument("--no-cache", action="store_true", help="do not cache index pages")
+    add_target_options(parser)
+    add_global_options(parser, suppress=True)
+    return parser
+
+
+def _index_args(ns: argparse.Namespace, reqs: RequirementSet) -> list[str]:
+    args: list[str] = []
+    index_url = ns.index_url or reqs.index_url
+    if index_url:
+        args += ["--index-url", index_url]
+    for url in (ns.extra_index_url if ns.extra_index_url is not None
+                else reqs.extra_index_urls):
+        args += ["--extra-index-url", url]
+    for loc in (ns.find_links if ns.find_links is not None else reqs.find_links):
+        args += ["--find-links", loc]
+    if ns.no_index or reqs.no_index:
+        args.append("--no-index")
+    return args
+
+
+def run_plan(ns: argparse.Namespace, argv: list[str]) -> int:
+    """``pip-guard plan``: parse ``argv``, plan, print the table, write the report.
+
+    Exit codes: 0; 10 in strict mode when any refusal would happen on any target; 12 for
+    unreadable input or an index error; 64 for a bad command line, a report path where no
+    file can be written, or a group or extra the lock's project does not have (checked
+    before anything is planned).
+
+    Raises:
+        ConfigError, WheelguardError: translated to exit codes by :func:`cli.main`.
+    """
+    from poetry_wheelguard.index import IndexClient, default_cache_dir, pip_index_config
+
+    parser = _parser()
+    try:
+        own = parser.parse_args(argv)
+    except SystemExit as exc:
+        return exitcodes.OK if exc.code == 0 else exitcodes.USAGE
+    merged = argparse.Namespace(**{**vars(ns), **{k: v for k, v in vars(own).items()}})
+    config = config_from_namespace(merged)
+    targets = targets_from_options(own) or [running_target()]
+    sources = sum(bool(x) for x in (own.lock, own.requirement, own.packages))
+    if sources != 1:
+        raise ConfigError("give one of --lock POETRY_LOCK, -r FILE or PKG==VER arguments")
+    if not own.lock and (own.extras or own.group):
+        raise ConfigError("--extras and --group select from a poetry.lock: give --lock, or "
+                          "write the extras into the requirements (name[extra]==version)")
+    if config.report:  # before planning: the report cannot fail at the end
+        check_report_path(config.report)
+    if own.lock:
+        lock = read_lock(own.lock)
+        check_selection(lock, own.extras, own.group)
+        result = plan_lock(lock, targets, config, own.extras, own.group)
+        extra: dict[str, Any] = {"plan": {"lock": own.lock, "lock_version": lock.lock_version}}
+    else:
+        reqs = RequirementSet()
+        for path in own.requirement:
+            read_requirements_file(Path(path), reqs)
+        for word in own.packages:
+            parse_requirement_line(word, "command line", reqs)
+        index_args = _index_args(own, reqs)
+        index_cfg = pip_index_config(
+            index_url=own.index_url or reqs.index_url,
+            extra_index_urls=own.extra_index_url if own.extra_index_url is not None
+            else (reqs.extra_index_urls or None),
+            find_links=own.find_links if own.find_links is not None
+            else (reqs.find_links or None),
+            no_index=own.no_index or reqs.no_index,
+            cache_dir=None if own.no_cache else default_cache_dir())
+        client = IndexClient(index_cfg)
+        result = plan_requirements(reqs, targets, config, client, index_args)
+        extra = {"plan": {"requirements": own.requirement + own.packages,
+                          "sources": list(client.sources)}}
+    return finish_plan(result, config, extra, sys.stdout)
+
+
+def finish_plan(result: PlanResult, config: Config, extra: dict[str, Any],
+                stream: IO[str], errors: IO[str] | None = None,
+                prog: str = "pip-guard") -> int:
+    """Print the plan to ``stream``, write ``config.report`` and return the exit code
+    (10 in strict mode when some target would refuse something, else 0). Shared by
+    ``pip-guard plan`` and the Poetry plugin (``poetry wheelguard plan``).
+
+    The strict-mode line goes to ``errors`` (default ``sys.stderr``), prefixed by ``prog``.
+
+    Raises:
+        WheelguardError: the report cannot be written.
+    """
+    code = exitcodes.REFUSED if config.strict and result.refused else exitcodes.OK
+    render_plan(result, stream)
+    if config.report:
+        write_json_atomic(config.report, plan_report(result, config, code, extra))
+    if code == exitcodes.REFUSED:
+        print(f"{prog}: strict mode: the plan has refusals (exit 10)",
+              file=errors if errors is not None else sys.stderr)
+    return code

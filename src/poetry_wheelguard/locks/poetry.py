@@ -1,0 +1,361 @@
+"""poetry.lock (formats 2.0 and 2.1) and the pyproject.toml beside it, read into the
+format-neutral :class:`~poetry_wheelguard.locks.model.Lock`; which locked packages
+install on a target (lock 2.1: each package's ``groups`` and ``markers``; lock 2.0: the
+dependency graph walked from the project's roots); the project's groups and extras, checked
+as Poetry checks ``--only``/``--with`` and ``--extras``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.version import InvalidVersion, Version
+
+from poetry_wheelguard.distfiles import normalize
+from poetry_wheelguard.errors import ConfigError, WheelguardError
+from poetry_wheelguard.locks.model import Lock, LockedDependency, LockedPackage
+from poetry_wheelguard.markers import marker_environment, marker_holds
+from poetry_wheelguard.models import Candidate, NormalizedName
+from poetry_wheelguard.report import redact_url
+from poetry_wheelguard.targets import Target
+
+
+def _load_toml(path: Path, text: str | None = None) -> dict[str, Any]:
+    from poetry_wheelguard._toml import tomllib
+    try:
+        return tomllib.loads(path.read_text("utf-8") if text is None else text)
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise WheelguardError(f"cannot read the file ({reason})", filename=str(path)) from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise WheelguardError(f"not valid TOML ({exc})", filename=str(path)) from exc
+
+
+# Poetry writes each release's files as one array of one-line inline tables. Those arrays
+# are nine tenths of a lock; they are read with these patterns (plain strings only: no
+# escape, no quote) and every other part of the lock by the TOML parser. An array in any
+# other form is left to the TOML parser too.
+_FILES_ARRAY = re.compile(
+    r'^files = \[\n((?:[ \t]*\{file = "[^"\\\n]*", hash = "[^"\\\n]*"\},?[ \t]*\n)*)\]$',
+    re.M)
+_FILE_ENTRY = re.compile(r'\{file = "([^"\\\n]*)", hash = "([^"\\\n]*)"\}')
+_FILES_REF = "@wheelguard-files-"
+
+
+def _load_lock_toml(path: Path) -> tuple[dict[str, Any], list[list[dict[str, str]]]]:
+    """The lock as TOML data, with each fast-read ``files`` array replaced by the string
+    ``@wheelguard-files-N`` (N indexes the second value)."""
+    try:
+        text = path.read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise WheelguardError(f"cannot read the file ({reason})", filename=str(path)) from exc
+    arrays: list[list[dict[str, str]]] = []
+
+    def stash(m: re.Match[str]) -> str:
+        arrays.append([{"file": f, "hash": h} for f, h in _FILE_ENTRY.findall(m.group(1))])
+        return f'files = "{_FILES_REF}{len(arrays) - 1}"'
+
+    return _load_toml(path, _FILES_ARRAY.sub(stash, text)), arrays
+
+
+def _requirement_name(text: str) -> NormalizedName:
+    """The project name of a lock ``extras`` entry (``"foo (>=1.0)"``, PEP 508)."""
+    try:
+        return normalize(Requirement(text).name)
+    except InvalidRequirement:
+        return normalize(text.split()[0] if text.split() else text)
+
+
+def _dependencies(raw: Any) -> tuple[LockedDependency, ...]:
+    out = []
+    for name, spec in (raw or {}).items():
+        for one in spec if isinstance(spec, list) else [spec]:
+            if isinstance(one, str):
+                out.append(LockedDependency(normalize(name), one, None, False, ()))
+            elif isinstance(one, dict):
+                out.append(LockedDependency(
+                    normalize(name), str(one.get("version", "*")),
+                    str(one["markers"]) if one.get("markers") else None,
+                    bool(one.get("optional", False)),
+                    tuple(str(e) for e in one.get("extras", []))))
+    return tuple(out)
+
+
+def _poetry_root_marker(spec: Mapping[str, Any]) -> str | None:
+    """A PEP 508 marker for a ``[tool.poetry.dependencies]`` table's ``markers``,
+    ``platform`` and ``python`` keys (``python`` only when it is PEP 440; Poetry's ``^``/``~``
+    forms are left out, so such a dependency is kept)."""
+    parts = []
+    if spec.get("markers"):
+        parts.append(f"({spec['markers']})")
+    if spec.get("platform"):
+        parts.append(f'sys_platform == "{spec["platform"]}"')
+    if spec.get("python"):
+        try:
+            specs = SpecifierSet(str(spec["python"]))
+            parts += [f'python_full_version {s.operator} "{s.version}"' for s in specs]
+        except InvalidSpecifier:
+            pass
+    return " and ".join(parts) or None
+
+
+@dataclass(frozen=True)
+class _Pyproject:
+    """What a lock's pyproject.toml adds: roots, declared groups, the project's extras."""
+
+    roots: tuple[LockedDependency, ...]
+    groups: frozenset[str]
+    extras: dict[str, tuple[NormalizedName, ...]]
+
+
+def _read_pyproject(path: Path) -> _Pyproject:
+    """Direct dependencies of the project beside a lock, with their groups, extras and
+    markers: PEP 621 ``[project]`` dependencies (optional ones gated by their extra),
+    ``[tool.poetry.dependencies]`` (``optional = true`` ones gated by
+    ``[tool.poetry.extras]``), ``dev-dependencies`` (group ``dev``) and every Poetry group;
+    the declared group names (also PEP 735 ``[dependency-groups]``, which Poetry 2.x
+    reads); the project's extras."""
+    data = _load_toml(path)
+    roots: list[LockedDependency] = []
+    project = data.get("project", {})
+    extras: dict[str, tuple[NormalizedName, ...]] = {}
+    requirements = [(str(r), False) for r in project.get("dependencies", [])]
+    for extra, group in project.get("optional-dependencies", {}).items():
+        requirements += [(str(r), True) for r in group]
+        extras[normalize(str(extra))] = tuple(_requirement_name(str(r)) for r in group)
+    for req_text, optional in requirements:
+        try:
+            req = Requirement(req_text)
+        except InvalidRequirement:
+            continue
+        roots.append(LockedDependency(normalize(req.name), str(req.specifier) or "*",
+                                      str(req.marker) if req.marker else None, optional,
+                                      tuple(sorted(req.extras))))
+    poetry = data.get("tool", {}).get("poetry", {})
+    for extra, names in (poetry.get("extras") or {}).items():
+        extras[normalize(str(extra))] = tuple(_requirement_name(str(n)) for n in names)
+    tables = [("main", poetry.get("dependencies", {})),
+              ("dev", poetry.get("dev-dependencies", {}))]
+    tables += [(normalize(str(g)), t.get("dependencies", {}))
+               for g, t in poetry.get("group", {}).items()]
+    groups = {"main", *(g for g, _ in tables[2:]),
+              *(normalize(str(g)) for g in data.get("dependency-groups", {}))}
+    if tables[1][1]:
+        groups.add("dev")
+    for group, table in tables:
+        for name, spec in table.items():
+            if name.lower() == "python":
+                continue
+            for one in spec if isinstance(spec, list) else [spec]:
+                table_spec = one if isinstance(one, dict) else {}
+                roots.append(LockedDependency(
+                    normalize(name), "*", _poetry_root_marker(table_spec),
+                    bool(table_spec.get("optional", False)),
+                    tuple(str(e) for e in table_spec.get("extras", [])), group))
+    return _Pyproject(tuple(roots), frozenset(groups), extras)
+
+
+def read_poetry_lock(path: str | Path) -> Lock:
+    """Parse a poetry.lock of format 2.0 or 2.1; a pyproject.toml beside it gives the
+    project's direct dependencies (used to walk a 2.0 lock), its groups and extras.
+
+    Raises:
+        WheelguardError: unreadable, not TOML, another lock format, or a package without
+            ``name``/``version`` (names the file).
+    """
+    p = Path(path)
+    data, arrays = _load_lock_toml(p)
+    version = str(data.get("metadata", {}).get("lock-version", ""))
+    if not version.startswith("2."):
+        raise WheelguardError(
+            f"lock format {version or 'unknown'} is not supported (2.0 and 2.1 are); "
+            "run `poetry lock` with Poetry 1.5 or newer", filename=str(p))
+    packages = []
+    try:
+        for raw in data.get("package", []):
+            source = raw.get("source") or {}
+            raw_files = raw.get("files", [])
+            if isinstance(raw_files, str) and raw_files.startswith(_FILES_REF):
+                raw_files = arrays[int(raw_files[len(_FILES_REF):])]
+            files = tuple(
+                Candidate(filename=str(f["file"]),
+                          url=redact_url(str(f["url"])) if f.get("url") else "",
+                          sha256=(str(f["hash"]).split(":", 1)[1].lower()
+                                  if str(f.get("hash", "")).startswith("sha256:") else None))
+                for f in raw_files)
+            markers = raw.get("markers")
+            packages.append(LockedPackage(
+                name=normalize(str(raw["name"])),
+                version=str(raw["version"]),
+                files=files,
+                groups=tuple(str(g) for g in raw.get("groups", ["main"])),
+                markers=(dict(markers) if isinstance(markers, dict)
+                         else str(markers) if markers else None),
+                dependencies=_dependencies(raw.get("dependencies")),
+                extras={str(k): tuple(str(x) for x in v)
+                        for k, v in (raw.get("extras") or {}).items()},
+                source_type=str(source["type"]) if source.get("type") else None,
+                source_url=redact_url(str(source.get("url", ""))),
+            ))
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise WheelguardError(f"malformed [[package]] entry ({exc!r} missing or wrong)",
+                              filename=str(p)) from exc
+    extras: dict[str, tuple[NormalizedName, ...]] = {
+        normalize(str(k)): tuple(_requirement_name(str(x)) for x in v)
+        for k, v in (data.get("extras") or {}).items()}
+    pyproject = p.with_name("pyproject.toml")
+    if not pyproject.is_file():
+        return Lock(str(p), "poetry.lock", version, tuple(packages), (), extras, None)
+    project = _read_pyproject(pyproject)
+    return Lock(str(p), "poetry.lock", version, tuple(packages), project.roots,
+                {**extras, **project.extras}, project.groups)
+
+
+def _locked_for_21(lock: Lock, env: Mapping[str, str], extras: Sequence[str],
+                   groups: Sequence[str]) -> list[LockedPackage]:
+    wanted = {normalize(g) for g in groups}
+    out = []
+    for pkg in lock.packages:
+        chosen_groups = [g for g in pkg.groups if not wanted or normalize(g) in wanted]
+        if not chosen_groups:
+            continue
+        if isinstance(pkg.markers, dict):
+            ok = any(marker_holds(pkg.markers.get(g), env, extras, lock.path)
+                     for g in chosen_groups)
+        else:
+            ok = marker_holds(pkg.markers, env, extras, lock.path)
+        if ok:
+            out.append(pkg)
+    return out
+
+
+def _satisfies(version: str, constraint: str) -> bool:
+    """Does ``version`` meet a lock's dependency constraint? PEP 440 forms and Poetry's bare
+    ``1.0`` (``==1.0``) are checked; Poetry-only forms (``^``, ``~``, ``||``) match anything."""
+    parts = [p.strip() for p in constraint.split(",") if p.strip() not in ("", "*")]
+    parts = ["==" + p if p[:1].isdigit() else p for p in parts]
+    try:
+        return SpecifierSet(",".join(parts)).contains(version, prereleases=True)
+    except (InvalidSpecifier, InvalidVersion):
+        return True
+
+
+def _locked_for_20(lock: Lock, env: Mapping[str, str], extras: Sequence[str],
+                   groups: Sequence[str]) -> list[LockedPackage]:
+    """Walk a 2.0 lock from its roots along the dependency edges whose markers hold.
+
+    The roots are those of the selected ``groups`` (all when empty); an optional root is
+    followed only when a requested root extra names it (Poetry installs it only then)."""
+    by_name: dict[NormalizedName, list[LockedPackage]] = {}
+    for pkg in lock.packages:
+        by_name.setdefault(pkg.name, []).append(pkg)
+    wanted = {normalize(g) for g in groups}
+    extra_roots = {n for e in extras for n in lock.extras.get(normalize(e), ())}
+    roots = lock.roots
+    if not roots:  # no pyproject beside the lock: every package nothing depends on,
+        # optional when one of the lock's [extras] names it
+        needed = {d.name for p in lock.packages for d in p.dependencies}
+        in_extras = {n for names in lock.extras.values() for n in names}
+        roots = tuple(LockedDependency(p.name, "*", None, p.name in in_extras, ())
+                      for p in lock.packages if p.name not in needed)
+    queue: list[tuple[NormalizedName, str, tuple[str, ...]]] = [
+        (r.name, "*", r.extras) for r in roots
+        if (not wanted or r.group in wanted) and (not r.optional or r.name in extra_roots)
+        and marker_holds(r.markers, env, extras, lock.path)]
+    chosen: dict[tuple[NormalizedName, str], set[str]] = {}
+    while queue:
+        name, constraint, want = queue.pop()
+        candidates = [p for p in by_name.get(name, []) if _satisfies(p.version, constraint)]
+        candidates = candidates or by_name.get(name, [])
+        if not candidates:
+            continue
+        pkg = max(candidates, key=lambda p: Version(p.version))
+        key = (pkg.name, pkg.version)
+        seen = chosen.get(key)
+        if seen is not None and set(want) <= seen:
+            continue
+        active = (seen or set()) | set(want)
+        chosen[key] = active
+        extra_deps = {_requirement_name(r) for e in active for r in pkg.extras.get(e, ())}
+        for dep in pkg.dependencies:
+            if dep.optional and dep.name not in extra_deps:
+                continue
+            if marker_holds(dep.markers, env, active, lock.path):
+                queue.append((dep.name, dep.constraint, dep.extras))
+    return [p for p in lock.packages if (p.name, p.version) in chosen]
+
+
+def locked_packages_for(lock: Lock, target: Target, extras: Sequence[str] = (),
+                        groups: Sequence[str] = ()) -> list[LockedPackage]:
+    """The lock's packages that install on ``target``, in lock order.
+
+    Lock 2.1: a package is kept when one of its groups is selected (all when ``groups`` is
+    empty) and its ``markers`` (for that group) hold for the target with the root extras
+    ``extras``. Lock 2.0 (no ``markers``, no ``groups``): the dependency graph is walked
+    from the project's roots (pyproject.toml beside the lock, with their groups; else
+    every package nothing depends on), from the roots of the selected groups only,
+    following the edges whose markers hold, optional roots only when a requested root
+    extra names them and optional edges only for requested extras; where a name is locked
+    at several versions, the constraint picks one. Group and extra names compare
+    normalized (PEP 503), as Poetry compares them; :func:`check_selection` refuses unknown
+    ones (:func:`~poetry_wheelguard.planning.plan_lock` calls it).
+    """
+    env = marker_environment(target)
+    if lock.lock_version == "2.0":
+        return _locked_for_20(lock, env, extras, groups)
+    return _locked_for_21(lock, env, extras, groups)
+
+
+def project_groups(lock: Lock) -> frozenset[str] | None:
+    """The project's dependency groups (normalized), as far as the lock tells: lock 2.1,
+    every package's ``groups`` plus ``main`` and the groups pyproject.toml declares; lock
+    2.0 records no groups, so only pyproject.toml beside it can tell (``None`` without
+    one)."""
+    if lock.lock_version == "2.0":
+        return lock.declared_groups
+    found = {"main", *(normalize(g) for p in lock.packages for g in p.groups)}
+    return frozenset(found | (lock.declared_groups or frozenset()))
+
+
+def check_selection(lock: Lock, extras: Sequence[str] = (), groups: Sequence[str] = (),
+                    *, extras_option: str = "--extras", group_option: str = "--group") -> None:
+    """Refuse group and extra names the project does not have, as Poetry refuses them
+    (``Group(s) not found``, ``Extra [x] is not specified``) instead of planning an empty
+    or unfiltered selection. Names compare normalized (PEP 503). The options are named in
+    the error as the command spells them.
+
+    Known groups: :func:`project_groups`. Known extras:
+    :attr:`~poetry_wheelguard.locks.model.Lock.extras` (the lock's ``[extras]`` table and
+    pyproject.toml's extras).
+
+    Raises:
+        ConfigError: a group or extra not found (one line naming the lock, the unknown
+            names and the known ones), or groups asked of a 2.0 lock with no
+            pyproject.toml beside it (such a lock cannot tell groups apart).
+    """
+    if groups:
+        known = project_groups(lock)
+        if known is None:
+            raise ConfigError(
+                f"{group_option}: lock format 2.0 records no dependency groups and there is "
+                "no pyproject.toml beside the lock to read them from; plan the lock in its "
+                "project directory, or leave out " + group_option, filename=lock.path)
+        missing = [g for g in dict.fromkeys(groups) if normalize(g) not in known]
+        if missing:
+            raise ConfigError(
+                f"group(s) not found: {', '.join(missing)} ({group_option}); the project's "
+                f"groups: {', '.join(sorted(known))}", filename=lock.path)
+    missing = [e for e in dict.fromkeys(extras) if normalize(e) not in lock.extras]
+    if missing:
+        have = ", ".join(sorted(lock.extras)) or "none"
+        raise ConfigError(
+            f"extra(s) not specified: {', '.join(missing)} ({extras_option}); the project's "
+            f"extras: {have}", filename=lock.path)
+

@@ -1,0 +1,158 @@
+"""pip requirements files (``pip freeze`` and pip-compile write this format): logical
+lines, PEP 508 requirements with their ``--hash`` digests, and the index options
+(``--index-url``, ``--extra-index-url``, ``--find-links``, ``--no-index``, nested ``-r``).
+
+Follows pip's ``req_file``: a ``\\`` continues a line, `` #`` starts a comment, and the
+requirement runs up to the first word that starts with ``-``.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from packaging.requirements import InvalidRequirement, Requirement
+
+from poetry_wheelguard.distfiles import normalize
+from poetry_wheelguard.errors import WheelguardError
+from poetry_wheelguard.models import NormalizedName
+
+
+@dataclass(frozen=True)
+class PinnedRequirement:
+    """One requirement line: the PEP 508 requirement, its ``--hash`` digests, its origin."""
+
+    requirement: Requirement
+    hashes: frozenset[str]
+    origin: str
+
+    @property
+    def name(self) -> NormalizedName:
+        """PEP 503 normalized name."""
+        return normalize(self.requirement.name)
+
+    @property
+    def pin(self) -> str | None:
+        """The version of a single ``==V`` (no wildcard) or ``===V`` specifier, else ``None``."""
+        specs = list(self.requirement.specifier)
+        if len(specs) == 1 and specs[0].operator in {"==", "==="} \
+                and not specs[0].version.endswith(".*"):
+            return specs[0].version
+        return None
+
+
+@dataclass
+class RequirementSet:
+    """Requirements plus the index options found in requirements files."""
+
+    requirements: list[PinnedRequirement] = field(default_factory=list)
+    index_url: str | None = None
+    extra_index_urls: list[str] = field(default_factory=list)
+    find_links: list[str] = field(default_factory=list)
+    no_index: bool = False
+
+
+_OPTION_WITH_VALUE = {"-i": "index", "--index-url": "index", "--extra-index-url": "extra",
+                      "-f": "links", "--find-links": "links", "-r": "req", "--requirement": "req",
+                      "-c": "constraint", "--constraint": "constraint",
+                      "--trusted-host": "skip", "--only-binary": "skip", "--no-binary": "skip",
+                      "--use-feature": "skip"}
+_FLAGS = {"--no-index", "--pre", "--prefer-binary", "--require-hashes"}
+
+
+def _logical_lines(text: str) -> Iterable[tuple[int, str]]:
+    """pip's ``req_file`` joining: ``\\`` continues a line; `` #`` starts a comment."""
+    buf, start = "", 0
+    for number, line in enumerate(text.splitlines(), 1):
+        if not buf:
+            start = number
+        line = re.sub(r"(^|\s+)#.*$", "", line)
+        if line.endswith("\\"):
+            buf += line[:-1] + " "
+            continue
+        buf += line
+        if buf.strip():
+            yield start, buf.strip()
+        buf = ""
+    if buf.strip():
+        yield start, buf.strip()
+
+
+def parse_requirement_line(line: str, origin: str, reqs: RequirementSet,
+                           base: Path | None = None) -> None:
+    """Add one logical line of a requirements file (or one command-line word) to ``reqs``.
+
+    Raises:
+        WheelguardError: an invalid requirement, an editable/local/URL requirement (not
+            planned: it is built locally), or an unreadable ``-r`` file (names ``origin``).
+    """
+    # pip's req_file.break_args_options: the requirement runs up to the first word that
+    # starts with "-"; the rest are options (shell-split).
+    tokens = line.split()
+    cut = next((i for i, t in enumerate(tokens) if t.startswith("-")), len(tokens))
+    spec = " ".join(tokens[:cut])
+    words = shlex.split(" ".join(tokens[cut:]))
+    if not spec:
+        if not words:
+            return
+        head = words[0]
+        opt, _, inline = head.partition("=")
+        if opt in _OPTION_WITH_VALUE:
+            value = inline or (words[1] if len(words) > 1 else "")
+            kind = _OPTION_WITH_VALUE[opt]
+            if kind == "index":
+                reqs.index_url = value
+            elif kind == "extra":
+                reqs.extra_index_urls.append(value)
+            elif kind == "links":
+                reqs.find_links.append(value)
+            elif kind == "req":
+                read_requirements_file((base or Path.cwd()) / value, reqs)
+            return
+        if head in _FLAGS:
+            reqs.no_index = reqs.no_index or head == "--no-index"
+            return
+        raise WheelguardError(f"{head} {' '.join(words[1:2])}: local, editable and URL "
+                              "requirements are built, not planned; plan their dependencies"
+                              if head in {"-e", "--editable"} else
+                              f"unknown option {head}", filename=origin)
+    if spec.startswith((".", "/")) or ("://" in spec and "@" not in spec.split("://")[0]):
+        raise WheelguardError(f"{spec}: local, editable and URL requirements are built, not "
+                              "planned; plan their dependencies", filename=origin)
+    hashes = set()
+    for w in words:
+        if w.startswith("--hash="):
+            algo, _, digest = w[len("--hash="):].partition(":")
+            if algo == "sha256":
+                hashes.add(digest.lower())
+    try:
+        req = Requirement(spec)
+    except InvalidRequirement as exc:
+        first = str(exc).splitlines()[0] if str(exc) else "parse error"
+        raise WheelguardError(f"invalid requirement {spec!r} ({first})",
+                              filename=origin) from exc
+    if req.url:
+        raise WheelguardError(f"{req.name} @ URL: direct references are built or downloaded "
+                              "as given, not planned", filename=origin)
+    reqs.requirements.append(PinnedRequirement(req, frozenset(hashes), origin))
+
+
+def read_requirements_file(path: Path, reqs: RequirementSet | None = None) -> RequirementSet:
+    """Read a requirements file (pip's format, as ``pip freeze`` and pip-compile write it).
+
+    Raises:
+        WheelguardError: unreadable file or invalid line (names ``file:line``).
+    """
+    out = reqs if reqs is not None else RequirementSet()
+    try:
+        text = path.read_text("utf-8")
+    except OSError as exc:
+        raise WheelguardError(f"cannot read the requirements file ({exc.strerror})",
+                              filename=str(path)) from exc
+    for number, line in _logical_lines(text):
+        parse_requirement_line(line, f"{path}:{number}", out, path.parent)
+    return out
+
