@@ -85,7 +85,6 @@ REQ_SEED = (b"six==1.16.0 --hash=sha256:abc\n-r other.txt\n--index-url https://u
             b"  --hash=sha256:00\n")
 
 
-@pytest.mark.xfail(strict=True, reason="fix pending: plan -r non-UTF-8, unbalanced quote")
 @fuzz(150)
 @given(data=mutate(REQ_SEED) | TEXTY.map(str.encode))
 @example(data=b"\xff\xfe six\n")
@@ -137,7 +136,6 @@ content-hash = "00"
 '''
 
 
-@pytest.mark.xfail(strict=True, reason="fix pending: lock shape validation (plan --lock)")
 @fuzz(200)
 @given(data=mutate(LOCK_SEED))
 @example(data=b'metadata = "x"\n')
@@ -145,6 +143,38 @@ def test_poetry_lock(data: bytes, tmp_path: Path, capsys: pytest.CaptureFixture[
     (tmp_path / "pyproject.toml").write_text('[tool.poetry]\nname = "x"\nversion = "1"\n')
     lock = tmp_path / "poetry.lock"
     lock.write_bytes(data)
+    run(["plan", "--no-index", "--target", "python:3.11-slim", "--lock", str(lock)], capsys)
+
+
+LOCK_PYPROJECT_SEED = b'''[project]
+name = "x"
+version = "1"
+dependencies = ["six>=1.0"]
+[project.optional-dependencies]
+fast = ["six[x]; python_version >= '3.9'"]
+[dependency-groups]
+lint = ["six"]
+[tool.poetry.dependencies]
+python = ">=3.9"
+six = {version = "^1.16", optional = true, extras = ["x"], markers = "sys_platform == 'linux'"}
+[tool.poetry.group.dev.dependencies]
+six = [{version = "1", python = ">=3.9"}, {version = "2", platform = "linux"}]
+[tool.poetry.extras]
+x = ["six"]
+'''
+
+
+@fuzz(200)
+@given(data=mutate(LOCK_PYPROJECT_SEED))
+@example(data=b'[tool]\npoetry = "x"\n')
+@example(data=b"project = 5\n")
+@example(data=b'[tool.poetry]\ndependencies = ["six"]\n')
+def test_pyproject_beside_lock(data: bytes, tmp_path: Path,
+                               capsys: pytest.CaptureFixture[str]) -> None:
+    """The pyproject.toml a 2.0 lock is walked from (roots, groups, extras)."""
+    (tmp_path / "pyproject.toml").write_bytes(data)
+    lock = tmp_path / "poetry.lock"
+    lock.write_bytes(LOCK_SEED.replace(b'lock-version = "2.1"', b'lock-version = "2.0"'))
     run(["plan", "--no-index", "--target", "python:3.11-slim", "--lock", str(lock)], capsys)
 
 

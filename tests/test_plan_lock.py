@@ -293,7 +293,8 @@ def test_lock_20_dependency_walk(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("text", "message"), [
     ("[metadata]\nlock-version = \"1.1\"\n", "lock format 1.1 is not supported"),
-    ("[[package]]\nversion = \"1\"\n[metadata]\nlock-version = \"2.1\"\n", "malformed"),
+    ("[[package]]\nversion = \"1\"\n[metadata]\nlock-version = \"2.1\"\n",
+     r"\[\[package\]\] #1: 'name' and 'version' are required"),
     ("not toml = = =", "not valid TOML"),
 ])
 def test_bad_lock_is_one_line_error(tmp_path: Path, text: str, message: str) -> None:

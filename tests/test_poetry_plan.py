@@ -248,6 +248,8 @@ def test_activation_stays_cheap_and_bad_input_is_one_line(version: str,
         Path("poetry.lock").write_text("[[package]]\\nversion = 1\\n"
                                        "[metadata]\\nlock-version = '2.1'\\n")
         out["bad_lock"] = run("wheelguard plan --target python:3.12-slim")
+        Path("poetry.lock").write_text("metadata = 'x'\\n")
+        out["shape_lock"] = run("wheelguard plan --target python:3.12-slim")
         out["no_target"] = run("wheelguard plan")
         out["unknown"] = run("wheelguard plan --target python:3.12-busybox")
         out["arch"] = run("wheelguard plan --target python:3.12-slim --arch sparc")
@@ -269,7 +271,10 @@ def test_activation_stays_cheap_and_bad_input_is_one_line(version: str,
                            "poetry_wheelguard.poetry.plugin"]
     expected = {
         "no_lock": (exitcodes.INPUT_ERROR, "no poetry.lock; run `poetry lock` first"),
-        "bad_lock": (exitcodes.INPUT_ERROR, "poetry.lock: malformed [[package]] entry"),
+        "bad_lock": (exitcodes.INPUT_ERROR,
+                     "poetry.lock: [[package]] #1: 'version' must be a string, not an integer"),
+        "shape_lock": (exitcodes.INPUT_ERROR,
+                       "poetry.lock: top level: 'metadata' must be a table, not a string"),
         "no_target": (exitcodes.USAGE, "give --target NAME"),
         "unknown": (exitcodes.USAGE, "unknown target 'python:3.12-busybox'"),
         "arch": (exitcodes.USAGE, "--arch must be one of x86_64, aarch64, not 'sparc'"),

@@ -606,7 +606,7 @@ def test_verify_installed_runs_a_separate_process(fixture_site: Path, tmp_path: 
     result = verify_installed(str(venv / "bin" / "python"), ["wg-missing", "wg-tls"],
                               mode="strict", runner=runner)
     assert isinstance(result, InstalledVerification)
-    assert seen[0][:4] == [sys.executable, "-m", "poetry_wheelguard", "verify"]
+    assert seen[0][:4] == [sys.executable, "-I", "-S", "-c"] and seen[0][5] == "verify"
     assert result.exit_code == exitcodes.VERIFY_ERRORS
     assert {k: [f.code for f in fs] for k, fs in result.findings.items()} == {
         "wg-missing": ["MISSING_LIBRARY"], "wg-tls": ["STATIC_TLS"]}

@@ -209,7 +209,11 @@ def pip_index_config(
     skip_index = no_index or values.get("no-index", "").lower() in {"1", "true", "yes", "on"}
     urls: tuple[str, ...] = () if skip_index else tuple(dict.fromkeys([base, *extras]))
     for url in urls:
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+        except ValueError as exc:  # an IPv6 typo: http://[::1/simple/
+            raise ConfigError(f"index URL {redact_url(url)!r} is not a valid URL ({exc}); "
+                              "pass e.g. --index-url https://pypi.org/simple/") from exc
         if parts.scheme not in {"http", "https", "file"} or any(c.isspace() for c in url) or (
                 parts.scheme != "file" and not parts.netloc):
             raise ConfigError(f"index URL {redact_url(url)!r} is not an http://, https:// or "

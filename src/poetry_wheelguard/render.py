@@ -3,6 +3,11 @@
 :func:`print_table` is the one table printer (rich on a terminal, aligned plain text
 otherwise); :func:`render_table` is the per-package table of install, verify and plan,
 :func:`render_findings` the ``prefix: warning: CODE: message`` lines with their hints.
+
+Everything printed passes :func:`~poetry_wheelguard.report.printable` here, at the one
+place text leaves for the terminal: a package's METADATA name or version, a WHEEL tag or a
+filename holding ESC, CSI or another control character is shown escaped (``\\x1b``), in
+plain and in rich output, so it cannot colour, clear or retitle the terminal.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from typing import IO, Union
 
 from poetry_wheelguard.models import SEVERITY_RANK, Finding, PackageRecord
-from poetry_wheelguard.report import redact_text
+from poetry_wheelguard.report import printable, redact_text
 
 
 def _file_label(rec: PackageRecord) -> str:
@@ -56,6 +61,10 @@ def print_table(header: Sequence[str], rows: Sequence[Sequence[Cell]], stream: I
     """Print a table: rich (boxes, colours) when ``stream`` is a terminal, aligned plain
     text otherwise (logs of a Docker build, CI, pipes). Every command's table goes
     through here."""
+    header = [_cell(h) for h in header]
+    title = _cell(title)
+    rows = [[_cell(c) if isinstance(c, str) else (_cell(c[0]), c[1]) for c in row]
+            for row in rows]
     texts = [[c if isinstance(c, str) else c[0] for c in row] for row in rows]
     if stream.isatty():
         from rich.console import Console
@@ -75,6 +84,12 @@ def print_table(header: Sequence[str], rows: Sequence[Sequence[Cell]], stream: I
         print(title, file=stream)
     for row in (list(header), *texts):
         print("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip(), file=stream)
+
+
+def _cell(text: str) -> str:
+    """A table cell's text on one line: controls escaped (:func:`printable`), and the tab
+    and newline it keeps too."""
+    return printable(text).replace("\n", "\\n").replace("\t", "\\t")
 
 
 def render_table(records: Sequence[PackageRecord], stream: IO[str], title: str = "") -> None:
@@ -99,6 +114,7 @@ def render_findings(records: Sequence[PackageRecord], stream: IO[str],
             enforced = f.severity == "error" and rec.verdict == "refused"
             word = "error" if enforced else "warning"
             note = " (refused in strict mode)" if f.severity == "error" and not enforced else ""
-            print(f"{prefix}: {word}: {f.code}{note}: {redact_text(f.message)}", file=stream)
+            line = f"{prefix}: {word}: {f.code}{note}: {redact_text(f.message)}"
+            print(printable(line), file=stream)
             if f.hint:
-                print(f"  hint: {f.hint}", file=stream)
+                print(printable(f"  hint: {redact_text(f.hint)}"), file=stream)

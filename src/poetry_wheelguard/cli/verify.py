@@ -47,7 +47,7 @@ from poetry_wheelguard.image.rootfs import SysrootFacts, sysroot_target
 from poetry_wheelguard.installed import find_distributions
 from poetry_wheelguard.models import SEVERITY_RANK, NormalizedName
 from poetry_wheelguard.render import render_findings, render_table
-from poetry_wheelguard.report import Report, write_json_atomic
+from poetry_wheelguard.report import Report, check_report_path, write_json_atomic
 from poetry_wheelguard.scan import (
     build_context,
     index_findings,
@@ -107,6 +107,8 @@ def run_verify(ns: argparse.Namespace, argv: list[str]) -> int:
         print("pip-guard: error: --libc needs --sysroot ROOT (without it, the interpreter "
               "tells its libc)", file=sys.stderr)
         return exitcodes.USAGE
+    if config.report:  # before the run, as every other command: exit 64, not 12 at the end
+        check_report_path(config.report)
     started = time.perf_counter()
     root = os.path.abspath(args.sysroot) if args.sysroot else "/"
     sys_facts: SysrootFacts | None = None
