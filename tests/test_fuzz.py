@@ -5,10 +5,10 @@ never a traceback (an exception escaping ``main`` fails the example).
 
 Bounded: each property has ``max_examples`` (``WHEELGUARD_FUZZ_EXAMPLES`` scales them),
 no per-example deadline, no example database (``derandomize``: the same inputs every
-run), so the whole file stays within about two minutes on a CI machine. Known crash
-classes whose fix is pending (tests/test_hostile.py) are given as ``@example`` inputs of
-properties marked ``xfail(strict=True)``. ELF files are fuzzed further by
-tests/test_elf_fuzz.py (mutations of real fixtures).
+run), so the whole file stays within about two minutes on a CI machine. Each crash class
+of issue 11 is an ``@example`` input of its property (and a hand-made case in
+tests/test_hostile.py). ELF files are fuzzed further by tests/test_elf_fuzz.py (mutations
+of real fixtures).
 """
 
 from __future__ import annotations

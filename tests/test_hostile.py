@@ -4,9 +4,6 @@ hang, leak or side effect, one hand-made case each, through ``pip-guard``'s publ
 
 Every case asserts the contract of docs/exit-codes.md: no traceback, one line on stderr
 naming the file (or index) and what to do, exit 12 (bad input) or 64 (bad usage).
-Classes whose fix lies in modules being reorganized are marked ``xfail(strict=True)``
-with ``fix pending: <class>``: they start passing, and then fail as XPASS, the day the
-fix lands, so the marker is removed with it.
 """
 
 from __future__ import annotations
@@ -38,11 +35,6 @@ from tests.support.hostile import hostile_index
 
 REPO = Path(__file__).resolve().parents[1]
 TARGET = ["--target", "python:3.11-slim"]
-
-
-def pending(cls: str) -> pytest.MarkDecorator:
-    """A crash class whose fix waits for the reorganization of its module."""
-    return pytest.mark.xfail(strict=True, reason=f"fix pending: {cls}")
 
 
 @pytest.fixture(autouse=True)
@@ -370,6 +362,25 @@ def test_terminal_escapes_are_escaped(tmp_path: Path, capsys: pytest.CaptureFixt
     main(["verify", "--path", str(site), "--no-cache"])
     out = capsys.readouterr()
     assert "\x1b" not in out.out + out.err and "\\x1b" in out.out + out.err
+
+
+def test_rich_table_escapes_controls() -> None:
+    """On a terminal (rich) too: a cell's ESC is shown as ``\\x1b``, never sent."""
+    import io
+
+    from poetry_wheelguard.render import print_table
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    out = Terminal()
+    print_table(["package", "version"], [["esc", ("1.0\x1b]0;owned\x07\x1b[2J", "green")]],
+                out, title="t\x1b[31m")
+    shown = out.getvalue()
+    assert "\\x1b]0;owned\\x07" in shown and "\\x1b[31m" in shown
+    assert "\x07" not in shown and "]0;owned" in shown
+    assert "\x1b[2J" not in shown and "\x1b[31m" not in shown
 
 
 def test_printable_escapes_controls() -> None:
