@@ -1106,7 +1106,8 @@ def run_plan(ns: argparse.Namespace, argv: list[str]) -> int:
         ConfigError, WheelguardError: translated to exit codes by :func:`cli.main`.
     """
     from poetry_wheelguard.cli.options import config_from_namespace
-    from poetry_wheelguard.index import IndexClient, default_cache_dir, pip_index_config
+    from poetry_wheelguard.index import IndexClient, default_cache_dir
+    from poetry_wheelguard.pip.config import pip_index_config
     from poetry_wheelguard.target_options import targets_from_options
 
     parser = _parser()

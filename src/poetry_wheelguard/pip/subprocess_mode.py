@@ -38,8 +38,9 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from poetry_wheelguard.config import Config
 from poetry_wheelguard.distfiles import try_classify
 from poetry_wheelguard.errors import IndexFetchError
-from poetry_wheelguard.index import IndexClient, IndexConfig, ListedFile, pip_index_config
+from poetry_wheelguard.index import IndexClient, IndexConfig, ListedFile
 from poetry_wheelguard.models import PackageRecord
+from poetry_wheelguard.pip.config import pip_index_config
 from poetry_wheelguard.pip.hooks import target_from_pip
 from poetry_wheelguard.pip.selection import (
     CANDIDATE,
