@@ -51,7 +51,7 @@ if TYPE_CHECKING:
     import ssl
 
 from poetry_wheelguard import __version__
-from poetry_wheelguard.distfiles import DistFile, normalize, try_classify
+from poetry_wheelguard.distfiles import DistFile, normalize
 from poetry_wheelguard.errors import ConfigError, IndexFetchError
 from poetry_wheelguard.models import Candidate, NormalizedName
 from poetry_wheelguard.report import redact_url
@@ -454,7 +454,7 @@ def _find_links_candidates(location: str, fetcher: Fetcher) -> list[Candidate]:
 def _keep(cands: Iterable[Candidate], name: NormalizedName, source: str) -> list[ListedFile]:
     out = []
     for c in cands:
-        dist = try_classify(c.filename)
+        dist = c.dist
         if dist is not None and dist.name == name:
             out.append(ListedFile(c, dist, source))
     return out

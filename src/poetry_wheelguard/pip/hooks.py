@@ -76,7 +76,6 @@ from poetry_wheelguard.pip.selection import (
     canonical_version,
     clean_url,
     index_of,
-    version_of,
 )
 from poetry_wheelguard.policy import Evaluation, evaluate, record_for
 from poetry_wheelguard.targets import Target, make_target
@@ -200,12 +199,14 @@ class GuardSession:
         if not info.filename:
             return
         name = normalize(project)
+        dist = try_classify(info.filename)
         seen = SeenLink(
             filename=info.filename,
             url=info.url,
             sha256=info.sha256,
             version=(canonical_version(detail) if verdict == CANDIDATE else None)
-            or version_of(info.filename),
+            or (str(dist.version) if dist is not None else None),
+            dist=dist,
             verdict=str(verdict),
             reason=None if verdict == CANDIDATE else str(detail),
             requires_python=info.requires_python,
@@ -229,15 +230,18 @@ class GuardSession:
     def decide(self, info: LinkInfo, name: str | None, version: Any, *, editable: bool,
                target_python: Any, via: str, substituted: bool = False) -> Decision:
         """The policy's decision on pip's choice of the file ``info``, not recorded."""
-        dist = try_classify(info.filename)
-        project = normalize(name) if name else (dist.name if dist else normalize(info.filename))
+        named = normalize(name) if name else None
+        observed = self.seen.get(named, {}).get(info.url) if named else None
+        dist = observed.dist if observed is not None else try_classify(info.filename)
+        project = named or (dist.name if dist else normalize(info.filename))
         listing = self.seen.get(project, {})
         observed = listing.get(info.url)
         first_party = editable or info.is_vcs or info.is_dir or (info.is_file and observed is None)
         chosen = observed or SeenLink(
             filename=info.filename, url=info.url, sha256=info.sha256,
-            version=canonical_version(version) or version_of(info.filename), verdict=DIRECT,
-            index=index_of(info.page, info.url, project) if info.page else "",
+            version=canonical_version(version) or (str(dist.version) if dist else None),
+            verdict=DIRECT, index=index_of(info.page, info.url, project) if info.page else "",
+            dist=dist,
         )
         if dist is not None:
             built: bool | None = dist.kind == "sdist" or substituted

@@ -53,7 +53,7 @@ from packaging.version import InvalidVersion, Version
 
 from poetry_wheelguard import exitcodes
 from poetry_wheelguard.config import Config, load_config
-from poetry_wheelguard.distfiles import normalize, try_classify
+from poetry_wheelguard.distfiles import DistFile, normalize, try_classify
 from poetry_wheelguard.errors import ConfigError, VerifyError, WheelguardError
 from poetry_wheelguard.models import (
     SEVERITY_RANK,
@@ -130,9 +130,12 @@ def locked_hashes(files: Any) -> frozenset[str]:
 
 
 def rejected_reason(
-    facts: LinkFacts, chosen: str, env_tags: frozenset[Tag] | None, locked: frozenset[str]
+    facts: LinkFacts, chosen: str, env_tags: frozenset[Tag] | None, locked: frozenset[str],
+    dist: DistFile | None = None,
 ) -> str | None:
     """Why Poetry's Chooser could not take ``facts`` (``None`` if it could but ranked it lower).
+
+    ``dist``: ``facts.filename`` already parsed (parsed here when not given).
 
     Mirrors ``Chooser.choose_for``: a wheel none of whose tags is in the environment's
     ``supported_tags``; a file whose sha256 is not among the lock's hashes (when the lock
@@ -140,7 +143,7 @@ def rejected_reason(
     """
     if facts.filename == chosen:
         return None
-    dist = try_classify(facts.filename)
+    dist = dist or try_classify(facts.filename)
     if dist is not None and dist.kind == "wheel" and env_tags is not None \
             and dist.tags.isdisjoint(env_tags):
         return "not supported by the project environment's tags (poetry debug tags)"
@@ -180,13 +183,14 @@ def build_selection(
     files = list(release)
     if all(f.filename != chosen.filename for f in files):
         files.insert(0, chosen)
+    dists = {f.filename: try_classify(f.filename) for f in files}
     candidates = tuple(
         Candidate(f.filename, f.url, f.sha256,
-                  rejected_reason(f, chosen.filename, env_tags, locked),
-                  f.requires_python, f.yanked)
+                  rejected_reason(f, chosen.filename, env_tags, locked, dists[f.filename]),
+                  f.requires_python, f.yanked, dists[f.filename])
         for f in files
     )
-    chosen_dist = try_classify(chosen.filename)
+    chosen_dist = dists[chosen.filename]
     this = chosen_dist.version if chosen_dist else None
     grouped: dict[str, list[str]] = {}
     for filename in other_files:
@@ -199,7 +203,7 @@ def build_selection(
         name=normalize(name),
         version=version,
         chosen=Candidate(chosen.filename, chosen.url, chosen.sha256, None,
-                         chosen.requires_python, chosen.yanked),
+                         chosen.requires_python, chosen.yanked, chosen_dist),
         candidates=candidates,
         other_versions=others,
         index=redact_url(index),
