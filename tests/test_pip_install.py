@@ -20,15 +20,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import pytest
 
 from poetry_wheelguard import exitcodes
-from poetry_wheelguard.report import schema_path
 from tests.support.dists import build_wheel, compile_extension
 from tests.support.env import isolated_env, pyenv_versions
 from tests.support.index import IndexServer
 from tests.support.projects import FixtureIndex, tag_for
+from tests.support.schema import validate_report
 
 pytestmark = pytest.mark.pipversions
 
@@ -37,7 +36,6 @@ WHEELS = REPO / "tests" / ".cache" / "pip-wheels"
 PIP_VERSIONS = ("23.0.1", "26.3")
 NEWEST = PIP_VERSIONS[-1]
 RUNTIME = ("packaging>=23.0", "pyelftools>=0.29", "rich>=12.0")
-SCHEMA = json.loads(schema_path().read_text())
 PURE_CP38 = "wg_purefallback-1.0-cp37.cp38-cp37m.cp38-manylinux1_x86_64.whl"
 
 
@@ -179,7 +177,7 @@ def index(index_server: IndexServer) -> IndexServer:
 def report_of(path: Path) -> dict[str, Any]:
     """The report at ``path``, validated against schema/report-1.json."""
     data: dict[str, Any] = json.loads(path.read_text())
-    jsonschema.validate(data, SCHEMA)
+    validate_report(data)
     return data
 
 

@@ -20,6 +20,7 @@ from poetry_wheelguard.pip.subprocess_mode import parse_pip_options, records_fro
 from poetry_wheelguard.policy import evaluate
 from poetry_wheelguard.targets import make_target
 from tests.support.index import IndexServer
+from tests.support.schema import validate_report
 
 RUNNING = make_target(python_version=(3, 11), machine="x86_64", libc="glibc",
                       libc_version=(2, 36))
@@ -177,12 +178,8 @@ def test_pip_support_by_version() -> None:
 
 
 def test_a_missing_pip_name_is_recorded_and_reported() -> None:
-    import json
-
-    import jsonschema
-
     from poetry_wheelguard.pip import compat
-    from poetry_wheelguard.report import Report, schema_path
+    from poetry_wheelguard.report import Report
 
     notes = compat.CheckNotes()
     assert compat.finder_of(object(), notes) is None
@@ -193,6 +190,6 @@ def test_a_missing_pip_name_is_recorded_and_reported() -> None:
     assert degraded[0]["check"].startswith(compat.CHECK_PRECHECK)
     data = Report(command="install", mode="strict", target=None,
                   degraded_checks=degraded).to_json()
-    jsonschema.validate(data, json.loads(schema_path().read_text()))
+    validate_report(data)
     assert data["degraded_checks"] == degraded
     assert "degraded_checks" not in Report(command="install", mode="warn", target=None).to_json()

@@ -1,5 +1,9 @@
 """The only module that reads Poetry's and cleo's private or version-dependent names.
 
+(The four the plugin needs at activation - ``running_poetry_version``, ``version_tuple``,
+``escape_markup``, ``is_self_command`` - are defined in :mod:`poetry_wheelguard.poetry`
+itself, so that activation imports no further module, and re-exported here.)
+
 :data:`NAMES` lists each with the Poetry versions that have it and the fallback used where
 it is missing; the functions below read Poetry's objects by duck typing (no Poetry import
 at module level) into plain values. :mod:`.hooks`, :mod:`.plugin` and :mod:`.commands`
@@ -13,6 +17,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
+
+from poetry_wheelguard.poetry import (
+    escape_markup,
+    is_self_command,
+    running_poetry_version,
+    version_tuple,
+)
+
+__all__ = ["NAMES", "InstallerParts", "LinkFacts", "PoetryName", "escape_markup",
+           "installer_parts", "is_dry_run", "is_self_command", "link_facts", "lock_is_fresh",
+           "lock_path", "other_release_files", "project_dir_of", "repository_for",
+           "repository_url", "running_poetry_version", "version_tuple"]
 
 
 @dataclass(frozen=True)
@@ -47,44 +63,6 @@ NAMES = (
     PoetryName("poetry.__version__.__version__", "", "importlib.metadata.version('poetry')"),
     PoetryName("cleo.formatters.formatter.Formatter.escape", "", "'<' escaped by hand"),
 )
-
-
-def running_poetry_version() -> str:
-    """The version of the running Poetry (``poetry.__version__``, else its distribution)."""
-    try:
-        from poetry.__version__ import __version__ as version
-    except ImportError:  # very old or unusual layout
-        from importlib.metadata import version as dist_version
-
-        return dist_version("poetry")
-    return str(version)
-
-
-def version_tuple(text: str) -> tuple[int, int]:
-    """``(major, minor)`` of a Poetry version string; ``(0, 0)`` when unreadable."""
-    parts = [*text.split("."), "0", "0"][:2]
-    try:
-        return int(parts[0]), int("".join(c for c in parts[1] if c.isdigit()) or 0)
-    except ValueError:
-        return (0, 0)
-
-
-def escape_markup(text: str) -> str:
-    """Escape cleo's ``<tag>`` markup in plain text (``Formatter.escape``)."""
-    try:
-        from cleo.formatters.formatter import Formatter
-    except ImportError:  # pragma: no cover - cleo always comes with Poetry
-        return text.replace("<", "\\<")
-    return str(Formatter.escape(text))
-
-
-def is_self_command(command: Any) -> bool:
-    """``command`` is a ``poetry self ...`` command (``SelfCommand``)."""
-    try:
-        from poetry.console.commands.self.self_command import SelfCommand
-    except ImportError:  # pragma: no cover - both supported Poetry versions have it
-        return False
-    return isinstance(command, SelfCommand)
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 from cleo.events.console_events import COMMAND, TERMINATE
 from poetry.plugins.application_plugin import ApplicationPlugin
 
-from poetry_wheelguard.poetry import GUARDED_COMMANDS
-from poetry_wheelguard.poetry.compat import (
+from poetry_wheelguard.poetry import (
+    GUARDED_COMMANDS,
     escape_markup,
     is_self_command,
     running_poetry_version,
