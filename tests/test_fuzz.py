@@ -89,6 +89,7 @@ REQ_SEED = (b"six==1.16.0 --hash=sha256:abc\n-r other.txt\n--index-url https://u
 @given(data=mutate(REQ_SEED) | TEXTY.map(str.encode))
 @example(data=b"\xff\xfe six\n")
 @example(data=b'six==1.16.0 --hash="abc\n')
+@example(data=b"-r o\x00ther.txt\n")
 def test_requirements(data: bytes, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "req.txt"
     path.write_bytes(data)

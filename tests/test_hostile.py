@@ -174,6 +174,7 @@ def _write_requirements(tmp_path: Path, data: bytes) -> Path:
     (b"-r req.txt\n", "plan -r self-include"),
     (b'six==1.16.0 --hash="abc\n', "plan -r unbalanced quote"),
     (b"--index-url http://[::1/simple/\nsix==1.16.0\n", "IPv6 URL typo"),
+    (b"-r o\x00ther.txt\n", "plan -r NUL byte in an included name (fuzz)"),
 ])
 def test_plan_requirements_file(data: bytes, cls: str, tmp_path: Path,
                                 capsys: pytest.CaptureFixture[str]) -> None:

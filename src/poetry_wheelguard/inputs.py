@@ -31,8 +31,9 @@ def read_input_bytes(path: str | Path, what: str) -> bytes:
     role in the error (``"requirements file"``).
 
     Raises:
-        WheelguardError: the file is missing or unreadable, or is not a regular file (a
-            FIFO, a device, a directory, a socket); names the file.
+        WheelguardError: the file is missing or unreadable, its name holds a NUL byte, or
+            it is not a regular file (a FIFO, a device, a directory, a socket); names the
+            file.
     """
     shown = str(path)
     if shown == "-":
@@ -45,6 +46,8 @@ def read_input_bytes(path: str | Path, what: str) -> bytes:
             raise WheelguardError(f"the {what} on standard input is larger than "
                                   f"{STDIN_MAX_BYTES} bytes", filename="-")
         return data
+    if "\x00" in shown:
+        raise WheelguardError(f"the {what}'s name holds a NUL byte", filename=repr(shown))
     try:
         fd = os.open(shown, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as exc:

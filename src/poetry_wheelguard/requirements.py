@@ -137,6 +137,9 @@ def parse_requirement_line(line: str, origin: str, reqs: RequirementSet,
             elif kind == "links":
                 reqs.find_links.append(_check_url(value, opt, origin))
             elif kind == "req":
+                if "\x00" in value:
+                    raise WheelguardError(f"{opt} {printable(value)!r}: the file name holds a "
+                                          "NUL byte", filename=origin)
                 read_requirements_file((base or Path.cwd()) / value, reqs)
             return
         if head in _FLAGS:
@@ -174,11 +177,15 @@ def read_requirements_file(path: Path, reqs: RequirementSet | None = None) -> Re
     before any byte is read.
 
     Raises:
-        WheelguardError: unreadable, not a regular file, not UTF-8, a file that includes
+        WheelguardError: unreadable, a name with a NUL byte, not a regular file, not UTF-8,
+            a file that includes
             itself (directly or through other ``-r`` files), ``-r`` files nested deeper
             than :data:`MAX_INCLUDE_DEPTH`, or an invalid line (names ``file:line``).
     """
     out = reqs if reqs is not None else RequirementSet()
+    if "\x00" in str(path):
+        raise WheelguardError("the requirements file name holds a NUL byte",
+                              filename=printable(str(path)))
     real = str(path) if str(path) == "-" else os.path.realpath(path)
     if real in out.reading:
         chain = " -> ".join([*out.reading[out.reading.index(real):], real])
