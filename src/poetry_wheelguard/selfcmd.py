@@ -14,7 +14,6 @@ imported from are put on ``sys.path`` by the command itself, which runs no ``.pt
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import sys
 import zipimport
@@ -53,15 +52,31 @@ def import_roots() -> list[str]:
         return [loader.archive]
     roots: list[str] = []
     for name in _IMPORTS:
-        found = importlib.util.find_spec(name)
-        where = list(found.submodule_search_locations or ()) if found is not None else []
-        if not where and found is not None and found.origin:
-            where = [found.origin]
-        for path in where[:1]:
-            root = os.path.dirname(os.path.abspath(path))
-            if root not in roots:
-                roots.append(root)
+        root = _root_of(name)
+        if root is not None and root not in roots:
+            roots.append(root)
     return roots
+
+
+def _root_of(name: str) -> str | None:
+    """The ``sys.path`` entry top-level module ``name`` comes from: an imported module's
+    ``__file__``, else the first ``sys.path`` directory (not the current one) holding
+    ``name/`` or ``name.py``. Looked up on disk, not through the import system: pip 26
+    warns about any import (and any finder lookup) after it installed, and this runs after
+    the install."""
+    module = sys.modules.get(name)
+    file = getattr(module, "__file__", None)
+    if isinstance(file, str):
+        here = os.path.dirname(os.path.abspath(file))
+        return os.path.dirname(here) if hasattr(module, "__path__") else here
+    for entry in sys.path:
+        if not entry:  # the current directory is never put on the child's path
+            continue
+        base = os.path.abspath(entry)
+        if os.path.isdir(os.path.join(base, name)) or \
+                os.path.isfile(os.path.join(base, name + ".py")):
+            return base
+    return None
 
 
 def isolated_guard_command() -> list[str]:
