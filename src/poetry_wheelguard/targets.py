@@ -231,7 +231,11 @@ cv = sysconfig.get_config_var
 exe_dir = os.path.dirname(os.path.abspath(sys.executable))
 venv = os.path.dirname(exe_dir)
 if any(os.path.isfile(os.path.join(d, "pyvenv.cfg")) for d in (exe_dir, venv)):
-    paths = sysconfig.get_paths(vars={"base": venv, "platbase": venv})
+    # the venv scheme (3.11+), not the default one: Debian's posix_local adds /local/
+    names = sysconfig.get_scheme_names()
+    scheme = "venv" if "venv" in names else "posix_prefix" if "posix_prefix" in names else None
+    paths = sysconfig.get_paths(scheme, vars={"base": venv, "platbase": venv}) if scheme \
+        else sysconfig.get_paths(vars={"base": venv, "platbase": venv})
 else:
     paths = sysconfig.get_paths()
 print(json.dumps({

@@ -20,7 +20,7 @@ from poetry_wheelguard import __version__, exitcodes
 from poetry_wheelguard.cli.options import add_global_options, config_from_namespace
 from poetry_wheelguard.errors import ConfigError, WheelguardError
 
-COMMANDS = ("install", "verify", "plan", "diff")
+COMMANDS = ("install", "verify", "plan", "diff", "audit")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -28,7 +28,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="pip-guard",
         description="Log the file every package is installed from, refuse silent sdist builds "
         "and pure-Python fallbacks, verify compiled files against the target interpreter.",
-        epilog="commands: install (pip install arguments follow), verify, plan, diff",
+        epilog="commands: install (pip install arguments follow), verify, plan, diff, audit",
     )
     parser.add_argument("--version", action="version", version=f"pip-guard {__version__}")
     add_global_options(parser)
@@ -66,6 +66,10 @@ def _dispatch(command: str) -> Callable[[argparse.Namespace, list[str]], int]:
         from poetry_wheelguard.plan import run_plan
 
         return run_plan
+    if command == "audit":
+        from poetry_wheelguard.cli.audit import run_audit
+
+        return run_audit
     from poetry_wheelguard.diff import run_diff
 
     return run_diff

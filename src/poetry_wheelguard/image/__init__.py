@@ -1,0 +1,1 @@
+"""Container images read as files: layers applied into a temporary sysroot (:mod:`.layers`)."""
