@@ -6,17 +6,22 @@ the same checks against images a real Docker engine builds from docs/docker.md
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
+import re
 import shutil
 import sys
 import tarfile
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
+from packaging.utils import canonicalize_name
 
 from poetry_wheelguard import exitcodes
 from poetry_wheelguard.cli import main
@@ -178,8 +183,6 @@ def test_hard_links_and_symbolic_links_resolve_inside_the_image(
     assert pkgs["/usr:wg-hl"]["verification"]["installed_bytes"] >= os.path.getsize(
         fx / "healthy.so")
 
-    import contextlib
-
     with contextlib.ExitStack() as stack:
         image = open_image(str(layout), stack, str(tmp_path))
         applied = apply_layers(image, str(tmp_path / "root"))
@@ -338,8 +341,6 @@ def test_digest_mismatch_and_truncated_layers(tmp_path: Path,
 
 
 def test_tar_bombs(tmp_path: Path) -> None:
-    import contextlib
-
     layout = _layout_with(tmp_path, [Member("zeros", data=bytes(8 << 20))])
     with contextlib.ExitStack() as stack:
         image = open_image(str(layout), stack, str(tmp_path))
@@ -366,3 +367,199 @@ def test_not_an_image(tmp_path: Path, make: str, capsys: pytest.CaptureFixture[s
     code, out = run(["audit", str(target)], capsys)
     assert code == exitcodes.INPUT_ERROR and len(out.strip().splitlines()) == 1, out
     assert str(target) in out and "not an image" in out
+
+
+# --- a real Docker engine: the recipes of docs/docker.md, built from their text ----------
+
+DEBIAN_OK = b"pyyaml==6.0.2\nmarkupsafe==3.0.2\n"
+
+
+@dataclass
+class DockerLayer:
+    """The engine, the base images, the guard's wheel, the Debian recipe's image."""
+
+    work: Path
+    debian: str
+    wheel: Path
+    recipes: dict[str, str]
+    built: dict[str, str]
+
+
+@pytest.fixture(scope="module")
+def docker_layer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DockerLayer]:
+    from tests.support import docker as d
+    from tests.support.musl import build_project_wheel
+
+    work = tmp_path_factory.mktemp("docker")
+    try:
+        with d.engine(work):
+            debian = d.debian_base()
+            wheel = build_project_wheel(work / "wheels")
+            yield DockerLayer(work, debian, wheel, d.recipes(), {})
+    except d.DockerUnavailable as exc:
+        d.unavailable(str(exc))
+
+
+def _context(layer: DockerLayer, name: str, files: dict[str, bytes]) -> dict[str, bytes]:
+    from tests.support.docker import egress_certs
+
+    return {**egress_certs(), f"wheels/{layer.wheel.name}": layer.wheel.read_bytes(), **files}
+
+
+def _debian_image(layer: DockerLayer) -> str:
+    from tests.support.docker import build
+
+    if "debian-pip" not in layer.built:
+        result = build(layer.work / "ctx-debian", layer.recipes["debian-pip"],
+                       "wg-recipe-debian-pip", {"BASE": layer.debian},
+                       files=_context(layer, "debian-pip", {"requirements.txt": DEBIAN_OK}))
+        assert result.returncode == 0, result.output[-3000:]
+        layer.built["debian-pip"] = "wg-recipe-debian-pip"
+    return layer.built["debian-pip"]
+
+
+def _pip_list(image: str) -> dict[str, str]:
+    from tests.support.docker import docker
+
+    proc = docker("run", "--rm", image, "/app/.venv/bin/python", "-m", "pip", "list",
+                  "--format=json", timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    return {canonicalize_name(p["name"]): p["version"] for p in json.loads(proc.stdout)}
+
+
+def test_docs_recipes_are_complete() -> None:
+    """Every recipe of docs/docker.md takes its base image as a build argument, has a
+    builder stage with a strict guard step and a final stage on the same base."""
+    from tests.support.docker import recipes
+
+    found = recipes()
+    assert set(found) == {"debian-pip", "debian-poetry", "alpine-pip"}
+    for name, text in found.items():
+        lines = text.splitlines()
+        assert lines[1].startswith("ARG BASE=python:3.12-"), name
+        assert lines[2] == "FROM ${BASE} AS build", name
+        assert "FROM ${BASE}" in lines[3:] and "COPY --from=build /app/.venv /app/.venv" in text
+        assert "pip-guard --mode strict install" in text or "WHEELGUARD_MODE=strict" in text
+
+
+@pytest.mark.docker
+def test_debian_recipe_passes_strict_and_its_audit_has_no_finding(
+        docker_layer: DockerLayer, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    image = _debian_image(docker_layer)
+    code, out, data = audit(f"docker:{image}", capsys, tmp_path / "r.json")
+    assert code == exitcodes.OK, out
+    assert all(codes(p) == set() for p in data["packages"]), out
+    pkgs = {p["name"]: p for p in data["packages"]
+            if p["verification"]["environment"] == "/app/.venv"}
+    assert {n: p["version"] for n, p in pkgs.items()} == _pip_list(image)
+    assert pkgs["pyyaml"]["verification"]["elf_files"] >= 1
+    assert all(p["verification"]["installed_bytes"] > 0 for p in pkgs.values())
+    # strict mode: still nothing to refuse
+    code, out = run(["--mode", "strict", "audit", f"docker:{image}"], capsys)
+    assert code == exitcodes.OK, out
+
+
+@pytest.mark.docker
+def test_engine_whiteouts_opaque_dirs_and_a_musl_extension(
+        docker_layer: DockerLayer, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A layer that uninstalls markupsafe (whiteouts) and re-creates yaml/ (an opaque
+    directory on overlay2) is audited as ``docker run ... pip list`` shows the image; a
+    musl build's extension copied over pyyaml's is LIBC_MISMATCH."""
+    from tests.support.docker import build, docker
+
+    base = _debian_image(docker_layer)
+    site = "/app/.venv/lib/python3.11/site-packages"
+    dockerfile = (f"FROM {base}\nRUN /app/.venv/bin/pip uninstall -q -y markupsafe && "
+                  f"rm -rf {site}/yaml && mkdir {site}/yaml && touch {site}/yaml/__init__.py\n")
+    result = build(tmp_path / "ctx", dockerfile, "wg-test-whiteouts", {})
+    assert result.returncode == 0, result.output[-2000:]
+    saved = tmp_path / "saved.tar"
+    assert docker("save", "-o", str(saved), "wg-test-whiteouts").returncode == 0
+    with tarfile.open(saved) as outer:
+        last = [m for m in outer.getmembers() if m.name.endswith("layer.tar")]
+        names = set()
+        for m in last:
+            fh = outer.extractfile(m)
+            assert fh is not None
+            with tarfile.open(fileobj=fh) as inner:
+                names |= {n for n in inner.getnames() if "/.wh." in n}
+    assert any(n.endswith("yaml/.wh..wh..opq") for n in names), names
+    assert any(".wh.markupsafe" in n.lower() for n in names), names
+    code, out, data = audit(saved, capsys, tmp_path / "r.json")
+    assert code == exitcodes.OK, out
+    pkgs = {p["name"]: p for p in data["packages"]}
+    assert {n: p["version"] for n, p in pkgs.items()
+            if p["verification"]["environment"] == "/app/.venv"} == _pip_list("wg-test-whiteouts")
+    assert "markupsafe" not in pkgs and pkgs["pyyaml"]["verification"]["elf_files"] == 0
+
+    musl_so = (elf_fixtures() / "musl-x86_64/healthy.so").read_bytes()
+    target = f"{site}/_yaml_musl.cpython-311-x86_64-linux-gnu.so"
+    result = build(tmp_path / "ctx2", f"FROM {base}\nCOPY musl.so {target}\n",
+                   "wg-test-muslext", {}, files={"musl.so": musl_so})
+    assert result.returncode == 0, result.output[-2000:]
+    # the file joins pyyaml's RECORD as an installer would have written it
+    record = f"{site}/PyYAML-6.0.2.dist-info/RECORD"
+    result = build(tmp_path / "ctx3", f"FROM wg-test-muslext\nRUN echo "
+                   f"'_yaml_musl.cpython-311-x86_64-linux-gnu.so,,' >> {record}\n",
+                   "wg-test-muslext2", {})
+    assert result.returncode == 0, result.output[-2000:]
+    code, out, data = audit("docker:wg-test-muslext2", capsys, tmp_path / "m.json")
+    pkgs = {p["name"]: p for p in data["packages"]}
+    assert "LIBC_MISMATCH" in codes(pkgs["pyyaml"]), out
+    assert any(f["code"] == "LIBC_MISMATCH" and f.get("path", "").endswith(
+        "_yaml_musl.cpython-311-x86_64-linux-gnu.so") for f in pkgs["pyyaml"]["findings"])
+    assert codes(pkgs["markupsafe"]) == set()
+
+
+@pytest.mark.docker
+def test_debian_recipe_with_aiohttp_362_fails_at_the_guard_step(
+        docker_layer: DockerLayer) -> None:
+    from tests.support.docker import build
+
+    result = build(docker_layer.work / "ctx-aiohttp", docker_layer.recipes["debian-pip"],
+                   "wg-recipe-aiohttp", {"BASE": docker_layer.debian},
+                   files=_context(docker_layer, "debian-pip",
+                                  {"requirements.txt": b"aiohttp==3.6.2\n"}))
+    assert result.returncode != 0
+    m = re.search(r"The command '/bin/sh -c (.*)' returned a non-zero code: (\d+)|"
+                  r"process \"/bin/sh -c (.*)\" did not complete successfully: exit code: "
+                  r"(\d+)", result.output)
+    assert m, result.output[-3000:]
+    command, code = (m[1], m[2]) if m[1] else (m[3], m[4])
+    assert "pip-guard --mode strict install" in command and int(code) == exitcodes.REFUSED
+
+
+@pytest.mark.docker
+@pytest.mark.musl
+def test_alpine_recipe_uvloop_sdist_build_and_diff_against_debian(
+        docker_layer: DockerLayer, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.support import docker as d
+    from tests.support.musl import ARCHIVE_NAME, pypi_proxy_server, shared_dir
+
+    try:
+        musl = d.musl_base(shared_dir() / "musl-cpython" / ARCHIVE_NAME, docker_layer.work)
+    except d.DockerUnavailable as exc:
+        d.unavailable(str(exc))
+    with contextlib.contextmanager(pypi_proxy_server)(tmp_path / "proxy") as index:
+        args = {"BASE": musl, "PIP_INDEX_URL": index, "PIP_TRUSTED_HOST": "127.0.0.1"}
+        recipe = docker_layer.recipes["alpine-pip"]
+        bad = d.build(tmp_path / "ctx-uvloop", recipe, "wg-recipe-uvloop", args,
+                      files=_context(docker_layer, "alpine-pip",
+                                     {"requirements.txt": b"uvloop==0.16.0\n"}),
+                      network_host=True)
+        assert bad.returncode != 0 and "SDIST_BUILD" in bad.output, bad.output[-3000:]
+        assert re.search(r"non-zero code: 10|exit code: 10", bad.output), bad.output[-2000:]
+        good = d.build(tmp_path / "ctx-alpine", recipe, "wg-recipe-alpine", args,
+                       files=_context(docker_layer, "alpine-pip",
+                                      {"requirements.txt": DEBIAN_OK}), network_host=True)
+        assert good.returncode == 0, good.output[-3000:]
+    code, out, data = audit("docker:wg-recipe-alpine", capsys, tmp_path / "alpine.json")
+    assert code == exitcodes.OK and all(codes(p) == set() for p in data["packages"]), out
+    assert data["audit"]["environments"][0]["libc"].startswith("musl")
+    code, out, _ = audit(f"docker:{_debian_image(docker_layer)}", capsys,
+                         tmp_path / "debian.json")
+    code, out = run(["diff", str(tmp_path / "debian.json"), str(tmp_path / "alpine.json")],
+                    capsys)
+    assert code == exitcodes.OK
+    assert re.search(r"pyyaml .*manylinux_2_17_x86_64 -> musllinux_1_\d_x86_64", out), out
+    assert "installed " in out and "compiled files" in out
