@@ -540,7 +540,7 @@ def test_alpine_recipe_uvloop_sdist_build_and_diff_against_debian(
         musl = d.musl_base(shared_dir() / "musl-cpython" / ARCHIVE_NAME, docker_layer.work)
     except d.DockerUnavailable as exc:
         d.unavailable(str(exc))
-    with contextlib.contextmanager(pypi_proxy_server)(tmp_path / "proxy") as index:
+    with pypi_proxy_server(tmp_path / "proxy") as index:
         args = {"BASE": musl, "PIP_INDEX_URL": index, "PIP_TRUSTED_HOST": "127.0.0.1"}
         recipe = docker_layer.recipes["alpine-pip"]
         bad = d.build(tmp_path / "ctx-uvloop", recipe, "wg-recipe-uvloop", args,
