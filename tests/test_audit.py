@@ -443,6 +443,7 @@ def test_docs_recipes_are_complete() -> None:
 
 
 @pytest.mark.docker
+@pytest.mark.network  # the builds install from the public index
 def test_debian_recipe_passes_strict_and_its_audit_has_no_finding(
         docker_layer: DockerLayer, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     image = _debian_image(docker_layer)
@@ -460,6 +461,7 @@ def test_debian_recipe_passes_strict_and_its_audit_has_no_finding(
 
 
 @pytest.mark.docker
+@pytest.mark.network  # the builds install from the public index
 def test_engine_whiteouts_opaque_dirs_and_a_musl_extension(
         docker_layer: DockerLayer, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """A layer that uninstalls markupsafe (whiteouts) and re-creates yaml/ (an opaque
@@ -512,6 +514,7 @@ def test_engine_whiteouts_opaque_dirs_and_a_musl_extension(
 
 
 @pytest.mark.docker
+@pytest.mark.network  # the builds install from the public index
 def test_debian_recipe_with_aiohttp_362_fails_at_the_guard_step(
         docker_layer: DockerLayer) -> None:
     from tests.support.docker import build
@@ -530,6 +533,7 @@ def test_debian_recipe_with_aiohttp_362_fails_at_the_guard_step(
 
 
 @pytest.mark.docker
+@pytest.mark.network  # the builds install from the public index
 @pytest.mark.musl
 def test_alpine_recipe_uvloop_sdist_build_and_diff_against_debian(
         docker_layer: DockerLayer, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -563,3 +567,36 @@ def test_alpine_recipe_uvloop_sdist_build_and_diff_against_debian(
     assert code == exitcodes.OK
     assert re.search(r"pyyaml .*manylinux_2_17_x86_64 -> musllinux_1_\d_x86_64", out), out
     assert "installed " in out and "compiled files" in out
+
+
+@pytest.mark.docker
+@pytest.mark.network  # the builds install from the public index
+@pytest.mark.poetry
+def test_debian_poetry_recipe_passes_strict(docker_layer: DockerLayer, tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    """The Poetry recipe: a lock written by real Poetry here, installed by Poetry and the
+    plugin in the builder stage (strict), audited with no finding."""
+    from tests.support.docker import build
+    from tests.support.poetry import PoetryProject, poetry_venv, write_project
+
+    version = re.search(r"poetry==([\d.]+)", docker_layer.recipes["debian-poetry"])
+    assert version
+    project = write_project(tmp_path / "project", dependencies={
+        "pyyaml": "6.0.2", "markupsafe": "3.0.2"}, index_url=None, python=">=3.11,<3.12")
+    lock = PoetryProject(project, version[1], poetry_venv(version[1]),
+                         tmp_path / "poetry-cache").poetry("lock")
+    assert lock.returncode == 0, lock.output
+    result = build(tmp_path / "ctx", docker_layer.recipes["debian-poetry"],
+                   "wg-recipe-debian-poetry", {"BASE": docker_layer.debian},
+                   files=_context(docker_layer, "debian-poetry", {
+                       "pyproject.toml": (project / "pyproject.toml").read_bytes(),
+                       "poetry.lock": (project / "poetry.lock").read_bytes()}))
+    assert result.returncode == 0, result.output[-3000:]
+    code, out, data = audit("docker:wg-recipe-debian-poetry", capsys, tmp_path / "r.json",
+                            "--mode", "strict")
+    assert code == exitcodes.OK, out
+    pkgs = {p["name"]: p for p in data["packages"]}
+    assert {"pyyaml", "markupsafe"} <= set(pkgs) and all(
+        codes(p) == set() for p in pkgs.values()), out
+    assert pkgs["pyyaml"]["verification"]["installer"] == "poetry"
+    assert pkgs["pyyaml"]["verification"]["environment"] == "/app/.venv"

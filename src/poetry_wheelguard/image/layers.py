@@ -33,13 +33,15 @@ image-spec "Applying changesets" rules:
   the root), never on the host; 40 links on one path are a loop.
 
 Every member path is recorded (a tree of names and sizes: a few tens of bytes per member),
-but only the members verify needs are written, as the stream passes: ``.dist-info`` /
+and symbolic links are resolved in that tree; only the members verify needs are written
+to the disk, as the stream passes: ``.dist-info`` /
 ``.egg-info`` contents, ``pyvenv.cfg``, ``_sysconfigdata_*.py``, ``ld.so.cache``,
 ``ld.so.conf``(``.d``), ``ld-musl-*.path``, Alpine's package database, and every file whose
-first bytes are ELF, Mach-O or PE (:func:`elf.kind_of_magic`). Directories and symbolic
-links are made too; a link's target is rewritten as the in-root path it names, relative to
-the link, so a host lookup of a sysroot path never leaves the sysroot. Nothing in the image
-is executed. Memory stays bounded: blobs are streamed in 1 MiB pieces.
+first bytes are ELF, Mach-O or PE (:func:`elf.kind_of_magic`), with every symbolic link
+(and the directories these need). A link's target is rewritten as the in-root path it
+names, relative to the link, so a host lookup of a sysroot path never leaves the sysroot.
+Nothing in the image is executed. Memory stays bounded: blobs are streamed in 1 MiB
+pieces.
 
 Checked, each failure one :class:`ImageError` line naming the image and the layer: not an
 image, a manifest that is not JSON, a blob whose digest is not the manifest's (layer blobs
@@ -173,24 +175,26 @@ class Applied:
 
     def size_of(self, host_path: str) -> int:
         """Size in bytes, in the image, of the regular file at ``host_path`` (a path in
-        :attr:`root`, its parent directories resolved on the disk), 0 when the image has no
-        such regular file."""
+        :attr:`root`, its parent directories resolved in the image's tree), 0 when the
+        image has no such regular file."""
         if self.tree is None:
             try:
                 st = os.lstat(host_path)
             except OSError:
                 return 0
             return st.st_size if stat.S_ISREG(st.st_mode) else 0
-        rel = os.path.relpath(os.path.realpath(os.path.dirname(host_path)), self.root)
+        rel = os.path.relpath(os.path.dirname(host_path), self.root)
         if rel.startswith(".."):
             return 0
+        try:
+            parent = _resolve(self.tree, rel.split(os.sep), create=False)
+        except _Loop:
+            return 0
         node: Any = self.tree
-        for part in [p for p in rel.split(os.sep) if p not in ("", ".")] + [
-                os.path.basename(host_path)]:
-            if not isinstance(node, dict) or part not in node:
-                return 0
+        for part in parent or ():
             node = node[part]
-        return node if isinstance(node, int) else 0
+        found = node.get(os.path.basename(host_path)) if parent is not None else None
+        return found if isinstance(found, int) else 0
 
 
 # --- opening an image ---------------------------------------------------------------------
@@ -584,40 +588,67 @@ def _member_parts(state: _Layer, name: str) -> list[str]:
     return parts
 
 
-def _resolve_dir(state: _Layer, parts: list[str], member: str, create: bool
-                 ) -> list[str] | None:
-    """The real (link-free) path of directory ``parts`` inside the root, links followed
-    in-root; missing directories made when ``create`` (else ``None``)."""
+class _Loop(Exception):
+    pass
+
+
+def _resolve(tree: dict[str, Any], parts: list[str], create: bool,
+             replaced: list[list[str]] | None = None) -> list[str] | None:
+    """The link-free path of directory ``parts`` in ``tree``, symbolic links followed as
+    ``chroot`` would (absolute targets from the root, ``..`` stopping at the root); missing
+    directories (or non-directories in the way) become directories when ``create``, else
+    ``None``.
+
+    Raises:
+        _Loop: more than 40 links.
+    """
     todo = list(parts)
     done: list[str] = []
+    node = tree
     hops = 0
     while todo:
         part = todo.pop(0)
-        if part == ".":
+        if part in ("", "."):
             continue
         if part == "..":
             if done:
                 done.pop()
+                node = tree
+                for d in done:
+                    node = node[d]
             continue
-        host = os.path.join(state.root, *done, part)
-        if os.path.islink(host):
+        child = node.get(part)
+        if isinstance(child, str):
             hops += 1
             if hops > _MAX_SYMLINKS:
-                raise state.fail("symbolic link loop", member)
-            link = os.readlink(host)
-            if link.startswith("/"):
-                done = []
-            todo = [p for p in link.split("/") if p] + todo
+                raise _Loop
+            if child.startswith("/"):
+                done, node = [], tree
+            todo = [p for p in child.split("/") if p] + todo
             continue
-        if not os.path.isdir(host):
+        if not isinstance(child, dict):
             if not create:
                 return None
-            if os.path.lexists(host):
-                os.unlink(host)  # a non-directory where a directory is needed: replaced
-            os.mkdir(host)
-            _tree_set(state.applied, [*done, part], {})
+            if child is not None and replaced is not None:
+                replaced.append([*done, part])
+            child = {}
+            node[part] = child
+        node = child
         done.append(part)
     return done
+
+
+def _resolve_dir(state: _Layer, parts: list[str], member: str, create: bool
+                 ) -> list[str] | None:
+    assert state.applied.tree is not None
+    replaced: list[list[str]] = []
+    try:
+        found = _resolve(state.applied.tree, parts, create, replaced)
+    except _Loop:
+        raise state.fail("symbolic link loop", member) from None
+    for rel in replaced:  # a file where a directory is needed: gone from the disk too
+        _remove(os.path.join(state.root, *rel))
+    return found
 
 
 def _tree_dir(applied: Applied, parts: list[str]) -> dict[str, Any]:
@@ -632,12 +663,16 @@ def _tree_dir(applied: Applied, parts: list[str]) -> dict[str, Any]:
     return node
 
 
-def _tree_set(applied: Applied, parts: list[str], value: Node) -> None:
-    parent = _tree_dir(applied, parts[:-1])
-    old = parent.get(parts[-1])
+def _replace(state: _Layer, rel: list[str], value: Node) -> None:
+    """Put ``value`` at ``rel`` (a directory over a directory merges); whatever it replaces
+    leaves the disk too, so the disk never holds a link where the tree has a directory."""
+    parent = _tree_dir(state.applied, rel[:-1])
+    old = parent.get(rel[-1])
     if isinstance(value, dict) and isinstance(old, dict):
-        return  # a directory over a directory merges
-    parent[parts[-1]] = value
+        return
+    if old is not None:
+        _remove(os.path.join(state.root, *rel))
+    parent[rel[-1]] = value
 
 
 def _remove(host: str) -> None:
@@ -683,23 +718,22 @@ def _member(state: _Layer, tar: tarfile.TarFile, info: tarfile.TarInfo) -> None:
     host = os.path.join(state.root, *rel)
     state.written.add("/".join(rel))
     if info.isdir():
-        if os.path.lexists(host) and not (os.path.isdir(host) and not os.path.islink(host)):
-            os.unlink(host)
-        os.makedirs(host, exist_ok=True)
-        _tree_set(applied, rel, {})
+        _replace(state, rel, {})
     elif info.issym():
+        _replace(state, rel, info.linkname)
+        os.makedirs(os.path.dirname(host), exist_ok=True)
         _remove(host)
         os.symlink(_in_root_link(parent, info.linkname), host)
-        _tree_set(applied, rel, info.linkname)
     elif info.islnk():
         _hard_link(state, info, rel, host)
     elif info.isreg():
-        _remove(host)
-        _tree_set(applied, rel, info.size)
+        _replace(state, rel, info.size)
         stream = tar.extractfile(info)
         assert stream is not None
         head = stream.read(64)
         if _wanted(rel, head):
+            os.makedirs(os.path.dirname(host), exist_ok=True)
+            _remove(host)
             with open(host, "wb") as out:
                 out.write(head)
                 shutil.copyfileobj(stream, out, _CHUNK)
@@ -719,11 +753,12 @@ def _hard_link(state: _Layer, info: tarfile.TarInfo, rel: list[str], host: str) 
     if not isinstance(node, int):
         raise state.fail(f"hard link to {info.linkname}, which the image does not have "
                          "as a regular file", info.name)
-    _remove(host)
-    _tree_set(state.applied, rel, node)
+    _replace(state, rel, node)
     assert tparent is not None
     target = os.path.join(state.root, *tparent, tparts[-1])
     if os.path.isfile(target) and not os.path.islink(target):
+        os.makedirs(os.path.dirname(host), exist_ok=True)
+        _remove(host)
         try:
             os.link(target, host)
         except OSError:
@@ -755,12 +790,10 @@ def _opaque(state: _Layer, parent: list[str]) -> None:
             sub = [*rel, name]
             if "/".join(sub) in state.written:
                 child = node[name]
-                if isinstance(child, dict) and not os.path.islink(
-                        os.path.join(state.root, *sub)):
+                if isinstance(child, dict):
                     prune(sub, child)
                 continue
             del node[name]
             _remove(os.path.join(state.root, *sub))
 
     prune(parent, _tree_dir(state.applied, parent))
-
