@@ -213,10 +213,24 @@ def test_rootfs_directory(tmp_path: Path, app_tree: Path,
     root = tmp_path / "root"
     shutil.copytree(elf_fixtures() / "sysroot-glibc228-x86_64", root, symlinks=True)
     shutil.copytree(app_tree, root, symlinks=True, dirs_exist_ok=True)
-    code, out, data = audit(root, capsys, tmp_path / "r.json")
+    make_dist(root / "opt/extra/python3.11/site", "wg-extra",
+              {"wg_extra/__init__.py": b""}, tags=("py3-none-any",))
+    # Debian's versionless dist-packages joins its prefix's environment; alone under a
+    # prefix, with no python3.X binary in this root to tell its version, it is skipped
+    make_dist(root / "usr/lib/python3/dist-packages", "wg-debian",
+              {"wg_debian/__init__.py": b""}, tags=("py3-none-any",))
+    make_dist(root / "srv/lib/python3/dist-packages", "wg-unknown",
+              {"wg_unknown/__init__.py": b""}, tags=("py3-none-any",))
+    code, out, data = audit(root, capsys, tmp_path / "r.json", "--path",
+                            "/opt/extra/python3.11/site")
     assert code == exitcodes.OK, out
     assert codes(by_name(data)["/usr:wg-new"]) == {"SYMBOL_VERSION"}
     assert data["audit"]["source"] == "rootfs"
+    assert "/opt/extra/python3.11/site:wg-extra" in by_name(data)
+    assert "/usr:wg-debian" in by_name(data)
+    assert f"note: skipped: {root} /srv: cannot tell the Python version" in out, out
+    code, out = run(["audit", str(root), "--path", "/no/such/site"], capsys)
+    assert code == exitcodes.INPUT_ERROR and "--path: not a directory in the image" in out
 
 
 def test_platform_of_a_multi_platform_index(tmp_path: Path,
@@ -598,5 +612,40 @@ def test_debian_poetry_recipe_passes_strict(docker_layer: DockerLayer, tmp_path:
     pkgs = {p["name"]: p for p in data["packages"]}
     assert {"pyyaml", "markupsafe"} <= set(pkgs) and all(
         codes(p) == set() for p in pkgs.values()), out
-    assert pkgs["pyyaml"]["verification"]["installer"] == "poetry"
+    assert pkgs["pyyaml"]["verification"]["installer"].startswith("Poetry ")  # "Poetry 2.5.1"
     assert pkgs["pyyaml"]["verification"]["environment"] == "/app/.venv"
+
+
+def test_sbom_of_an_audit(tmp_path: Path, app_tree: Path,
+                          capsys: pytest.CaptureFixture[str]) -> None:
+    """``audit --sbom``: CycloneDX 1.6 JSON, valid by the library's own validator, one
+    component per distribution per environment with its purl, kind, tags, findings."""
+    pytest.importorskip("cyclonedx")
+    from cyclonedx.schema import SchemaVersion
+    from cyclonedx.validation.json import JsonStrictValidator
+
+    site = app_tree / VENV_SITE
+    make_dist(site, "wg-archive", {"wg_archive/__init__.py": b""}, tags=("py3-none-any",),
+              direct_url={"url": "https://user:secret@files.example/wg_archive-1.0-py3-none-"
+                                 "any.whl", "archive_info": {"hashes": {"sha256": "ab" * 32}}})
+    layout = write_oci_layout(tmp_path / "oci", [oci_image([base_layer(), tar_tree(app_tree)])])
+    sbom = tmp_path / "sbom.json"
+    code, out = run(["audit", str(layout), "--sbom", str(sbom)], capsys)
+    assert code == exitcodes.OK, out
+    text = sbom.read_text()
+    assert JsonStrictValidator(SchemaVersion.V1_6).validate_str(text) is None
+    assert "secret" not in text
+    doc = json.loads(text)
+    assert doc["bomFormat"] == "CycloneDX" and doc["specVersion"] == "1.6"
+    comps = {c["name"]: c for c in doc["components"]}
+    assert set(comps) == {"wg-healthy", "wg-new", "wg-pure", "wg-archive"}
+    props = {c: [(p["name"], p["value"]) for p in comps[c]["properties"]] for c in comps}
+    assert comps["wg-healthy"]["purl"] == ("pkg:pypi/wg-healthy@1.0?file_name=wg_healthy-1.0-"
+                                           "cp311-cp311-manylinux_2_17_x86_64.whl")
+    assert ("wheelguard:kind", "platform wheel") in props["wg-healthy"]
+    assert ("wheelguard:tag", "cp311-cp311-manylinux_2_17_x86_64") in props["wg-healthy"]
+    assert ("wheelguard:finding", "SYMBOL_VERSION") in props["wg-new"]
+    assert ("wheelguard:environment", "/app/.venv") in props["wg-pure"]
+    assert ("wheelguard:kind", "pure wheel") in props["wg-pure"]
+    assert comps["wg-archive"]["hashes"] == [{"alg": "SHA-256", "content": "ab" * 32}]
+    assert comps["wg-archive"]["purl"].endswith("file_name=wg_archive-1.0-py3-none-any.whl")

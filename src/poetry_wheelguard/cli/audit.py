@@ -1,7 +1,7 @@
 """``pip-guard audit TARGET``: what an image really got, per Python environment.
 
     pip-guard audit TARGET [--platform OS/ARCH[/VARIANT]] [--path DIR]... [--libc glibc|musl]
-                    [--package NAME]... [--index URL] [global options]
+                    [--package NAME]... [--index URL] [--sbom PATH] [global options]
 
 TARGET is a root filesystem directory, an OCI image layout directory, an OCI or
 docker-archive tarball (``docker save``), or ``docker:NAME[:TAG]`` (saved through the local
@@ -22,8 +22,13 @@ them), ``direct_url`` (PEP 610). ``--index URL`` applies the install policy as `
 --index`` does (``PURE_FALLBACK``, ``SDIST_BUILD`` for a local build,
 ``IGNORED_COMPATIBLE_WHEEL``).
 
+``--sbom PATH`` also writes a CycloneDX 1.6 JSON SBOM of the report
+(:mod:`poetry_wheelguard.sbom`).
+
 Exit codes: 0, or 11 in strict mode when any error finding exists; 12 for an unreadable
-image (one line naming the file and the layer); 64 for a bad command line.
+image (one line naming the file and the layer), or when no environment could be audited
+(one that cannot be - no Python version to tell, no libc - is skipped with a note when
+others can); 64 for a bad command line.
 """
 
 from __future__ import annotations
@@ -215,6 +220,8 @@ def _parser() -> argparse.ArgumentParser:
                         help="audit only this distribution (repeatable)")
     parser.add_argument("--index", metavar="URL",
                         help="also apply the install policy against this index (network)")
+    parser.add_argument("--sbom", metavar="PATH",
+                        help="also write a CycloneDX 1.6 JSON SBOM (needs the sbom extra)")
     add_global_options(parser, suppress=True)
     return parser
 
@@ -250,11 +257,21 @@ def run_audit(ns: argparse.Namespace, argv: list[str]) -> int:
         if not environments:
             raise WheelguardError("no Python environment with installed distributions in the "
                                   "image; name one with --path DIR", filename=args.image)
+        failed: list[WheelguardError] = []
         for env in environments:
-            recs, summary = audit_environment(applied, env, args.libc, args.package,
-                                              args.index, config)
+            try:
+                recs, summary = audit_environment(applied, env, args.libc, args.package,
+                                                  args.index, config)
+            except WheelguardError as exc:  # this environment only; the others go on
+                exc.filename = f"{args.image} {env.prefix}"
+                failed.append(exc)
+                continue
             records += recs
             envs.append(summary)
+        if failed and not envs:
+            raise failed[0]
+        for skipped in failed:
+            print(f"pip-guard: note: skipped: {skipped}", file=sys.stderr)
     errors = sum(1 for r in records for f in r.findings if f.severity == "error")
     warnings = sum(1 for r in records for f in r.findings if f.severity == "warning")
     code = exitcodes.VERIFY_ERRORS if errors and config.strict else exitcodes.OK
@@ -266,10 +283,14 @@ def run_audit(ns: argparse.Namespace, argv: list[str]) -> int:
         "distributions": len(records), "errors": errors, "warnings": warnings,
         "seconds": round(time.perf_counter() - started, 3),
     }
+    report = Report(command="audit", mode=config.mode, target=[e["target"] for e in envs],
+                    packages=records, exit_code=code, extra={"audit": audit}).to_json()
     if config.report:
-        report = Report(command="audit", mode=config.mode, target=[e["target"] for e in envs],
-                        packages=records, exit_code=code, extra={"audit": audit})
-        write_json_atomic(config.report, report.to_json())
+        write_json_atomic(config.report, report)
+    if args.sbom:
+        from poetry_wheelguard.sbom import write_sbom
+
+        write_sbom(args.sbom, report)
     render_findings(records, sys.stdout)
     for summary in envs:
         rows = [[r.selection.name, r.selection.version,
