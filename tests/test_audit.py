@@ -649,3 +649,24 @@ def test_sbom_of_an_audit(tmp_path: Path, app_tree: Path,
     assert ("wheelguard:kind", "pure wheel") in props["wg-pure"]
     assert comps["wg-archive"]["hashes"] == [{"alg": "SHA-256", "content": "ab" * 32}]
     assert comps["wg-archive"]["purl"].endswith("file_name=wg_archive-1.0-py3-none-any.whl")
+
+
+def test_index_applies_the_install_policy_to_the_image(
+        index_server: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--index: a pure wheel where the release has platform wheels is PURE_FALLBACK, a
+    local build (``linux_x86_64``, the tag installers give what they build) SDIST_BUILD."""
+    tree = tmp_path / "tree"
+    make_dist(tree / SITE, "wg-purefallback", {"wg_purefallback/__init__.py": b""},
+              tags=("py3-none-any",))
+    make_dist(tree / SITE, "wg-sdistbuild", {"wg_sdistbuild/__init__.py": b""},
+              tags=("cp311-cp311-linux_x86_64",))
+    layout = write_oci_layout(tmp_path / "oci", [oci_image([base_layer(), tar_tree(tree)])])
+    code, out, data = audit(layout, capsys, tmp_path / "r.json", "--index", index_server.url,
+                            "--mode", "strict")
+    assert code == exitcodes.VERIFY_ERRORS, out
+    pkgs = by_name(data)
+    assert "PURE_FALLBACK" in codes(pkgs["/usr:wg-purefallback"]), out
+    assert "SDIST_BUILD" in codes(pkgs["/usr:wg-sdistbuild"]), out
+    assert pkgs["/usr:wg-sdistbuild"]["verdict"] == "refused"
+    row = next(ln for ln in out.splitlines() if ln.startswith("wg-sdistbuild "))
+    assert "built locally" in row and "SDIST_BUILD" in row, row
