@@ -305,6 +305,13 @@ def test_zstd_layers(tmp_path: Path, app_tree: Path, capsys: pytest.CaptureFixtu
         [base_layer(), tar_tree(app_tree)], "zstd")])
     code, out, data = audit(layout, capsys, tmp_path / "r.json")
     assert code == exitcodes.OK and len(data["packages"]) == 3, out
+    blob = max((layout / "blobs/sha256").iterdir(), key=lambda p: p.stat().st_size)
+    whole = blob.read_bytes()
+    blob.write_bytes(whole[: len(whole) // 2])
+    code, out = run(["audit", str(layout)], capsys)
+    assert code == exitcodes.INPUT_ERROR and len(out.strip().splitlines()) == 1, out
+    assert "truncated or corrupt layer" in out, out
+    blob.write_bytes(whole)
     monkeypatch.setitem(sys.modules, "zstandard", None)  # as if not installed
     code, out = run(["audit", str(layout)], capsys)
     assert code == exitcodes.INPUT_ERROR and len(out.strip().splitlines()) == 1

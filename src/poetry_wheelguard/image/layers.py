@@ -515,11 +515,13 @@ def apply_layers(image: Image, dest: str, limits: Limits | None = None) -> Appli
             raise ImageError(f"{where}: truncated or corrupt layer ({exc})",
                              filename=image.path) from exc
         except OSError as exc:
-            if "zstd" in type(exc).__module__ or "zstd" in str(exc).lower():
-                raise ImageError(f"{where}: truncated or corrupt layer ({exc})",
-                                 filename=image.path) from exc
             raise ImageError(f"{where}: cannot read the layer ({exc})",
                              filename=image.path) from exc
+        except Exception as exc:
+            if type(exc).__module__.startswith("zstandard"):  # zstandard.ZstdError
+                raise ImageError(f"{where}: truncated or corrupt layer ({exc})",
+                                 filename=image.path) from exc
+            raise
     return applied
 
 
