@@ -29,6 +29,7 @@ from poetry_wheelguard.errors import WheelguardError
 from poetry_wheelguard.report import write_json_atomic
 
 _PROP = "wheelguard:"
+_MISSING = "--sbom needs cyclonedx-python-lib: pip install 'poetry-wheelguard[sbom]'"
 
 
 def _kind(pkg: Mapping[str, Any]) -> str:
@@ -58,6 +59,19 @@ def _sha256(pkg: Mapping[str, Any]) -> str | None:
     return None
 
 
+def require_library() -> None:
+    """Check that ``cyclonedx-python-lib`` is importable (call before the work starts).
+
+    Raises:
+        WheelguardError: it is not installed (one line naming the extra to install).
+    """
+    try:
+        importlib.import_module("cyclonedx.output.json")
+        importlib.import_module("packageurl")
+    except ImportError as exc:
+        raise WheelguardError(_MISSING) from exc
+
+
 def sbom_json(report: Mapping[str, Any]) -> str:
     """The CycloneDX 1.6 JSON text of ``report`` (see the module docstring).
 
@@ -71,8 +85,7 @@ def sbom_json(report: Mapping[str, Any]) -> str:
         output: Any = importlib.import_module("cyclonedx.output.json")
         purl_mod: Any = importlib.import_module("packageurl")
     except ImportError as exc:
-        raise WheelguardError("--sbom needs cyclonedx-python-lib: pip install "
-                              "'poetry-wheelguard[sbom]'") from exc
+        raise WheelguardError(_MISSING) from exc
     bom = bom_mod.Bom()
     tool = report.get("tool") or {}
     bom.metadata.tools.components.add(comp_mod.Component(

@@ -1,6 +1,7 @@
 """The ``pip-guard`` command line: global options, then a command.
 
-    pip-guard [--mode warn|strict] [--report PATH] [--config PATH] [--allow-sdist NAME]...
+    pip-guard [--mode warn|strict] [--report PATH] [--sbom PATH] [--config PATH]
+              [--allow-sdist NAME]...
               [--allow-pure NAME]... [--no-build] [--no-verify] COMMAND ...
 
 ``install`` passes every argument after it to ``pip install`` unchanged; ``verify``,
@@ -41,7 +42,7 @@ def split_argv(argv: Sequence[str]) -> tuple[list[str], str | None, list[str]]:
 
     A word that is the value of a global option (``--report install``) is not the command.
     """
-    takes_value = {"--mode", "--report", "--config", "--allow-sdist", "--allow-pure"}
+    takes_value = {"--mode", "--report", "--sbom", "--config", "--allow-sdist", "--allow-pure"}
     i = 0
     while i < len(argv):
         word = argv[i]

@@ -220,8 +220,6 @@ def _parser() -> argparse.ArgumentParser:
                         help="audit only this distribution (repeatable)")
     parser.add_argument("--index", metavar="URL",
                         help="also apply the install policy against this index (network)")
-    parser.add_argument("--sbom", metavar="PATH",
-                        help="also write a CycloneDX 1.6 JSON SBOM (needs the sbom extra)")
     add_global_options(parser, suppress=True)
     return parser
 
@@ -246,6 +244,10 @@ def run_audit(ns: argparse.Namespace, argv: list[str]) -> int:
     except SystemExit as exc:
         return exitcodes.OK if exc.code == 0 else exitcodes.USAGE
     config = config_from_namespace(args)
+    if getattr(args, "sbom", None):
+        from poetry_wheelguard.sbom import require_library
+
+        require_library()
     started = time.perf_counter()
     records: list[PackageRecord] = []
     envs: list[dict[str, Any]] = []
@@ -287,7 +289,7 @@ def run_audit(ns: argparse.Namespace, argv: list[str]) -> int:
                     packages=records, exit_code=code, extra={"audit": audit}).to_json()
     if config.report:
         write_json_atomic(config.report, report)
-    if args.sbom:
+    if getattr(args, "sbom", None):
         from poetry_wheelguard.sbom import write_sbom
 
         write_sbom(args.sbom, report)
