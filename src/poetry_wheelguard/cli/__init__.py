@@ -1,6 +1,7 @@
 """The ``pip-guard`` command line: global options, then a command.
 
-    pip-guard [--mode warn|strict] [--report PATH] [--config PATH] [--allow-sdist NAME]...
+    pip-guard [--mode warn|strict] [--report PATH] [--sbom PATH] [--config PATH]
+              [--allow-sdist NAME]...
               [--allow-pure NAME]... [--no-build] [--no-verify] COMMAND ...
 
 ``install`` passes every argument after it to ``pip install`` unchanged; ``verify``,
@@ -20,7 +21,7 @@ from poetry_wheelguard import __version__, exitcodes
 from poetry_wheelguard.cli.options import add_global_options, config_from_namespace
 from poetry_wheelguard.errors import ConfigError, WheelguardError
 
-COMMANDS = ("install", "verify", "plan", "diff")
+COMMANDS = ("install", "verify", "plan", "diff", "audit")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -28,7 +29,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="pip-guard",
         description="Log the file every package is installed from, refuse silent sdist builds "
         "and pure-Python fallbacks, verify compiled files against the target interpreter.",
-        epilog="commands: install (pip install arguments follow), verify, plan, diff",
+        epilog="commands: install (pip install arguments follow), verify, plan, diff, audit",
     )
     parser.add_argument("--version", action="version", version=f"pip-guard {__version__}")
     add_global_options(parser)
@@ -41,7 +42,7 @@ def split_argv(argv: Sequence[str]) -> tuple[list[str], str | None, list[str]]:
 
     A word that is the value of a global option (``--report install``) is not the command.
     """
-    takes_value = {"--mode", "--report", "--config", "--allow-sdist", "--allow-pure"}
+    takes_value = {"--mode", "--report", "--sbom", "--config", "--allow-sdist", "--allow-pure"}
     i = 0
     while i < len(argv):
         word = argv[i]
@@ -66,6 +67,10 @@ def _dispatch(command: str) -> Callable[[argparse.Namespace, list[str]], int]:
         from poetry_wheelguard.cli.plan import run_plan
 
         return run_plan
+    if command == "audit":
+        from poetry_wheelguard.cli.audit import run_audit
+
+        return run_audit
     from poetry_wheelguard.cli.diff import run_diff
 
     return run_diff
