@@ -1064,7 +1064,11 @@ def _parser() -> argparse.ArgumentParser:
                         help="requirements (pinned ones are planned as given)")
     parser.add_argument("-r", "--requirement", action="append", default=[], metavar="FILE",
                         help="a requirements file (pip freeze / pip-compile format)")
-    parser.add_argument("--lock", metavar="POETRY_LOCK", help="plan a poetry.lock (offline)")
+    parser.add_argument("--lock", metavar="LOCK",
+                        help="plan a poetry.lock (offline), uv.lock or pylock.toml")
+    parser.add_argument("--offline", action="store_true",
+                        help="uv.lock / pylock.toml: plan from the lock's files alone, "
+                        "without looking the releases up on their index")
     parser.add_argument("--extras", action="append", default=[], metavar="NAME",
                         help="root extras to include (lock)")
     parser.add_argument("--group", action="append", default=[], metavar="NAME",
@@ -1119,13 +1123,16 @@ def run_plan(ns: argparse.Namespace, argv: list[str]) -> int:
     targets = targets_from_options(own) or [running_target()]
     sources = sum(bool(x) for x in (own.lock, own.requirement, own.packages))
     if sources != 1:
-        raise ConfigError("give one of --lock POETRY_LOCK, -r FILE or PKG==VER arguments")
+        raise ConfigError("give one of --lock LOCK, -r FILE or PKG==VER arguments")
     if not own.lock and (own.extras or own.group):
         raise ConfigError("--extras and --group select from a poetry.lock: give --lock, or "
                           "write the extras into the requirements (name[extra]==version)")
     if config.report:  # before planning: the report cannot fail at the end
         check_report_path(config.report)
     if own.lock:
+        other = _plan_other_lock(own, targets, config)
+        if other is not None:
+            return finish_plan(other[0], config, other[1], sys.stdout)
         lock = read_lock(own.lock)
         check_selection(lock, own.extras, own.group)
         result = plan_lock(lock, targets, config, own.extras, own.group)
@@ -1150,6 +1157,28 @@ def run_plan(ns: argparse.Namespace, argv: list[str]) -> int:
         extra = {"plan": {"requirements": own.requirement + own.packages,
                           "sources": list(client.sources)}}
     return finish_plan(result, config, extra, sys.stdout)
+
+
+def _plan_other_lock(own: argparse.Namespace, targets: Sequence[Target], config: Config
+                     ) -> tuple[PlanResult, dict[str, Any]] | None:
+    """Plan ``--lock`` when it is a uv.lock or pylock.toml (by name, then content);
+    ``None`` for a poetry.lock. ``--index-url`` replaces the index the lock names."""
+    from poetry_wheelguard.locks import planner
+
+    path = Path(own.lock)
+    try:
+        head = path.read_text("utf-8")[:65536] if path.is_file() else None
+    except (OSError, UnicodeDecodeError):
+        head = None
+    kind = planner.lock_kind(path, head)
+    if kind is None:
+        return None
+    lock = planner.read_other_lock(path, kind)
+    installer, records, info = planner.plan_other_lock(
+        lock, targets, config, extras=own.extras, groups=own.group or None,
+        index_url=own.index_url, offline=own.offline)
+    result = PlanResult(installer, list(targets), records)
+    return result, {"plan": info}
 
 
 def finish_plan(result: PlanResult, config: Config, extra: dict[str, Any],
