@@ -76,11 +76,13 @@ def lock_info(lock: OtherLock) -> LockInfo:
 
 
 def releases_for(lock: OtherLock, target: Target, extras: Sequence[str] = (),
-                 groups: Sequence[str] | None = None) -> list[LockedRelease]:
-    """The releases installed on ``target`` from either kind of lock."""
+                 groups: Sequence[str] | None = None, python_full_version: str | None = None,
+                 ) -> list[LockedRelease]:
+    """The releases installed on ``target`` from either kind of lock
+    (``python_full_version``: see :func:`.pylock.releases_for`)."""
     if isinstance(lock, uv_mod.UvLock):
         return uv_mod.releases_for(lock, target, extras, groups)
-    return pylock_mod.releases_for(lock, target, extras, groups)
+    return pylock_mod.releases_for(lock, target, extras, groups, python_full_version)
 
 
 def default_client(index_url: str) -> IndexClient:
@@ -207,6 +209,7 @@ def plan_other_lock(lock: OtherLock, targets: Sequence[Target], config: Config, 
                     extras: Sequence[str] = (), groups: Sequence[str] | None = None,
                     index_url: str | None = None, offline: bool = False,
                     client_factory: ClientFactory = default_client,
+                    python_full_version: str | None = None,
                     ) -> tuple[str, dict[str, list[PackageRecord]], dict[str, Any]]:
     """Plan ``lock`` for every target: ``(installer, {target name: records}, report
     extra)``. The installer whose choice is reproduced is ``uv`` for uv.lock and for
@@ -220,7 +223,8 @@ def plan_other_lock(lock: OtherLock, targets: Sequence[Target], config: Config, 
     info = lock_info(lock)
     hint = ("uv lock --upgrade-package NAME" if info.kind == "uv.lock"
             else "write the pylock.toml again (uv export / pip lock)")
-    per_target = {t.name: releases_for(lock, t, extras, groups) for t in targets}
+    per_target = {t.name: releases_for(lock, t, extras, groups, python_full_version)
+                  for t in targets}
     listings = None
     if not offline:
         every = [r for rels in per_target.values() for r in rels]

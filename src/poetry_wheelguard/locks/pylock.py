@@ -115,7 +115,8 @@ def _files(package: Any) -> tuple[Candidate, ...]:
 
 
 def releases_for(lock: PylockFile, target: Target, extras: Sequence[str] = (),
-                 groups: Sequence[str] | None = None) -> list[LockedRelease]:
+                 groups: Sequence[str] | None = None, python_full_version: str | None = None,
+                 ) -> list[LockedRelease]:
     """The packages a PEP 751 installer installs from ``lock`` on ``target`` (lock order).
 
     ``Pylock.select(environment=..., tags=...)`` with the target's marker environment and
@@ -123,7 +124,9 @@ def releases_for(lock: PylockFile, target: Target, extras: Sequence[str] = (),
     extras and groups: one line) and then per package: a package whose markers do not hold
     is left out; one with no file for the target has ``chosen = None`` (a lock that records
     one file, as ``pip lock`` does for the platform it ran on, planned for another target);
-    VCS, directory and archive packages are first party.
+    VCS, directory and archive packages are first party. ``python_full_version`` (a real
+    interpreter's ``X.Y.Z``) replaces the target's ``X.Y.0`` in the marker environment:
+    ``uv pip compile`` writes ``requires-python = ">=X.Y.Z"`` for the interpreter it ran for.
 
     Raises:
         ConfigError: an extra or dependency group the lock does not declare, or a target
@@ -133,6 +136,8 @@ def releases_for(lock: PylockFile, target: Target, extras: Sequence[str] = (),
 
     pylock = _pylock_module()
     env = marker_environment(target)
+    if python_full_version:
+        env["python_full_version"] = python_full_version
     kwargs: dict[str, Any] = {"environment": env, "tags": list(target.tags),
                               "extras": list(extras)}
     if groups is not None:

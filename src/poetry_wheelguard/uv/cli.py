@@ -379,8 +379,19 @@ def _pinned_plan(reqs: Sequence[str], target: Target, config: Config) -> list[Pa
                                             if listing else []))
         out.append(LockedRelease(normalize(rel.name), rel.version, files,
                                  choose_like_uv(files, target), rel.index))
-    return planner.plan_releases(out, target, config, None, None, "requirements",
+    return planner.plan_releases(out, target, config, listings, None, "requirements",
                                  "pin another version")
+
+
+def _full_version(python: str, runner: UvRunner) -> str | None:
+    """The interpreter's ``platform.python_version()`` (``3.11.7``), ``None`` if unknown."""
+    try:
+        proc = runner([python, "-c", "import platform; print(platform.python_version())"],
+                      None, None)
+    except OSError:
+        return None
+    text = proc.stdout.strip()
+    return text if proc.returncode == 0 and re.fullmatch(r"\d+\.\d+\.\d+\S*", text) else None
 
 
 def guard_pip_install(uv: str, args: list[str], config: Config, *, cwd: Path,
@@ -417,8 +428,9 @@ def guard_pip_install(uv: str, args: list[str], config: Config, *, cwd: Path,
             if proc.returncode != 0:
                 raise _uv_failed("uv pip compile", proc)
         lock = pylock.read_pylock(out)
-        _, per_target, _ = planner.plan_other_lock(lock, [target], config,
-                                                   offline="--offline" in args)
+        _, per_target, _ = planner.plan_other_lock(
+            lock, [target], config, offline="--offline" in args,
+            python_full_version=_full_version(python, runner))
         records = per_target[target.name]
         if config.strict and any(r.verdict == "refused" for r in records):
             return UvOutcome(exitcodes.REFUSED, records, True, target, python, False,
