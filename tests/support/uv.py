@@ -4,7 +4,8 @@ uv is a single static binary; the ``uv`` package on the index ships it as
 ``<venv>/bin/uv``. The venvs live in ``tests/.cache/uv-<version>`` and are reused across
 sessions (a stamp file records the version and the base interpreter). Every uv run is
 isolated from this machine's pip and uv configuration: no ``PIP_*``/``UV_*`` variables
-except those a test sets, ``UV_NO_CONFIG=1`` (no ``uv.toml`` of the user or system), its own
+except those a test sets, ``XDG_CONFIG_HOME`` in the cache (no ``uv.toml`` of the user;
+``UV_NO_CONFIG`` would also drop the project's own ``[tool.uv]``), its own
 ``UV_CACHE_DIR`` per session, and ``UV_PYTHON_DOWNLOADS=never`` so uv only uses the
 interpreters of this machine.
 
@@ -63,7 +64,7 @@ def uv_env(cache: Path, extra: Mapping[str, str] | None = None,
 
     env = {k: v for k, v in isolated_env().items() if not k.startswith("UV_")}
     env.update({
-        "UV_NO_CONFIG": "1",
+        "XDG_CONFIG_HOME": str(cache / "xdg-config"),
         "UV_CACHE_DIR": str(cache),
         "UV_PYTHON_DOWNLOADS": "never",
         "UV_NO_PROGRESS": "1",

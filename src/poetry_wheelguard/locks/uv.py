@@ -199,13 +199,13 @@ class UvLock:
 
     @property
     def roots(self) -> tuple[UvPackage, ...]:
-        """The workspace's own packages (source ``virtual``/``editable``, or a directory
-        nothing else depends on): where :func:`releases_for` starts."""
+        """The workspace's own packages, where :func:`releases_for` starts: those with
+        source ``virtual`` or ``editable`` that no other package depends on (an editable
+        dependency of the project is not a root); else every package nothing depends on."""
         depended = {d.name for p in self.packages for d in _all_edges(p)}
-        own = [p for p in self.packages if p.source_kind in {"virtual", "editable"}]
-        if own:
-            return tuple(own)
-        return tuple(p for p in self.packages if p.name not in depended)
+        free = [p for p in self.packages if p.name not in depended]
+        own = [p for p in free if p.source_kind in {"virtual", "editable"}]
+        return tuple(own or free)
 
 
 def _all_edges(pkg: UvPackage) -> Iterable[UvDependency]:

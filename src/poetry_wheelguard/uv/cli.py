@@ -352,8 +352,10 @@ def pip_target_python(args: Sequence[str], cwd: Path, environ: Mapping[str, str]
     return shutil.which("python3") if "--system" in args else None
 
 
-def _pinned_plan(reqs: Sequence[str], target: Target, config: Config) -> list[PackageRecord]:
-    """Plan the ``name==version`` requirements from the public index as uv picks."""
+def _pinned_plan(reqs: Sequence[str], target: Target, config: Config,
+                 compile_args: Sequence[str]) -> list[PackageRecord]:
+    """Plan the ``name==version`` requirements as uv picks, from the index of
+    ``--default-index``/``--index-url``/``-i`` in ``compile_args`` (else the public index)."""
     from packaging.requirements import InvalidRequirement, Requirement
 
     from poetry_wheelguard.distfiles import normalize
@@ -362,6 +364,8 @@ def _pinned_plan(reqs: Sequence[str], target: Target, config: Config) -> list[Pa
     from poetry_wheelguard.locks.neutral import LockedRelease
     from poetry_wheelguard.locks.uv import choose_like_uv
 
+    given = option_values(compile_args, {"--default-index", "--index-url", "-i"})
+    index = next((v[-1] for v in given.values()), PYPI_SIMPLE)
     releases = []
     for line in reqs:
         try:
@@ -370,7 +374,7 @@ def _pinned_plan(reqs: Sequence[str], target: Target, config: Config) -> list[Pa
             continue
         pins = [s.version for s in req.specifier if s.operator in {"==", "==="}]
         if pins:
-            releases.append(LockedRelease(normalize(req.name), pins[0], (), None, PYPI_SIMPLE))
+            releases.append(LockedRelease(normalize(req.name), pins[0], (), None, index))
     listings = planner.lookup_releases(releases, None)
     out: list[LockedRelease] = []
     for rel in releases:
@@ -420,7 +424,7 @@ def guard_pip_install(uv: str, args: list[str], config: Config, *, cwd: Path,
                 "-o", str(out), "--python", python, "--quiet"]
         proc = runner([*base, "--no-build"], env, str(cwd))
         if proc.returncode != 0:
-            records = _pinned_plan(reqs, target, config)
+            records = _pinned_plan(reqs, target, config, compile_args)
             if config.strict and any(r.verdict == "refused" for r in records):
                 return UvOutcome(exitcodes.REFUSED, records, True, target, python, False,
                                  "pip install")
