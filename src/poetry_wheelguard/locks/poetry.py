@@ -247,17 +247,21 @@ def _satisfies(version: str, constraint: str) -> bool:
         return True
 
 
-def _locked_for_20(lock: Lock, env: Mapping[str, str], extras: Sequence[str],
-                   groups: Sequence[str]) -> list[LockedPackage]:
-    """Walk a 2.0 lock from its roots along the dependency edges whose markers hold.
+def walk_roots(lock: Lock, env: Mapping[str, str], extras: Sequence[str],
+               groups: Sequence[str]) -> list[LockedPackage]:
+    """Walk a lock from its roots along the dependency edges whose markers hold (a
+    poetry.lock 2.0, and a uv.lock: :mod:`poetry_wheelguard.locks.uv`); in lock order.
 
     The roots are those of the selected ``groups`` (all when empty); an optional root is
-    followed only when a requested root extra names it (Poetry installs it only then)."""
+    followed only when a requested root extra names it (Poetry installs it only then), a
+    root or edge of one extra (:attr:`LockedDependency.extra`) only when that extra is
+    requested of its package."""
     by_name: dict[NormalizedName, list[LockedPackage]] = {}
     for pkg in lock.packages:
         by_name.setdefault(pkg.name, []).append(pkg)
     wanted = {normalize(g) for g in groups}
     extra_roots = {n for e in extras for n in lock.extras.get(normalize(e), ())}
+    wanted_extras = {normalize(e) for e in extras}
     roots = lock.roots
     if not roots:  # no pyproject beside the lock: every package nothing depends on,
         # optional when one of the lock's [extras] names it
@@ -267,7 +271,9 @@ def _locked_for_20(lock: Lock, env: Mapping[str, str], extras: Sequence[str],
                       for p in lock.packages if p.name not in needed)
     queue: list[tuple[NormalizedName, str, tuple[str, ...]]] = [
         (r.name, "*", r.extras) for r in roots
-        if (not wanted or r.group in wanted) and (not r.optional or r.name in extra_roots)
+        if (not wanted or r.group in wanted)
+        and (r.extra in wanted_extras if r.extra is not None
+             else not r.optional or r.name in extra_roots)
         and marker_holds(r.markers, env, extras, lock.path)]
     chosen: dict[tuple[NormalizedName, str], set[str]] = {}
     while queue:
@@ -285,7 +291,10 @@ def _locked_for_20(lock: Lock, env: Mapping[str, str], extras: Sequence[str],
         chosen[key] = active
         extra_deps = {_requirement_name(r) for e in active for r in pkg.extras.get(e, ())}
         for dep in pkg.dependencies:
-            if dep.optional and dep.name not in extra_deps:
+            if dep.extra is not None:
+                if dep.extra not in active:
+                    continue
+            elif dep.optional and dep.name not in extra_deps:
                 continue
             if marker_holds(dep.markers, env, active, lock.path):
                 queue.append((dep.name, dep.constraint, dep.extras))
@@ -309,7 +318,7 @@ def locked_packages_for(lock: Lock, target: Target, extras: Sequence[str] = (),
     """
     env = marker_environment(target)
     if lock.lock_version == "2.0":
-        return _locked_for_20(lock, env, extras, groups)
+        return walk_roots(lock, env, extras, groups)
     return _locked_for_21(lock, env, extras, groups)
 
 
@@ -317,8 +326,8 @@ def project_groups(lock: Lock) -> frozenset[str] | None:
     """The project's dependency groups (normalized), as far as the lock tells: lock 2.1,
     every package's ``groups`` plus ``main`` and the groups pyproject.toml declares; lock
     2.0 records no groups, so only pyproject.toml beside it can tell (``None`` without
-    one)."""
-    if lock.lock_version == "2.0":
+    one); a uv.lock or pylock.toml: the groups its reader declared."""
+    if lock.format != "poetry.lock" or lock.lock_version == "2.0":
         return lock.declared_groups
     found = {"main", *(normalize(g) for p in lock.packages for g in p.groups)}
     return frozenset(found | (lock.declared_groups or frozenset()))
