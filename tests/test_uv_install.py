@@ -148,6 +148,72 @@ def test_strict_pip_install_sdist_refused_without_build_local(
     assert {"wg-healthy", "wg-puredep"} <= project.installed()
 
 
+def test_wheel_built_earlier_and_reused_from_cache_is_built_locally(
+        project: UvProject, index_server: IndexServer, fixture_index: FixtureIndex) -> None:
+    """A wheel uv built from the sdist earlier is installed again from uv's cache, with no
+    build step; the guard reports that install as built locally (SDIST_BUILD,
+    ``built_locally``) and refuses it in strict mode. With ``--no-build`` these uv versions
+    do not reuse the cached build: ``uv pip install`` and ``uv sync`` refuse the sdist
+    themselves (uv's exit code), after the guard reported it."""
+    project.path.mkdir(parents=True)
+    pins = ["--index-url", index_server.url, "wg-sdistbuild==1.0"]
+    marker = fixture_index.marker("wg-sdistbuild")
+
+    def fresh_venv() -> None:
+        if project.env_dir.exists():
+            shutil.rmtree(project.env_dir)
+        made = project.uv_cmd("venv", "--python", base_python(), ".venv")
+        assert made.returncode == 0, made.output
+
+    fresh_venv()
+    first = project.run([*GUARD, "--allow-sdist", "wg-sdistbuild", "uv", "pip", "install",
+                         *pins])
+    assert first.returncode == 0, first.output  # built now, or by an earlier test: cached
+    assert "wg-sdistbuild" in project.installed()
+    fresh_venv()
+    marker.unlink(missing_ok=True)
+    run = project.run([*GUARD, "--report", "r.json", "--allow-sdist", "wg-sdistbuild", "uv",
+                       "pip", "install", *pins])
+    assert run.returncode == 0, run.output
+    assert "wg-sdistbuild" in project.installed()
+    assert not marker.exists()  # no build step ran: the wheel came from uv's cache
+    report = json.loads((project.path / "r.json").read_text())
+    pkg = next(p for p in report["packages"] if p["name"] == "wg-sdistbuild")
+    assert pkg["built_locally"] is True and pkg["kind"] == "sdist", pkg
+    assert "SDIST_BUILD" in [f["code"] for f in pkg["findings"]]
+    assert report["verification"]["status"] == "ran"
+    fresh_venv()
+    strict = project.run([*GUARD, "--mode", "strict", "uv", "pip", "install", *pins])
+    assert strict.returncode == 10, strict.output
+    assert "SDIST_BUILD" in strict.stderr and "wg-sdistbuild" not in project.installed()
+    no_build = project.run([*GUARD, "--allow-sdist", "wg-sdistbuild", "uv", "pip", "install",
+                            "--no-build", *pins])
+    assert no_build.returncode not in (0, 10) and "SDIST_BUILD" in no_build.stderr
+    assert "wg-sdistbuild" not in project.installed() and not marker.exists()
+    write_uv_project(project.path, dependencies=["wg-sdistbuild==1.0"],
+                     index_url=index_server.url)
+    assert project.uv_cmd("lock", "--python", base_python()).returncode == 0
+    shutil.rmtree(project.env_dir)
+    sync = project.run([*GUARD, "--allow-sdist", "wg-sdistbuild", "uv", "sync", "--no-build"])
+    assert sync.returncode not in (0, 10) and "SDIST_BUILD" in sync.stderr, sync.output
+    assert "wg-sdistbuild" not in project.installed() and not marker.exists()
+
+
+def test_real_uv_older_than_supported_is_one_line(tmp_path: Path,
+                                                  index_server: IndexServer) -> None:
+    """A real uv 0.8.3 (one release before the oldest supported) on PATH: one line, exit 12,
+    and uv never ran (no lock, no environment)."""
+    old = UvProject(tmp_path / "proj", "0.8.3", uv_venv("0.8.3") / "bin" / "uv",
+                    tmp_path / "cache")
+    write_uv_project(old.path, dependencies=["wg-healthy==1.0"], index_url=index_server.url)
+    run = old.run([*GUARD, "--mode", "strict", "uv", "sync"])
+    assert run.returncode == 12, run.output
+    lines = run.stderr.strip().splitlines()
+    assert lines == [f"pip-guard: error: uv 0.8.3 ({old.uv}) is too old for pip-guard uv: "
+                     "upgrade to uv 0.8.4 or newer (pip install -U uv)"], run.output
+    assert not (old.path / "uv.lock").exists() and not old.env_dir.exists()
+
+
 # --- the public index: issue 13's acceptance ----------------------------------------------------
 
 def public_project(project: UvProject) -> UvProject:

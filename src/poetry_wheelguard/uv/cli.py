@@ -21,7 +21,8 @@ Every ARG goes to the real uv unchanged (the ``uv`` on ``PATH``, else the binary
   (``uv pip install -r pylock.toml`` plus the user's install options). When the
   requirements cannot be resolved without building an sdist, the pinned requirements are
   planned from the index listing as uv would pick (:func:`~poetry_wheelguard.choosers.
-  choose_like_uv`): in strict mode a refusal stops there; otherwise uv resolves again with
+  choose_like_uv`): in strict mode a refusal stops there; with ``--no-build`` uv's error
+  ends the run (uv's exit code, nothing installed); otherwise uv resolves again with
   builds allowed (it then builds metadata) and the result is judged as above.
 
 In strict mode a refusal stops the run before uv downloads, builds or installs anything
@@ -442,6 +443,10 @@ def guard_pip_install(uv: str, args: list[str], config: Config, *, cwd: Path,
             if config.strict and any(r.verdict == "refused" for r in records):
                 return UvOutcome(exitcodes.REFUSED, records, True, target, python, False,
                                  "pip install")
+            if "--no-build" in install_args:  # no build allowed, not even for metadata
+                say(f"pip-guard: error: {_uv_failed('uv pip compile --no-build', proc)}")
+                return UvOutcome(proc.returncode, records, False, target, python, False,
+                                 "pip install")
             proc = runner(base, env, str(cwd))
             if proc.returncode != 0:
                 raise _uv_failed("uv pip compile", proc)
@@ -472,6 +477,20 @@ def _verify_skip_checks(outcome: UvOutcome, config: Config) -> list[tuple[bool, 
     ]
 
 
+def mark_built_locally(records: Sequence[PackageRecord]) -> None:
+    """Set ``built_locally`` on the records uv builds, or took built from its cache: the
+    file uv takes from the lock is an sdist (uv installs a wheel it built from it earlier
+    and cached, ``--no-build`` or not: the lock has no wheel for the target), or the
+    verification of the installed distribution says ``local`` (a ``linux_<arch>`` tag, or
+    PEP 610 data naming an sdist, :func:`~poetry_wheelguard.installed.provenance_of`)."""
+    for rec in records:
+        built = rec.kind == "sdist" and not rec.selection.first_party
+        if rec.verification and rec.verification.get("provenance") == "local":
+            built = True
+        if built and not rec.selection.built_locally:
+            rec.selection = replace(rec.selection, built_locally=True)
+
+
 def finish(outcome: UvOutcome, config: Config, argv: Sequence[str], uv_ver: str) -> int:
     """Verify (after a successful install, :func:`~poetry_wheelguard.postinstall.
     verify_after_install`), print the table and findings, write the report
@@ -484,6 +503,7 @@ def finish(outcome: UvOutcome, config: Config, argv: Sequence[str], uv_ver: str)
     code, verification = verify_after_install(
         outcome.records, outcome.code, config.strict, verify=verify, say=say,
         prog="pip-guard", skip=_verify_skip_checks(outcome, config))
+    mark_built_locally(outcome.records)
     if outcome.records:
         render_table(outcome.records, sys.stderr, title=TABLE_TITLE)
         render_findings(outcome.records, sys.stderr)
