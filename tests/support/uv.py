@@ -20,14 +20,13 @@ Versions (see docs/uv.md):
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from tests.support.env import isolated_env
-from tests.support.poetry import base_python
+from tests.support.poetry import PoetryRun, base_python, cached_venv, wheelguard_table
 
 REPO = Path(__file__).resolve().parents[2]
 CACHE = REPO / "tests" / ".cache"
@@ -41,19 +40,8 @@ def uv_venv(version: str) -> Path:
 
     Returns the venv directory; the binary is ``<venv>/bin/uv``.
     """
-    venv = CACHE / f"uv-{version}"
-    stamp = venv / "wheelguard-stamp.json"
-    want = {"uv": version, "python": base_python()}
-    if stamp.is_file() and json.loads(stamp.read_text()) == want:
-        return venv
-    if venv.exists():
-        shutil.rmtree(venv)
-    env = isolated_env()
-    subprocess.run([base_python(), "-m", "venv", str(venv)], check=True, env=env)
-    subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q",
-                    f"uv=={version}"], check=True, env=env)
-    stamp.write_text(json.dumps(want))
-    return venv
+    return cached_venv(CACHE / f"uv-{version}", {"uv": version, "python": base_python()},
+                       [f"uv=={version}"])
 
 
 def uv_env(cache: Path, extra: Mapping[str, str] | None = None,
@@ -75,18 +63,8 @@ def uv_env(cache: Path, extra: Mapping[str, str] | None = None,
     return env
 
 
-@dataclass
-class UvRun:
-    """A finished ``uv`` (or ``pip-guard uv``) subprocess."""
-
-    returncode: int
-    stdout: str
-    stderr: str
-
-    @property
-    def output(self) -> str:
-        """stdout and stderr together."""
-        return self.stdout + self.stderr
+UvRun = PoetryRun
+"""A finished ``uv`` (or ``pip-guard uv``) subprocess: the same record as Poetry's runs."""
 
 
 @dataclass
@@ -146,8 +124,6 @@ def write_uv_project(path: Path, *, dependencies: Sequence[str], index_url: str 
     if index_url:
         lines += ["", "[[tool.uv.index]]", 'name = "wgindex"', f'url = "{index_url}"',
                   "default = true"]
-    if wheelguard:
-        lines += ["", "[tool.wheelguard]"]
-        lines += [f"{key} = {json.dumps(value)}" for key, value in wheelguard.items()]
+    lines += wheelguard_table(wheelguard)
     (path / "pyproject.toml").write_text("\n".join(lines) + "\n")
     return path

@@ -17,6 +17,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
+from poetry_wheelguard._toml import load_toml_file
 from poetry_wheelguard.distfiles import normalize
 from poetry_wheelguard.errors import ConfigError, WheelguardError
 from poetry_wheelguard.locks.model import Lock, LockedDependency, LockedPackage
@@ -24,18 +25,6 @@ from poetry_wheelguard.markers import marker_environment, marker_holds
 from poetry_wheelguard.models import Candidate, NormalizedName
 from poetry_wheelguard.report import redact_url
 from poetry_wheelguard.targets import Target
-
-
-def _load_toml(path: Path, text: str | None = None) -> dict[str, Any]:
-    from poetry_wheelguard._toml import tomllib
-    try:
-        return tomllib.loads(path.read_text("utf-8") if text is None else text)
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = getattr(exc, "strerror", None) or str(exc)
-        raise WheelguardError(f"cannot read the file ({reason})", filename=str(path)) from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise WheelguardError(f"not valid TOML ({exc})", filename=str(path)) from exc
-
 
 # Poetry writes each release's files as one array of one-line inline tables. Those arrays
 # are nine tenths of a lock; they are read with these patterns (plain strings only: no
@@ -62,7 +51,7 @@ def _load_lock_toml(path: Path) -> tuple[dict[str, Any], list[list[dict[str, str
         arrays.append([{"file": f, "hash": h} for f, h in _FILE_ENTRY.findall(m.group(1))])
         return f'files = "{_FILES_REF}{len(arrays) - 1}"'
 
-    return _load_toml(path, _FILES_ARRAY.sub(stash, text)), arrays
+    return load_toml_file(path, _FILES_ARRAY.sub(stash, text)), arrays
 
 
 def _requirement_name(text: str) -> NormalizedName:
@@ -122,7 +111,7 @@ def _read_pyproject(path: Path) -> _Pyproject:
     ``[tool.poetry.extras]``), ``dev-dependencies`` (group ``dev``) and every Poetry group;
     the declared group names (also PEP 735 ``[dependency-groups]``, which Poetry 2.x
     reads); the project's extras."""
-    data = _load_toml(path)
+    data = load_toml_file(path)
     roots: list[LockedDependency] = []
     project = data.get("project", {})
     extras: dict[str, tuple[NormalizedName, ...]] = {}

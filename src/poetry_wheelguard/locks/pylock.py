@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from poetry_wheelguard._toml import load_toml_file
 from poetry_wheelguard.distfiles import normalize
 from poetry_wheelguard.errors import ConfigError, WheelguardError
 from poetry_wheelguard.locks.model import Lock, LockedPackage
@@ -84,17 +85,8 @@ def read_pylock(path: str | Path) -> Lock:
     Raises:
         WheelguardError: unreadable, not TOML (truncated), or as :func:`parse_pylock`.
     """
-    from poetry_wheelguard._toml import tomllib
-
     p = Path(path)
-    try:
-        data = tomllib.loads(p.read_text("utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = getattr(exc, "strerror", None) or str(exc)
-        raise WheelguardError(f"cannot read the file ({reason})", filename=str(p)) from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise WheelguardError(f"not valid TOML, corrupt or truncated ({exc}); write the "
-                              "lock again", filename=str(p)) from exc
+    data = load_toml_file(p, fix="write the lock again")
     return parse_pylock(data, str(p))
 
 

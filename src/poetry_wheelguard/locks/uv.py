@@ -26,6 +26,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from poetry_wheelguard._toml import load_toml_file
 from poetry_wheelguard.distfiles import normalize
 from poetry_wheelguard.errors import WheelguardError
 from poetry_wheelguard.locks.model import Lock, LockedDependency, LockedPackage
@@ -168,17 +169,8 @@ def read_uv_lock(path: str | Path) -> Lock:
     Raises:
         WheelguardError: unreadable, not TOML (a truncated lock), or as :func:`parse_uv_lock`.
     """
-    from poetry_wheelguard._toml import tomllib
-
     p = Path(path)
-    try:
-        data = tomllib.loads(p.read_text("utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = getattr(exc, "strerror", None) or str(exc)
-        raise WheelguardError(f"cannot read the file ({reason})", filename=str(p)) from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise WheelguardError(f"not valid TOML, corrupt or truncated ({exc}); run `uv lock` "
-                              "again", filename=str(p)) from exc
+    data = load_toml_file(p, fix="run `uv lock` again")
     return parse_uv_lock(data, str(p))
 
 
