@@ -1,21 +1,63 @@
 """The TOML parser: the standard library's ``tomllib`` (Python 3.11+) or its backport
 ``tomli`` (the same API) on older Pythons. Import ``tomllib`` from here; read a TOML file
-given by the user (a lock, a pyproject.toml) with :func:`load_toml_file`."""
+given by the user (a lock, a pyproject.toml) with :func:`load_toml_file`.
+
+The ``tomllib`` exported here is that module's API (``load``, ``loads``,
+``TOMLDecodeError``) with one difference: a document nested deeper than the parser's
+recursion allows (``a = [[[[...`` 100,000 deep) raises :class:`TOMLDecodeError` like any
+other malformed document, instead of ``RecursionError``, so every caller that reports a
+malformed file reports this one too.
+"""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, Callable
 
 from poetry_wheelguard.errors import WheelguardError
 
 if sys.version_info >= (3, 11):
-    import tomllib
+    import tomllib as _tomllib
 else:  # Python < 3.11
-    import tomli as tomllib
+    import tomli as _tomllib
 
-__all__ = ["load_toml_file", "tomllib"]
+
+class TomlNestingError(_tomllib.TOMLDecodeError):
+    """A TOML document nested too deeply to be parsed (a malformed document)."""
+
+    def __init__(self, msg: str) -> None:
+        ValueError.__init__(self, msg)  # not TOMLDecodeError's (msg, doc, pos) signature
+
+
+_NESTING = "nested too deeply (arrays or inline tables inside each other)"
+
+
+class _Toml:
+    """``tomllib``'s API; deep nesting raises :class:`TomlNestingError`."""
+
+    TOMLDecodeError = _tomllib.TOMLDecodeError
+
+    @staticmethod
+    def loads(text: str, *, parse_float: Callable[[str], Any] = float) -> dict[str, Any]:
+        """:func:`tomllib.loads`; raises ``TOMLDecodeError`` for any malformed document."""
+        try:
+            return _tomllib.loads(text, parse_float=parse_float)
+        except RecursionError as exc:
+            raise TomlNestingError(_NESTING) from exc
+
+    @staticmethod
+    def load(fh: IO[bytes], *, parse_float: Callable[[str], Any] = float) -> dict[str, Any]:
+        """:func:`tomllib.load`; raises ``TOMLDecodeError`` for any malformed document."""
+        try:
+            return _tomllib.load(fh, parse_float=parse_float)
+        except RecursionError as exc:
+            raise TomlNestingError(_NESTING) from exc
+
+
+tomllib = _Toml
+
+__all__ = ["TomlNestingError", "load_toml_file", "tomllib"]
 
 
 def load_toml_file(path: Path, text: str | None = None, fix: str = "") -> dict[str, Any]:
@@ -23,8 +65,8 @@ def load_toml_file(path: Path, text: str | None = None, fix: str = "") -> dict[s
 
     Raises:
         WheelguardError: the file cannot be read (its OS reason), or is not valid TOML
-            ("corrupt or truncated", the parser's position, then ``fix``: what to do);
-            both name the file.
+            ("corrupt or truncated", the parser's reason, deep nesting included, then
+            ``fix``: what to do); both name the file.
     """
     try:
         return tomllib.loads(path.read_text("utf-8") if text is None else text)

@@ -236,6 +236,15 @@ def _satisfies(version: str, constraint: str) -> bool:
         return True
 
 
+def _version_key(version: str) -> tuple[int, Version]:
+    """Sort key of a locked version: PEP 440 versions by version order, after any other
+    (a first-party package's missing or non-PEP 440 version)."""
+    try:
+        return 1, Version(version)
+    except InvalidVersion:
+        return 0, Version("0")
+
+
 def walk_roots(lock: Lock, env: Mapping[str, str], extras: Sequence[str],
                groups: Sequence[str]) -> list[LockedPackage]:
     """Walk a lock from its roots along the dependency edges whose markers hold (a
@@ -271,7 +280,7 @@ def walk_roots(lock: Lock, env: Mapping[str, str], extras: Sequence[str],
         candidates = candidates or by_name.get(name, [])
         if not candidates:
             continue
-        pkg = max(candidates, key=lambda p: Version(p.version))
+        pkg = max(candidates, key=lambda p: _version_key(p.version))
         key = (pkg.name, pkg.version)
         seen = chosen.get(key)
         if seen is not None and set(want) <= seen:

@@ -51,6 +51,15 @@ def _pylock_module() -> Any:
     return pylock
 
 
+def _one_line(exc: Exception) -> str:
+    """packaging's message on one line: a marker or specifier error's first line (its
+    caret lines dropped) with the key it names (``in 'packages[0].marker'``)."""
+    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()] or [type(exc).__name__]
+    where = lines[-1][lines[-1].find(" in '"):] if len(lines) > 1 and " in '" in lines[-1] \
+        else ""
+    return lines[0] + where
+
+
 def parse_pylock(data: Mapping[str, Any], path: str) -> Lock:
     """Validate a pylock.toml's TOML ``data`` with ``Pylock.from_dict``; the packages into
     the model (each package's wheels then sdist as its files; ``extras`` and
@@ -70,7 +79,8 @@ def parse_pylock(data: Mapping[str, Any], path: str) -> Lock:
     try:
         doc = pylock.Pylock.from_dict(dict(data))
     except (pylock.PylockValidationError, pylock.PylockUnsupportedVersionError) as exc:
-        raise WheelguardError(f"not a valid PEP 751 lock ({exc})", filename=path) from exc
+        raise WheelguardError(f"not a valid PEP 751 lock ({_one_line(exc)})",
+                              filename=path) from exc
     packages = tuple(_package(p) for p in doc.packages)
     return Lock(path, "pylock.toml", version, packages,
                 extras={normalize(str(e)): () for e in doc.extras or ()},
@@ -157,7 +167,8 @@ def installs_for(lock: Lock, target: Target, extras: Sequence[str] = (),
     try:
         list(dataclasses.replace(doc, packages=[]).select(**kwargs))
     except pylock.PylockSelectError as exc:
-        raise ConfigError(f"{exc} (target {target.name})", filename=lock.path) from exc
+        raise ConfigError(f"{_one_line(exc)} (target {target.name})",
+                          filename=lock.path) from exc
     out: list[tuple[LockedPackage, Candidate | None]] = []
     for package, pkg in zip(doc.packages, lock.packages):
         one = dataclasses.replace(doc, packages=[package])

@@ -26,6 +26,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from packaging.version import InvalidVersion, Version
+
 from poetry_wheelguard._toml import load_toml_file
 from poetry_wheelguard.distfiles import normalize
 from poetry_wheelguard.errors import WheelguardError
@@ -109,7 +111,14 @@ def _package(raw: Any, index: int
         edges += these
     groups = {normalize(str(k)): _edges(v, where, group=normalize(str(k)))
               for k, v in (raw.get("dev-dependencies") or {}).items()}
-    pkg = LockedPackage(name=name, version=str(raw.get("version") or ""), files=tuple(files),
+    version = str(raw.get("version") or "")
+    try:
+        if version or kind == "registry":  # a workspace member's dynamic version: none
+            Version(version)
+    except InvalidVersion:
+        raise WheelguardError(f"{where}: version {version!r} is not a PEP 440 version") \
+            from None
+    pkg = LockedPackage(name=name, version=version, files=tuple(files),
                         groups=("main",), markers=None, dependencies=tuple(edges),
                         extras=extras, source_type=kind, source_url=source)
     return pkg, groups
