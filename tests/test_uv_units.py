@@ -250,3 +250,55 @@ def test_sync_environment_and_selection(tmp_path: Path) -> None:
                           frozenset({"x"})) == ([], ["main", "dev", "docs"])
     assert sync_selection(["--group=docs", "--all-extras"], groups,
                           frozenset({"x"})) == (["x"], ["main", "dev", "docs"])
+
+
+WORKSPACE_LOCK = '''version = 1
+revision = 3
+requires-python = ">=3.11"
+
+[manifest]
+members = ["alpha", "beta"]
+
+[[package]]
+name = "alpha"
+version = "0.1.0"
+source = { editable = "packages/alpha" }
+dependencies = [{ name = "a" }]
+
+[package.dev-dependencies]
+dev = [{ name = "d" }]
+
+[[package]]
+name = "beta"
+version = "0.1.0"
+source = { editable = "packages/beta" }
+dependencies = [{ name = "b" }]
+
+[package.optional-dependencies]
+fast = [{ name = "c" }]
+''' + "".join(f'''
+[[package]]
+name = "{n}"
+version = "1.0"
+source = {{ registry = "https://example.invalid/simple" }}
+wheels = [{{ url = "https://example.invalid/{n}-1.0-py3-none-any.whl", hash = "sha256:0{n}" }}]
+''' for n in "abcd")
+
+
+def test_uv_sync_package_judges_that_member(tmp_path: Path) -> None:
+    from poetry_wheelguard.errors import ConfigError
+    from poetry_wheelguard.locks.uv import member_lock
+
+    lock = read_lock(write(tmp_path, "uv.lock", WORKSPACE_LOCK))
+
+    def names(lk: object, **kw: list[str]) -> set[str]:
+        return {p.name for p, _ in installs_for(lk, GLIBC, **kw)}  # type: ignore[arg-type]
+
+    assert names(lock) == {"alpha", "beta", "a", "b", "d"}  # every member, every group
+    assert names(member_lock(lock, "beta")) == {"beta", "b", "d"}
+    assert names(member_lock(lock, "Beta", ["fast"]), extras=["fast"]) == {"beta", "b", "c",
+                                                                          "d"}
+    assert names(member_lock(lock, "beta"), groups=["main"]) == {"beta", "b"}
+    with pytest.raises(ConfigError, match=r"--package gamma: not a package of the "
+                                          r"workspace \(its packages: alpha, beta\)"):
+        member_lock(lock, "gamma")

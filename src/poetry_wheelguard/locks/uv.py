@@ -23,6 +23,7 @@ release is :func:`poetry_wheelguard.choosers.choose_like_uv`.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,7 @@ from packaging.version import InvalidVersion, Version
 
 from poetry_wheelguard._toml import load_toml_file
 from poetry_wheelguard.distfiles import normalize
-from poetry_wheelguard.errors import WheelguardError
+from poetry_wheelguard.errors import ConfigError, WheelguardError
 from poetry_wheelguard.locks.model import Lock, LockedDependency, LockedPackage
 from poetry_wheelguard.locks.poetry import walk_roots
 from poetry_wheelguard.markers import marker_environment
@@ -199,3 +200,24 @@ def locked_packages_for(lock: Lock, target: Target, extras: Sequence[str] = (),
     """
     return walk_roots(lock, marker_environment(target), [normalize(e) for e in extras],
                       [normalize(g) for g in groups])
+
+
+def member_lock(lock: Lock, name: str, extras: Sequence[str] = ()) -> Lock:
+    """The lock as ``uv sync --package NAME`` installs from it: the roots become the
+    workspace member ``name`` itself, with the requested ``extras`` of it, and every
+    dependency-group edge of the workspace (uv syncs the member's groups; judging every
+    member's is more, never less, than uv installs). The other members' own dependencies
+    are left out, as uv leaves them out.
+
+    Raises:
+        ConfigError: ``name`` is not a first-party package of the lock (one line, with
+            the workspace's packages).
+    """
+    want = normalize(name)
+    if not any(p.name == want and p.first_party for p in lock.packages):
+        have = ", ".join(sorted(p.name for p in lock.packages if p.first_party)) or "none"
+        raise ConfigError(f"--package {name}: not a package of the workspace (its "
+                          f"packages: {have})", filename=lock.path)
+    roots = (LockedDependency(want, "*", None, False, tuple(normalize(e) for e in extras)),
+             *(r for r in lock.roots if r.group != "main"))
+    return replace(lock, roots=roots)

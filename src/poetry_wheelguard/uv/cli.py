@@ -13,7 +13,8 @@ Every ARG goes to the real uv unchanged (the ``uv`` on ``PATH``, else the binary
   index (:func:`poetry_wheelguard.planning.plan_lock`; not with ``--offline``). Extras
   and groups as ``uv sync`` takes them
   (``--extra``, ``--all-extras``, ``--group``, ``--all-groups``, ``--no-dev``; ``dev`` by
-  default).
+  default); ``--package NAME`` judges that workspace member and what it needs
+  (:func:`~poetry_wheelguard.locks.uv.member_lock`), every member by default.
 * ``uv pip install``: uv resolves the requirements for the target environment's
   interpreter into a PEP 751 lock first, ``uv pip compile --no-build --format pylock.toml``
   (``--no-build``: resolving reads wheel metadata only, so no sdist is built and no
@@ -258,7 +259,7 @@ def guard_sync(uv: str, args: list[str], config: Config, *, cwd: Path,
         WheelguardError: uv lock / uv python find failed, the lock is unreadable or its
             hashes differ from the index, the interpreter cannot be probed.
     """
-    from poetry_wheelguard.locks.uv import read_uv_lock
+    from poetry_wheelguard.locks.uv import member_lock, read_uv_lock
     from poetry_wheelguard.planning import plan_lock
 
     project = project_dir(args, cwd)
@@ -283,6 +284,9 @@ def guard_sync(uv: str, args: list[str], config: Config, *, cwd: Path,
     target = probe(python)
     extras, groups = sync_selection(args, lock.declared_groups or frozenset(),
                                     frozenset(lock.extras))
+    member = option_values(args, {"--package"}).get("--package")
+    if member and "--all-packages" not in args:
+        lock = member_lock(lock, member[-1], extras)
     records = plan_lock(lock, [target], config, extras, groups,
                         lookup=None if "--offline" in args else client_for
                         ).records[target.name]
