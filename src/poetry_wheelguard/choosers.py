@@ -255,7 +255,7 @@ def choose_like_uv(files: Sequence[Candidate], target: Target) -> Candidate | No
     best_key: tuple[Any, ...] | None = None
     sdist: Candidate | None = None
     for cand in files:
-        dist = try_classify(cand.filename)
+        dist = cand.dist
         if dist is None:
             continue
         if dist.kind == "sdist":

@@ -13,10 +13,11 @@ the index pages in index order):
   ``data-requires-python`` and PEP 592 ``data-yanked``. ``file://`` index directories are
   read from their ``index.html``, as pip does.
 
-Which indexes: :func:`pip_index_config` reads pip's own configuration (``pip config``
-files and ``PIP_*`` variables, loaded by pip's ``Configuration`` class when pip is
-importable; otherwise only ``PIP_INDEX_URL``, ``PIP_EXTRA_INDEX_URL``, ``PIP_FIND_LINKS``,
-``PIP_NO_INDEX`` and ``PIP_CERT``). Credentials: ``user:password@`` in an index URL, else the
+Which indexes: :func:`index_config` takes pip's own configuration (``pip config`` files
+and ``PIP_*`` variables, loaded by pip's ``Configuration`` class in
+:mod:`poetry_wheelguard.pip.config` when pip is importable; otherwise only
+``PIP_INDEX_URL``, ``PIP_EXTRA_INDEX_URL``, ``PIP_FIND_LINKS``, ``PIP_NO_INDEX`` and
+``PIP_CERT``). Credentials: ``user:password@`` in an index URL, else the
 host's entry in ``~/.netrc`` (``NETRC``), sent as HTTP basic auth. Keyring is not used.
 Credentials never appear in a :class:`~poetry_wheelguard.models.Candidate`, an error or a
 report (:func:`~poetry_wheelguard.report.redact_url`).
@@ -64,7 +65,7 @@ if TYPE_CHECKING:
 
 from poetry_wheelguard import __version__
 from poetry_wheelguard.config import cache_dir as _cache_dir
-from poetry_wheelguard.distfiles import DistFile, normalize, try_classify
+from poetry_wheelguard.distfiles import DistFile, normalize
 from poetry_wheelguard.errors import ConfigError, IndexFetchError
 from poetry_wheelguard.models import Candidate, NormalizedName
 from poetry_wheelguard.report import redact_url
@@ -146,58 +147,30 @@ def default_cache_dir(environ: Mapping[str, str] | None = None) -> Path:
     return _cache_dir("index", environ)
 
 
-def _pip_config_values() -> dict[str, str] | None:
-    """pip's configuration as ``{option: value}`` for the ``install`` command (``global``,
-    then ``install`` sections, then ``PIP_*`` variables, as pip's option parser applies
-    them); ``None`` when pip is not importable."""
-    try:
-        from pip._internal.configuration import Configuration
-        from pip._internal.exceptions import ConfigurationError
-    except ImportError:
-        return None
-    conf = Configuration(isolated=False)
-    try:
-        conf.load()
-    except ConfigurationError as exc:
-        raise ConfigError(f"cannot read pip's configuration ({exc})") from exc
-    # pip < 26: items() are ("section.key", value); pip 26: (file, {"section.key": value}),
-    # files in pip's override order.
-    flat: list[tuple[str, object]] = []
-    for key, value in conf.items():
-        flat.extend(value.items() if isinstance(value, dict) else [(key, value)])
-    order = {"global": 0, "install": 1, ":env:": 2}
-    values: dict[str, str] = {}
-    items = sorted(((k, v) for k, v in flat if "." in k and k.split(".", 1)[0] in order),
-                   key=lambda kv: order[kv[0].split(".", 1)[0]])
-    for key, value in items:
-        values[key.split(".", 1)[1]] = str(value)
-    return values
-
-
-def pip_index_config(
+def index_config(
     environ: Mapping[str, str] | None = None,
     *,
+    pip_values: Mapping[str, str] | None = None,
     index_url: str | None = None,
     extra_index_urls: Sequence[str] | None = None,
     find_links: Sequence[str] | None = None,
     no_index: bool = False,
     cache_dir: Path | None = None,
-    use_pip: bool = True,
 ) -> IndexConfig:
     """The index configuration pip would use, with command-line values on top.
 
-    pip's own settings come from pip's ``Configuration`` (``use_pip`` and pip importable)
-    or else from ``environ``'s ``PIP_INDEX_URL``, ``PIP_EXTRA_INDEX_URL``, ``PIP_FIND_LINKS``,
+    pip's own settings are ``pip_values`` (``{option: value}`` of pip's ``install``
+    command, read by :func:`poetry_wheelguard.pip.config.pip_config_values`) or, when
+    ``None``, ``environ``'s ``PIP_INDEX_URL``, ``PIP_EXTRA_INDEX_URL``, ``PIP_FIND_LINKS``,
     ``PIP_NO_INDEX`` and ``PIP_CERT``. A given ``index_url`` replaces pip's, given
     ``extra_index_urls``/``find_links`` replace pip's lists (as pip's own flags do).
 
     Raises:
-        ConfigError: pip's configuration cannot be read, or an index URL is not a URL.
+        ConfigError: an index URL is not a URL.
     """
     env = os.environ if environ is None else environ
-    values = _pip_config_values() if use_pip else None
-    if values is None:
-        values = {}
+    values: dict[str, str] = dict(pip_values) if pip_values is not None else {}
+    if pip_values is None:
         for key in ("index-url", "extra-index-url", "find-links", "no-index", "cert"):
             var = "PIP_" + key.upper().replace("-", "_")
             if env.get(var):
@@ -718,7 +691,7 @@ def _find_links_candidates(location: str, fetcher: Fetcher) -> list[Candidate]:
 def _keep(cands: Iterable[Candidate], name: NormalizedName, source: str) -> list[ListedFile]:
     out = []
     for c in cands:
-        dist = try_classify(c.filename)
+        dist = c.dist
         if dist is not None and dist.name == name:
             out.append(ListedFile(c, dist, source))
     return out
@@ -729,7 +702,7 @@ class IndexClient:
 
     Example::
 
-        client = IndexClient(pip_index_config())
+        client = IndexClient(index_config())
         listings = client.listings(["uvloop", "pydantic"])   # concurrent
     """
 

@@ -134,6 +134,8 @@ class Report:
         mode: ``warn`` or ``strict``.
         packages: one record per package, in the installer's order.
         extra: further top-level fields (``verification``, ``errors``...).
+        degraded_checks: checks that did not run (fully) because an installer name was
+            missing, as ``{check, missing, fallback}``; written only when not empty.
     """
 
     command: str
@@ -144,6 +146,7 @@ class Report:
     started: str = field(default_factory=now_iso)
     exit_code: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    degraded_checks: list[dict[str, str]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         """The whole report as JSON-ready data (``schema`` first)."""
@@ -163,6 +166,8 @@ class Report:
             "summary": counts,
             "packages": [package_json(p) for p in self.packages],
         }
+        if self.degraded_checks:
+            data["degraded_checks"] = list(self.degraded_checks)
         data.update(self.extra)
         return data
 

@@ -170,12 +170,8 @@ def run_plan(ns: argparse.Namespace, argv: list[str]) -> int:
     Raises:
         ConfigError, WheelguardError: translated to exit codes by :func:`cli.main`.
     """
-    from poetry_wheelguard.index import (
-        IndexClient,
-        client_for,
-        default_cache_dir,
-        pip_index_config,
-    )
+    from poetry_wheelguard.index import IndexClient, client_for, default_cache_dir
+    from poetry_wheelguard.pip.config import pip_index_config
 
     parser = _parser()
     try:
