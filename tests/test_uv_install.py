@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 import sys
@@ -16,6 +15,7 @@ import pytest
 from tests.support.index import IndexServer
 from tests.support.poetry import base_python
 from tests.support.projects import FixtureIndex
+from tests.support.schema import read_report
 from tests.support.uv import UV_VERSIONS, UvProject, uv_venv, write_uv_project
 
 pytestmark = pytest.mark.uv
@@ -86,7 +86,7 @@ def test_strict_sync_refuses_before_uv_installs_local(project: UvProject,
     assert not project.env_dir.exists() or "wg_purefallback" not in str(
         list(project.env_dir.rglob("*")))
     assert not marker.exists()  # no build step of the sdist ran
-    report = json.loads((project.path / "r.json").read_text())
+    report = read_report(project.path / "r.json")
     assert report["installer"] == {"name": "uv", "version": project.version}
     assert report["exit_code"] == 10
 
@@ -99,7 +99,7 @@ def test_warn_sync_installs_and_verifies_local(project: UvProject, index_server:
     assert run.returncode == 0, run.output
     assert {"wg-purefallback", "wg-healthy", "wg-sdistbuild"} <= project.installed()
     assert "PURE_FALLBACK" in run.stderr
-    report = json.loads((project.path / "r.json").read_text())
+    report = read_report(project.path / "r.json")
     assert report["verification"]["status"] == "ran"
     healthy = next(p for p in report["packages"] if p["name"] == "wg-healthy")
     assert healthy["verification"], healthy
@@ -177,7 +177,7 @@ def test_wheel_built_earlier_and_reused_from_cache_is_built_locally(
     assert run.returncode == 0, run.output
     assert "wg-sdistbuild" in project.installed()
     assert not marker.exists()  # no build step ran: the wheel came from uv's cache
-    report = json.loads((project.path / "r.json").read_text())
+    report = read_report(project.path / "r.json")
     pkg = next(p for p in report["packages"] if p["name"] == "wg-sdistbuild")
     assert pkg["built_locally"] is True and pkg["kind"] == "sdist", pkg
     assert "SDIST_BUILD" in [f["code"] for f in pkg["findings"]]
@@ -245,7 +245,7 @@ def test_acceptance_sync_strict_then_warn(project: UvProject) -> None:
     run = project.run([*GUARD, "--report", "r.json", "uv", "sync"])
     assert run.returncode == 0, run.output
     assert "aiohttp" in project.installed()
-    report = json.loads((project.path / "r.json").read_text())
+    report = read_report(project.path / "r.json")
     codes = {p["name"]: [f["code"] for f in p["findings"]] for p in report["packages"]}
     assert "PURE_FALLBACK" in codes["aiohttp"] and "SDIST_BUILD" in codes["multidict"]
     assert report["verification"]["status"] == "ran"
