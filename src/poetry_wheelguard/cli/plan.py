@@ -48,7 +48,7 @@ from poetry_wheelguard.locks import check_selection, read_lock
 from poetry_wheelguard.models import PackageRecord
 from poetry_wheelguard.planning import PlanResult, plan_lock, plan_requirements
 from poetry_wheelguard.render import VERDICT_STYLE, Cell, print_table, render_findings, table_rows
-from poetry_wheelguard.report import Report, check_report_path, write_json_atomic
+from poetry_wheelguard.report import Report, check_report_path, now_iso, write_json_atomic
 from poetry_wheelguard.requirements import (
     RequirementSet,
     parse_requirement_line,
@@ -95,15 +95,17 @@ def render_plan(result: PlanResult, stream: IO[str]) -> None:
 
 
 def plan_report(result: PlanResult, config: Config, exit_code: int,
-                extra: dict[str, Any] | None = None) -> dict[str, Any]:
+                extra: dict[str, Any] | None = None, started: str = "") -> dict[str, Any]:
     """The ``wheelguard-report/1`` document of a plan: ``target`` is the list of target
-    summaries and every package object carries the ``target`` name it is planned for."""
+    summaries and every package object carries the ``target`` name it is planned for;
+    ``started`` is when the command started (default: now)."""
     records = [r for t in result.targets for r in result.records[t.name]]
     owners = [t.name for t in result.targets for _ in result.records[t.name]]
     report = Report(command="plan", mode=config.mode,
                     target=[t.summary() for t in result.targets],
                     installer={"name": result.installer}, packages=records,
-                    exit_code=exit_code, extra=dict(extra or {}))
+                    exit_code=exit_code, started=started or now_iso(),
+                    extra=dict(extra or {}))
     data = report.to_json()
     for pkg, owner in zip(data["packages"], owners):
         pkg["target"] = owner
@@ -162,6 +164,7 @@ def run_plan(ns: argparse.Namespace, argv: list[str]) -> int:
     """
     from poetry_wheelguard.index import IndexClient, default_cache_dir, pip_index_config
 
+    started = now_iso()
     parser = _parser()
     try:
         own = parser.parse_args(argv)
@@ -202,17 +205,19 @@ def run_plan(ns: argparse.Namespace, argv: list[str]) -> int:
         result = plan_requirements(reqs, targets, config, client, index_args)
         extra = {"plan": {"requirements": own.requirement + own.packages,
                           "sources": list(client.sources)}}
-    return finish_plan(result, config, extra, sys.stdout)
+    return finish_plan(result, config, extra, sys.stdout, started=started)
 
 
 def finish_plan(result: PlanResult, config: Config, extra: dict[str, Any],
                 stream: IO[str], errors: IO[str] | None = None,
-                prog: str = "pip-guard") -> int:
+                prog: str = "pip-guard", started: str = "") -> int:
     """Print the plan to ``stream``, write ``config.report`` and return the exit code
     (10 in strict mode when some target would refuse something, else 0). Shared by
     ``pip-guard plan`` and the Poetry plugin (``poetry wheelguard plan``).
 
-    The strict-mode line goes to ``errors`` (default ``sys.stderr``), prefixed by ``prog``.
+    The strict-mode line goes to ``errors`` (default ``sys.stderr``), prefixed by ``prog``;
+    ``started`` is the report's start time (:func:`~poetry_wheelguard.report.now_iso` taken
+    when the command started; default: now).
 
     Raises:
         WheelguardError: the report cannot be written.
@@ -220,7 +225,7 @@ def finish_plan(result: PlanResult, config: Config, extra: dict[str, Any],
     code = exitcodes.REFUSED if config.strict and result.refused else exitcodes.OK
     render_plan(result, stream)
     if config.report:
-        write_json_atomic(config.report, plan_report(result, config, code, extra))
+        write_json_atomic(config.report, plan_report(result, config, code, extra, started))
     if code == exitcodes.REFUSED:
         print(f"{prog}: strict mode: the plan has refusals (exit 10)",
               file=errors if errors is not None else sys.stderr)

@@ -47,7 +47,7 @@ from poetry_wheelguard.image.rootfs import SysrootFacts, sysroot_target
 from poetry_wheelguard.installed import find_distributions
 from poetry_wheelguard.models import SEVERITY_RANK, NormalizedName
 from poetry_wheelguard.render import render_findings, render_table
-from poetry_wheelguard.report import Report, write_json_atomic
+from poetry_wheelguard.report import Report, now_iso, write_json_atomic
 from poetry_wheelguard.scan import (
     build_context,
     index_findings,
@@ -98,6 +98,7 @@ def run_verify(ns: argparse.Namespace, argv: list[str]) -> int:
         args = _parser().parse_args(argv, namespace=ns)
     except SystemExit as exc:
         return exitcodes.OK if exc.code == 0 else exitcodes.USAGE
+    started_at = now_iso()
     config = config_from_namespace(args)
     if args.sysroot and not args.path:
         print("pip-guard: error: --sysroot needs --path DIR (the image's site-packages)",
@@ -167,7 +168,8 @@ def run_verify(ns: argparse.Namespace, argv: list[str]) -> int:
     store.save()
     if config.report:
         report = Report(command="verify", mode=config.mode, target=target.summary(),
-                        packages=records, exit_code=code, extra={"verification": summary})
+                        packages=records, exit_code=code, started=started_at,
+                        extra={"verification": summary})
         write_json_atomic(config.report, report.to_json())
     render_findings(records, sys.stdout)
     render_table(records, sys.stdout, title=f"pip-guard verify: {target.name}")

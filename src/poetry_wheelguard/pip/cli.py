@@ -47,7 +47,13 @@ from poetry_wheelguard.postinstall import (
     verify_installed,
 )
 from poetry_wheelguard.render import render_findings, render_table
-from poetry_wheelguard.report import Report, check_report_path, redact_text, write_json_atomic
+from poetry_wheelguard.report import (
+    Report,
+    check_report_path,
+    now_iso,
+    redact_text,
+    write_json_atomic,
+)
 from poetry_wheelguard.targets import Target, running_target
 
 SUBPROCESS_ENV = "WHEELGUARD_PIP_SUBPROCESS"
@@ -229,8 +235,9 @@ def refusal_summary(outcome: Outcome) -> str:
 
 
 def finish(outcome: Outcome, config: Config, argv: Sequence[str], *,
-           custom_target: bool, verifier: Verifier | None) -> int:
-    """Verify, print the table and findings, write the report; return the exit code.
+           custom_target: bool, verifier: Verifier | None, started: str = "") -> int:
+    """Verify, print the table and findings, write the report (``started``: when the
+    command started, default now); return the exit code.
 
     A strict refusal exits ``REFUSED`` whatever pip returned; a closed output pipe only
     silences the output (module docstring).
@@ -269,7 +276,7 @@ def finish(outcome: Outcome, config: Config, argv: Sequence[str], *,
         report = Report(
             command="install", mode=config.mode, target=outcome.target.summary(),
             installer={"name": "pip", "version": outcome.pip_version}, packages=records,
-            exit_code=code,
+            exit_code=code, started=started or now_iso(),
             extra={"pip": {"mode": outcome.mode, "args": [redact_text(a) for a in argv]},
                    "verification": verification},
         )
@@ -304,6 +311,7 @@ def run_install(ns: argparse.Namespace, argv: list[str]) -> int:
             that cannot be written (exit 64).
         WheelguardError: the report cannot be written at the end (exit 12).
     """
+    started = now_iso()
     config = config_from_namespace(ns)
     if config.report:
         check_report_path(config.report)
@@ -339,4 +347,4 @@ def run_install(ns: argparse.Namespace, argv: list[str]) -> int:
     else:
         outcome = run_in_process(api, config, argv, running)
     return finish(outcome, config, argv, custom_target=outcome.target is not running,
-                  verifier=verifier)
+                  verifier=verifier, started=started)

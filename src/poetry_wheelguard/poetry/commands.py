@@ -183,7 +183,9 @@ class WheelguardPlanCommand(Command):  # type: ignore[misc,unused-ignore]
         from poetry_wheelguard.config import load_config
         from poetry_wheelguard.locks import check_selection, read_lock
         from poetry_wheelguard.planning import plan_lock
+        from poetry_wheelguard.report import now_iso
 
+        started = now_iso()
         project_dir = project_dir_of(self.poetry)
         extras, groups = _words(self.option("extras")), _words(self.option("only"))
         try:
@@ -214,7 +216,8 @@ class WheelguardPlanCommand(Command):  # type: ignore[misc,unused-ignore]
             result = plan_lock(lock, targets, config, extras, groups)
             extra = {"plan": {"lock": str(lock_path), "lock_version": lock.lock_version},
                      "poetry": {"command": self.name, "version": running_poetry_version()}}
-            code = finish_plan(result, config, extra, out, err, prog="wheelguard")
+            code = finish_plan(result, config, extra, out, err, prog="wheelguard",
+                               started=started)
         except ConfigError as exc:  # a group or extra the project does not have
             self._error(str(exc))
             return exitcodes.USAGE

@@ -74,6 +74,7 @@ from poetry_wheelguard.render import render_findings, render_table
 from poetry_wheelguard.report import (
     Report,
     check_report_path,
+    now_iso,
     redact_text,
     redact_url,
     write_json_atomic,
@@ -248,6 +249,7 @@ class Guard:
         messages: lines to print at the end, ``(text, to_stderr)``.
         refused: strict mode refused something (nothing was executed).
         status: exit code this guard wants (``None``: keep Poetry's).
+        started: when the guarded command started (the report's ``started``).
     """
 
     config: Config
@@ -266,6 +268,7 @@ class Guard:
     status: int | None = None
     chosen: dict[tuple[str, str, str], Any] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    started: str = field(default_factory=now_iso)
 
     def say(self, text: str, error: bool = False) -> None:
         """Buffer one line for the end of the command (hooks may run in worker threads)."""
@@ -457,7 +460,7 @@ class Guard:
             target=self.target.summary() if self.target else None,
             installer={"name": "poetry", "version": self.poetry_version},
             packages=self.records,
-            exit_code=code,
+            exit_code=code, started=self.started,
             extra={"poetry": {"command": self.command,
                               "environment": redact_text(self.env_python or "")},
                    "verification": verification},
