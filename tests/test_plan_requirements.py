@@ -134,6 +134,31 @@ def test_hint_names_nearest_version_with_a_wheel(index_server: IndexServer) -> N
     assert finding.code == "SDIST_BUILD" and "2.0+ has a wheel" in finding.hint
 
 
+def test_hints_skip_yanked_files_and_releases(tmp_path: Path) -> None:
+    """PEP 592: an all-yanked release (aiohttp 3.8.2) is no hint; the first release with a
+    wheel that is not yanked is (3.8.3). A yanked wheel next to a usable one is left out."""
+    from tests.support.dists import build_sdist, build_wheel
+    from tests.support.index import StaticIndex
+
+    wheel_tag = "cp311-cp311-manylinux_2_17_x86_64"
+    files = tmp_path / "dists"
+    index = StaticIndex(tmp_path / "index")
+    index.add([build_sdist(files, "wg-yank", "1.0", tmp_path / "marker")])
+    index.add([build_wheel(files, "wg-yank", "1.1", wheel_tag)], yanked=True)
+    index.add([build_wheel(files, "wg-yank", "1.2", wheel_tag),
+               build_wheel(files, "wg-yank", "1.2", "cp310-cp310-manylinux_2_17_x86_64")])
+    index.add([build_wheel(files, "wg-yank", "0.9", wheel_tag)], yanked=True)
+    with index.serve() as server:
+        rec = _plan(["wg-yank==1.0"], [preset_target("python:3.11-slim")],
+                    server.url)["python:3.11-slim"]["wg-yank==1.0"]
+    finding = rec.findings[0]  # type: ignore[attr-defined]
+    assert finding.code == "SDIST_BUILD"
+    assert finding.hint.startswith("wg-yank 1.2+ has a wheel for python:3.11-slim")
+    assert "1.1" not in finding.hint and "0.9" not in finding.hint
+    others = dict(rec.selection.other_versions)  # type: ignore[attr-defined]
+    assert set(others) == {"1.2"}
+
+
 def _c(name: str, **kw: object) -> Candidate:
     kw.setdefault("url", f"https://x.invalid/{name}")
     return Candidate(filename=name, **kw)  # type: ignore[arg-type]

@@ -224,3 +224,26 @@ def test_verify_that_cannot_run_is_a_warning_or_internal_as_in_pip_guard(
     assert data["verification"]["status"] == "failed"
     assert "boom" in data["verification"]["reason"]
     assert any("wheelguard: warning:" in text and "boom" in text for text, _ in lines)
+
+
+def test_other_release_files_leave_yanked_links_out() -> None:
+    """PEP 592: the hints' file names from Poetry's project page skip yanked links (Poetry's
+    own ``Link.yanked``), so an all-yanked release is no hint."""
+    from types import SimpleNamespace
+
+    from poetry.core.packages.utils.link import Link
+
+    from poetry_wheelguard.poetry.hooks import _other_release_files
+
+    base = "http://i/files/"
+    links = [Link(base + "aiohttp-3.8.2-cp311-cp311-manylinux_2_17_x86_64.whl", yanked="bad"),
+             Link(base + "aiohttp-3.8.3-cp311-cp311-manylinux_2_17_x86_64.whl"),
+             Link(base + "aiohttp-3.8.3-cp310-cp310-manylinux_2_17_x86_64.whl", yanked=True)]
+    page = SimpleNamespace(links=links)
+    repository = SimpleNamespace(get_page=lambda name: page)
+    got = _other_release_files(repository, SimpleNamespace(name="aiohttp"))
+    assert got == ["aiohttp-3.8.3-cp311-cp311-manylinux_2_17_x86_64.whl"]
+    sel = build_selection(name="aiohttp", version="3.6.2",
+                          chosen=LinkFacts("aiohttp-3.6.2-py3-none-any.whl", "", None),
+                          release=[], other_files=got)
+    assert dict(sel.other_versions) == {"3.8.3": tuple(got)}

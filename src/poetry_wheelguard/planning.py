@@ -160,8 +160,7 @@ def plan_requirements(reqs: RequirementSet, targets: Sequence[Target], config: C
             choice = choose_like_pip(cands, target, req.hashes if req else frozenset())
             source = next((f.source for f in files
                            if choice.chosen and f.candidate is choice.chosen), files[0].source)
-            others = tuple((v, tuple(f.candidate.filename for f in fs))
-                           for v, fs in versions.items() if v != key)
+            others = listing.other_versions(exclude=key)  # yanked files left out
             base = Selection(name=name, version=key, chosen=Candidate(filename=""),
                              candidates=choice.candidates, other_versions=others,
                              index=source)
