@@ -491,3 +491,19 @@ def test_report_path_checked_before_planning(tmp_path: Path,
                                 "python:3.12-slim", "--report", str(directory)], capsys)
     assert code == exitcodes.USAGE and out == "" and len(err) == 1, err
     assert "the report path is a directory" in err[0]
+
+
+def test_target_newer_than_the_presets_prints_its_note(tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture[str]
+                                                       ) -> None:
+    """``--target python:3.16-slim`` (newer than the presets table) is planned, with one
+    ``pip-guard: note:`` line on stderr naming the base it was planned on; a known version
+    prints none."""
+    lock = _write(tmp_path, LOCK_21)
+    assert main(["plan", "--lock", str(lock), "--target", "python:3.16-slim"]) == exitcodes.OK
+    captured = capsys.readouterr()
+    note = preset_target("python:3.16-slim").note
+    assert note and captured.err.splitlines() == [f"pip-guard: note: {note}"]
+    assert "python:3.16-slim" in captured.out
+    assert main(["plan", "--lock", str(lock), "--target", "python:3.12-slim"]) == exitcodes.OK
+    assert capsys.readouterr().err == ""

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -55,7 +56,7 @@ from poetry_wheelguard.requirements import (
     read_requirements_file,
 )
 from poetry_wheelguard.target_options import add_target_options, targets_from_options
-from poetry_wheelguard.targets import running_target
+from poetry_wheelguard.targets import Target, running_target
 
 
 def cell_label(rec: PackageRecord) -> str:
@@ -64,6 +65,12 @@ def cell_label(rec: PackageRecord) -> str:
         return "no file"
     _, _, label, verdict, codes = table_rows([rec])[0]
     return label + (f" [{codes}]" if codes else "") + ("" if verdict == "ok" else f" {verdict}")
+
+
+def note_lines(targets: Sequence[Target], prog: str = "pip-guard") -> list[str]:
+    """One ``PROG: note: ...`` line per target that carries a :attr:`Target.note` (a
+    Python version newer than the presets table, planned on the family's newest base)."""
+    return [f"{prog}: note: {t.note}" for t in targets if t.note]
 
 
 def render_plan(result: PlanResult, stream: IO[str]) -> None:
@@ -173,6 +180,8 @@ def run_plan(ns: argparse.Namespace, argv: list[str]) -> int:
     merged = argparse.Namespace(**{**vars(ns), **{k: v for k, v in vars(own).items()}})
     config = config_from_namespace(merged)
     targets = targets_from_options(own) or [running_target()]
+    for line in note_lines(targets):
+        print(line, file=sys.stderr)
     sources = sum(bool(x) for x in (own.lock, own.requirement, own.packages))
     if sources != 1:
         raise ConfigError("give one of --lock POETRY_LOCK, -r FILE or PKG==VER arguments")
