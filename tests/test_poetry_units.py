@@ -247,3 +247,25 @@ def test_other_release_files_leave_yanked_links_out() -> None:
                           chosen=LinkFacts("aiohttp-3.6.2-py3-none-any.whl", "", None),
                           release=[], other_files=got)
     assert dict(sel.other_versions) == {"3.8.3": tuple(got)}
+
+
+def test_unsupported_tag_hint_under_poetry_2_on_musl() -> None:
+    """Poetry 2.x on a musl environment: the UNSUPPORTED_TAG hint says Poetry computed the
+    tags in its own process and what works; Poetry 1.8.5, or a glibc environment, keep the
+    policy's hint."""
+    from poetry_wheelguard.poetry.hooks import _with_tag_hint, tag_hint
+
+    musl = make_target(python_version=(3, 11), machine="x86_64", libc="musl",
+                       libc_version=(1, 2))
+    hint = tag_hint("2.5.1", musl)
+    assert hint is not None and "in its own process" in hint and "Poetry 1.8.5" in hint
+    assert "poetry export" in hint and "upgrade" not in hint
+    assert tag_hint("1.8.5", musl) is None and tag_hint("2.5.1", CP311) is None
+    assert tag_hint("not-a-version", musl) is None
+    sel = build_selection(
+        name="wg-ignored", version="1.0", release=[LINUX],
+        chosen=LinkFacts("wg_ignored-1.0-cp311-cp311-manylinux_2_17_x86_64.whl", "", None))
+    evaluation = _with_tag_hint(evaluate(sel, musl, STRICT), hint)
+    assert [(f.code, f.hint) for f in evaluation.findings
+            if f.code == "UNSUPPORTED_TAG"] == [("UNSUPPORTED_TAG", hint)]
+    assert evaluation.verdict == "refused"

@@ -42,7 +42,7 @@ import hashlib
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from io import StringIO
 from pathlib import Path
 from typing import Any, Callable, Optional
@@ -61,7 +61,7 @@ from poetry_wheelguard.models import (
     Selection,
 )
 from poetry_wheelguard.poetry import GUARDED_COMMANDS
-from poetry_wheelguard.policy import apply_lock, evaluate, record_for
+from poetry_wheelguard.policy import UNSUPPORTED_TAG, Evaluation, apply_lock, evaluate, record_for
 from poetry_wheelguard.postinstall import (
     VERIFY_MODULE,
     InstalledVerification,
@@ -210,6 +210,41 @@ def build_selection(
     )
 
 
+def tag_hint(poetry_version: str, target: Target) -> str | None:
+    """The ``UNSUPPORTED_TAG`` hint for this Poetry and environment, or ``None`` to keep the
+    policy's own.
+
+    Poetry 2.x (``VirtualEnv.get_supported_tags``) asks the environment's interpreter for
+    its platform tags only when that interpreter's ``sysconfig.get_platform()`` differs from
+    Poetry's own; a musl environment and a glibc Poetry both say ``linux-x86_64``, so Poetry
+    computes the tags in its own (glibc) process with packaging and chooses a manylinux
+    wheel the musl interpreter cannot load. Upgrading does not help (2.5.1 does the same);
+    Poetry 1.8.5 asks the environment's interpreter and picks the musllinux wheel, and a
+    Poetry run by a musl interpreter computes musllinux tags itself.
+    """
+    try:
+        major = Version(poetry_version).major
+    except InvalidVersion:
+        return None
+    if major < 2 or target.libc != "musl":
+        return None
+    return (f"Poetry {poetry_version} computes the platform tags in its own process (glibc: "
+            "manylinux), not the musl environment's, when both say linux "
+            f"{target.machine}; what works: Poetry 1.8.5 (asks the environment's interpreter: "
+            "musllinux), Poetry run by the musl interpreter itself (installed with it, as on "
+            "Alpine), or `poetry export -f requirements.txt` then `pip-guard install -r` "
+            "with the environment's interpreter")
+
+
+def _with_tag_hint(evaluation: Evaluation, hint: str | None) -> Evaluation:
+    """``evaluation`` with ``hint`` on its ``UNSUPPORTED_TAG`` findings (none: unchanged)."""
+    if hint is None:
+        return evaluation
+    return replace(evaluation, findings=tuple(
+        replace(f, hint=hint) if f.code == UNSUPPORTED_TAG else f
+        for f in evaluation.findings))
+
+
 def refresh_hint(poetry_version: str) -> str:
     """How to refresh poetry.lock's file hashes without changing its versions, for this
     Poetry version.
@@ -331,8 +366,10 @@ class Guard:
         selection, repository = found
         locked = locked_hashes(getattr(package, "files", None))
         hint = refresh_hint(self.poetry_version)
-        evaluation = apply_lock(selection, evaluate(selection, target, self.config), target,
-                                self.config, locked, hint)
+        tags_hint = tag_hint(self.poetry_version, target)
+        evaluation = _with_tag_hint(apply_lock(
+            selection, evaluate(selection, target, self.config), target, self.config, locked,
+            hint), tags_hint)
         if repository is not None and any(
                 SEVERITY_RANK[f.severity] > 0 for f in evaluation.findings):
             # The hints name the nearest releases with a wheel: read the project's other
@@ -345,8 +382,9 @@ class Guard:
                     release=[_facts_of(c) for c in selection.candidates],
                     other_files=others, index=selection.index, env_tags=self.env_tags,
                     locked=locked)
-                evaluation = apply_lock(selection, evaluate(selection, target, self.config),
-                                        target, self.config, locked, hint)
+                evaluation = _with_tag_hint(apply_lock(
+                    selection, evaluate(selection, target, self.config), target,
+                    self.config, locked, hint), tags_hint)
         return record_for(selection, evaluation)
 
     def _select(self, chooser: Any, package: Any) -> tuple[Selection, Any] | None:
