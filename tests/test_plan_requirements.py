@@ -99,14 +99,16 @@ def compare_with_pip(ours: dict[str, dict[str, object]], targets: list[Target],
 
 
 def _plan(reqs: list[str], targets: list[Target], index_url: str,
-          config: Config | None = None) -> dict[str, dict[str, object]]:
+          config: Config | None = None, resolve: bool = False
+          ) -> dict[str, dict[str, object]]:
     rs = RequirementSet()
     from poetry_wheelguard.requirements import parse_requirement_line
 
     for r in reqs:
         parse_requirement_line(r, "test", rs)
     client = IndexClient(IndexConfig(index_urls=(index_url,)))
-    result = plan_requirements(rs, targets, config or Config(), client)
+    index_args = ["--index-url", index_url] if resolve else []
+    result = plan_requirements(rs, targets, config or Config(), client, index_args)
     return {t.name: {f"{r.selection.name}=={r.selection.version}": r
                      for r in result.records[t.name]} for t in targets}
 
@@ -157,6 +159,44 @@ def test_hints_skip_yanked_files_and_releases(tmp_path: Path) -> None:
     assert "1.1" not in finding.hint and "0.9" not in finding.hint
     others = dict(rec.selection.other_versions)  # type: ignore[attr-defined]
     assert set(others) == {"1.2"}
+
+
+def test_hints_name_versions_inside_the_requirement(tmp_path: Path) -> None:
+    """S16 with requirements: a range's specifier bounds the hints (the nearest version
+    inside it first, or "no version inside ..."); an exact pin admits no other version, so
+    its hints name the nearest versions as they are."""
+    from tests.support.dists import build_sdist, build_wheel
+    from tests.support.index import StaticIndex
+
+    cp311, cp310 = "cp311-cp311-manylinux_2_17_x86_64", "cp310-cp310-manylinux_2_17_x86_64"
+    files = tmp_path / "dists"
+    index = StaticIndex(tmp_path / "index")
+    index.add([build_sdist(files, "wg-asyncpg", "0.25.0", tmp_path / "marker"),
+               build_wheel(files, "wg-asyncpg", "0.25.0", cp310),
+               build_wheel(files, "wg-asyncpg", "0.27.0", cp311),
+               build_wheel(files, "wg-rng", "1.2", cp311),
+               build_wheel(files, "wg-rng", "1.5"), build_wheel(files, "wg-rng", "1.5", cp310),
+               build_wheel(files, "wg-rng", "2.0", cp311)])
+    slim = preset_target("python:3.11-slim")
+    with index.serve() as server:
+        pinned = _plan(["wg-asyncpg==0.25.0"], [slim], server.url)[slim.name]
+        wide = _plan(["wg-rng>=1.0,<2"], [slim], server.url, resolve=True)[slim.name]
+        narrow = _plan(["wg-rng>=1.5,<2"], [slim], server.url, resolve=True)[slim.name]
+    rec = pinned["wg-asyncpg==0.25.0"]
+    assert rec.selection.specifier == ""  # type: ignore[attr-defined]
+    (finding,) = rec.findings  # type: ignore[attr-defined]
+    assert finding.code == "SDIST_BUILD"
+    assert finding.hint.startswith("wg-asyncpg 0.27.0+ has a wheel for python:3.11-slim")
+    rec = wide["wg-rng==1.5"]
+    assert rec.selection.specifier == "<2,>=1.0"  # type: ignore[attr-defined]
+    (finding,) = rec.findings  # type: ignore[attr-defined]
+    assert finding.code == "PURE_FALLBACK" and finding.severity == "error"
+    assert finding.hint.startswith("1.2 is the newest older version with one (inside "
+                                   "<2,>=1.0)"), finding.hint
+    (finding,) = narrow["wg-rng==1.5"].findings  # type: ignore[attr-defined]
+    assert finding.hint.startswith(
+        "no version inside <2,>=1.5 has a wheel for python:3.11-slim; outside it, wg-rng "
+        "2.0+ has a wheel"), finding.hint
 
 
 def _c(name: str, **kw: object) -> Candidate:

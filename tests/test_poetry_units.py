@@ -269,3 +269,26 @@ def test_unsupported_tag_hint_under_poetry_2_on_musl() -> None:
     assert [(f.code, f.hint) for f in evaluation.findings
             if f.code == "UNSUPPORTED_TAG"] == [("UNSUPPORTED_TAG", hint)]
     assert evaluation.verdict == "refused"
+
+
+def test_root_specifiers_from_poetrys_own_objects() -> None:
+    """The plugin reads the root package's constraints from Poetry's ``ProjectPackage``
+    (every group), converted by poetry-core: ``^0.25`` -> ``>=0.25,<0.26``; a union
+    (``||``) and ``*`` give none."""
+    from poetry.core.packages.dependency import Dependency
+    from poetry.core.packages.dependency_group import DependencyGroup
+    from poetry.core.packages.project_package import ProjectPackage
+
+    from poetry_wheelguard.poetry.hooks import root_specifiers
+
+    root = ProjectPackage("app", "1.0")
+    root.add_dependency(Dependency("asyncpg", "^0.25"))
+    root.add_dependency(Dependency("SQLAlchemy", "^1.4"))
+    root.add_dependency(Dependency("either", "^1.0 || ^3.0"))
+    root.add_dependency(Dependency("anything", "*"))
+    dev = DependencyGroup("dev")
+    dev.add_dependency(Dependency("pytest", "~7.4"))
+    root.add_dependency_group(dev)
+    assert root_specifiers(root) == {"asyncpg": "<0.26,>=0.25", "sqlalchemy": "<2.0,>=1.4",
+                                     "pytest": "<7.5,>=7.4"}
+    assert root_specifiers(None) == {}

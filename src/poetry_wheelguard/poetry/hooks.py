@@ -47,6 +47,7 @@ from io import StringIO
 from pathlib import Path
 from typing import Any, Callable, Optional
 
+from packaging.requirements import InvalidRequirement, Requirement
 from packaging.tags import Tag
 from packaging.version import InvalidVersion, Version
 
@@ -172,13 +173,15 @@ def build_selection(
     index: str = "",
     env_tags: frozenset[Tag] | None = None,
     locked: frozenset[str] = frozenset(),
+    specifier: str = "",
 ) -> Selection:
     """The core :class:`Selection` for one package from an index (pure).
 
     ``release`` is every file the repository lists for the chosen version (all platforms);
     ``other_files`` the file names of the project's other releases (for the hints, grouped
     by the version their names carry). ``env_tags`` (Poetry's ``env.supported_tags``) and
-    ``locked`` give each passed-over candidate Poetry's reason (:func:`rejected_reason`).
+    ``locked`` give each passed-over candidate Poetry's reason (:func:`rejected_reason`);
+    ``specifier`` is the root project's constraint on the package (PEP 440), for the hints.
     """
     files = list(release)
     if all(f.filename != chosen.filename for f in files):
@@ -207,6 +210,7 @@ def build_selection(
         other_versions=others,
         index=redact_url(index),
         built_locally=chosen_dist is not None and chosen_dist.kind == "sdist",
+        specifier=specifier,
     )
 
 
@@ -285,6 +289,11 @@ class Guard:
         refused: strict mode refused something (nothing was executed).
         status: exit code this guard wants (``None``: keep Poetry's).
         started: when the guarded command started (the report's ``started``).
+        installer: Poetry's ``Installer``; its ``_package`` (the project's
+            ``ProjectPackage``, given the new dependency by ``poetry add`` before it runs)
+            is read for :attr:`specifiers` at the first check.
+        specifiers: the root package's constraint on each dependency, as PEP 440
+            (:func:`root_specifiers`; read at the first check).
     """
 
     config: Config
@@ -304,6 +313,8 @@ class Guard:
     chosen: dict[tuple[str, str, str], Any] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
     started: str = field(default_factory=now_iso)
+    installer: Any = None
+    specifiers: dict[str, str] | None = None
 
     def say(self, text: str, error: bool = False) -> None:
         """Buffer one line for the end of the command (hooks may run in worker threads)."""
@@ -346,6 +357,8 @@ class Guard:
                     self.status = exitcodes.INPUT_ERROR
                     self.refused = True
                 return
+        if self.specifiers is None:
+            self.specifiers = root_specifiers(getattr(self.installer, "_package", None))
         packages = [op.package for op in todo]
         workers = max(1, min(_MAX_WORKERS, len(packages)))
         with ThreadPoolExecutor(max_workers=workers) as pool:
@@ -364,6 +377,8 @@ class Guard:
         if found is None:
             return None
         selection, repository = found
+        specifier = (self.specifiers or {}).get(selection.name, "")
+        selection = replace(selection, specifier=specifier)
         locked = locked_hashes(getattr(package, "files", None))
         hint = refresh_hint(self.poetry_version)
         tags_hint = tag_hint(self.poetry_version, target)
@@ -381,7 +396,7 @@ class Guard:
                     chosen=_facts_of(selection.chosen),
                     release=[_facts_of(c) for c in selection.candidates],
                     other_files=others, index=selection.index, env_tags=self.env_tags,
-                    locked=locked)
+                    locked=locked, specifier=specifier)
                 evaluation = _with_tag_hint(apply_lock(
                     selection, evaluate(selection, target, self.config), target,
                     self.config, locked, hint), tags_hint)
@@ -561,6 +576,28 @@ def _other_release_files(repository: Any, package: Any) -> list[str]:
         return []
 
 
+def root_specifiers(package: Any) -> dict[str, str]:
+    """``{normalized name: PEP 440 specifier}`` of a Poetry root package's dependencies
+    (every group: ``package.all_requires``), converted by poetry-core itself
+    (``Dependency.base_pep_508_name``: ``^0.25`` -> ``>=0.25,<0.26``) and read by
+    packaging. A constraint PEP 440 cannot write (``||``) or any version gives none; a
+    name with several constraints gets all of them. Best effort: ``{}`` on an unknown
+    Poetry layout."""
+    out: dict[str, list[str]] = {}
+    try:
+        requires = list(package.all_requires)
+    except Exception:  # hints only
+        return {}
+    for dep in requires:
+        try:
+            spec = str(Requirement(str(dep.base_pep_508_name)).specifier)
+        except (InvalidRequirement, AttributeError, TypeError):
+            continue
+        if spec:
+            out.setdefault(normalize(str(dep.name)), []).append(spec)
+    return {name: ",".join(dict.fromkeys(specs)) for name, specs in out.items()}
+
+
 def resolve_config(project_dir: Path, environ: Mapping[str, str] | None = None) -> Config:
     """The project's settings: ``project_dir/pyproject.toml`` ``[tool.wheelguard]``, then
     ``WHEELGUARD_*`` (``WHEELGUARD_CONFIG`` names another file).
@@ -619,7 +656,8 @@ def attach(command: Any, poetry_version: str) -> Guard | None:
         cache_dir = None
     guard = Guard(config=config, project_dir=project_dir, command=str(command.name),
                   poetry_version=poetry_version, env_python=env_python, env_tags=env_tags,
-                  cache_dir=cache_dir)
+                  cache_dir=cache_dir,
+                  installer=installer)
 
     def guarded_choose_for(*args: Any, **kwargs: Any) -> Any:
         package = args[0] if args else kwargs.pop("package")
