@@ -828,3 +828,56 @@ def test_module_init_name() -> None:
         "pydantic"
     assert v.module_init_name("/s/pydantic/fields.cpython-311-x86_64-linux-gnu.so") == "fields"
     assert v.module_init_name("_cffi_backend.abi3.so") == "_cffi_backend"
+
+
+# --- a venv of Debian's own /usr/bin/python3 (S12) ----------------------------------------
+
+DEBIAN_PYTHON = Path("/usr/bin/python3")
+
+
+def _debian_python() -> str:
+    """``/usr/bin/python3`` when it is Debian's (default scheme ``posix_local``) and of this
+    interpreter's minor version (the fixture wheels are built for it); else skip."""
+    if not DEBIAN_PYTHON.is_file():
+        pytest.skip("no /usr/bin/python3")
+    proc = subprocess.run([str(DEBIAN_PYTHON), "-c", "import sys, sysconfig; print("
+                           "sysconfig.get_default_scheme(), sys.version_info[:2] == "
+                           f"{tuple(sys.version_info[:2])})"],
+                          capture_output=True, text=True, check=False)
+    if proc.stdout.split() != ["posix_local", "True"]:
+        pytest.skip(f"/usr/bin/python3 is not a Debian Python {sys.version_info[:2]}")
+    return str(DEBIAN_PYTHON)
+
+
+def test_debian_system_python_venv_is_found_and_verified(
+        index_server: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """S12: ``/usr/bin/python3 -m venv`` (Debian patches the default scheme to
+    ``posix_local``); a compiled wheel installed into it by real pip is found by
+    ``verify --python`` and verified with no finding, in strict mode."""
+    venv = tmp_path / "dvenv"
+    subprocess.run([_debian_python(), "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    # An empty environment: nothing where the target installs packages is no pass.
+    code, out = run(["--mode", "strict", "verify", "--python", str(python)], capsys)
+    assert code == exitcodes.INPUT_ERROR, out
+    (line,) = out.splitlines()
+    assert "found no installed distribution" in line and "site-packages" in line
+    proc = subprocess.run(
+        [sys.executable, "-m", "pip", "--python", str(python), "install", "--no-cache-dir",
+         "--no-deps", "--index-url", index_server.url, "wg-healthy==1.0"],
+        capture_output=True, text=True, env=_pip_env(), check=False)
+    assert proc.returncode == 0, proc.stderr
+    imported = subprocess.run([str(python), "-c", "import wg_healthy._native as m; "
+                               "print(m.answer())"], capture_output=True, text=True,
+                              check=False)
+    assert imported.stdout.strip() == "42", imported.stderr
+    report = tmp_path / "r.json"
+    code, out = run(["--mode", "strict", "verify", "--python", str(python), "--report",
+                     str(report)], capsys)
+    assert code == exitcodes.OK, out
+    data = json.loads(report.read_text())
+    validate(data)
+    assert codes_by_package(data, ("info", "warning", "error")) == {"wg-healthy": set()}
+    assert data["verification"]["sites"] == [str(venv / "lib" / f"python{sys.version_info[0]}."
+                                                 f"{sys.version_info[1]}" / "site-packages")]
+    assert data["verification"]["elf_files"] == 1

@@ -21,7 +21,9 @@ Targets:
 Exit codes (:mod:`poetry_wheelguard.exitcodes`): 0 when no error finding, or in warn mode
 (the default) whatever was found - findings are printed and reported, the exit code stays
 0; 11 (``VERIFY_ERRORS``) in strict mode when any error finding exists; 12 for unreadable
-input (an interpreter that does not run, a missing directory, an unreachable ``--index``);
+input (an interpreter that does not run, a missing directory, an unreachable ``--index``)
+and, in either mode, when no distribution is found where the target installs packages
+(nothing verified is no pass);
 64 for a bad command line.
 
 Nothing is imported or executed from the verified files: they are read as bytes
@@ -134,6 +136,15 @@ def run_verify(ns: argparse.Namespace, argv: list[str]) -> int:
                         libc_path=sys_facts.libc_path if sys_facts else None,
                         ld_library_path=args.ld_library_path, store=store)
     dists = find_distributions(sites, args.package)
+    if not dists and not args.package:
+        # Nothing where the target says packages go (a probe that named the wrong scheme,
+        # a wrong --path): checking nothing is no pass.
+        raise WheelguardError(
+            f"found no installed distribution (*.dist-info) in {', '.join(sites) or '(none)'}"
+            ", where the target installs packages: nothing was verified; check that "
+            "--python (ENV/bin/python) or --path (its site-packages) names the environment "
+            "you meant",
+            filename=target.executable or None)
     if args.package:
         unknown = sorted(set(map(_norm, args.package)) - {d.name for d in dists})
         if unknown and not dists:
