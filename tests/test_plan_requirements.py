@@ -199,6 +199,61 @@ def test_hints_name_versions_inside_the_requirement(tmp_path: Path) -> None:
         "2.0+ has a wheel"), finding.hint
 
 
+def test_table_tells_a_warning_from_an_error_shown_in_warn_mode(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Item 12: an sdist of a project with no Linux wheel anywhere (pycairo) is a true
+    warning (``warn``); one whose release has Linux wheels (asyncpg) is an error that warn
+    mode only reports (``warn, strict refuses``): plain text and rich differ."""
+    import io
+
+    from poetry_wheelguard.cli.plan import render_plan
+    from poetry_wheelguard.planning import PlanResult
+    from tests.support.dists import build_sdist, build_wheel
+    from tests.support.index import StaticIndex
+
+    files = tmp_path / "dists"
+    index = StaticIndex(tmp_path / "index")
+    index.add([build_sdist(files, "wg-cairo", "1.0", tmp_path / "m1"),
+               build_wheel(files, "wg-cairo", "1.0", "cp311-cp311-win_amd64"),
+               build_sdist(files, "wg-apg", "1.0", tmp_path / "m2"),
+               build_wheel(files, "wg-apg", "1.0", "cp310-cp310-manylinux_2_17_x86_64")])
+    slim = preset_target("python:3.11-slim")
+    with index.serve() as server:
+        code = main(["plan", "--index-url", server.url, "--target", slim.name,
+                     "wg-cairo==1.0", "wg-apg==1.0"])
+    assert code == exitcodes.OK
+    rows = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()
+            if line.startswith("wg-")}
+    assert rows["wg-cairo"].endswith("sdist (build) [SDIST_BUILD] warn")
+    assert rows["wg-apg"].endswith("sdist (build) [SDIST_BUILD] warn, strict refuses")
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    rs = RequirementSet()
+    from poetry_wheelguard.requirements import parse_requirement_line
+
+    for r in ("wg-cairo==1.0", "wg-apg==1.0"):
+        parse_requirement_line(r, "test", rs)
+    with index.serve() as server:
+        result = plan_requirements(rs, [slim], Config(), IndexClient(
+            IndexConfig(index_urls=(server.url,))))
+    assert isinstance(result, PlanResult)
+    monkeypatch.setenv("COLUMNS", "200")
+    out = Terminal()
+    render_plan(result, out)
+    lines = {ln.split("│")[1].strip(): ln for ln in out.getvalue().splitlines()
+             if ln.count("│") > 2 and "wg-" in ln}
+    assert "[SDIST_BUILD] warn, strict refuses" in lines["wg-apg"]
+    assert "strict refuses" not in lines["wg-cairo"] and "[SDIST_BUILD] warn" in \
+        lines["wg-cairo"]
+    # bold orange (bright red on a 16-colour terminal) against the plain yellow of warn
+    assert "\x1b[1;91m" in lines["wg-apg"] or "\x1b[1;38;5;208m" in lines["wg-apg"]
+    assert "\x1b[33m" in lines["wg-cairo"]
+
+
 def _c(name: str, **kw: object) -> Candidate:
     kw.setdefault("url", f"https://x.invalid/{name}")
     return Candidate(filename=name, **kw)  # type: ignore[arg-type]

@@ -58,13 +58,31 @@ from poetry_wheelguard.requirements import (
 from poetry_wheelguard.target_options import add_target_options, targets_from_options
 from poetry_wheelguard.targets import Target, running_target
 
+STRICT_REFUSES = "warn, strict refuses"
+"""The verdict text of a package whose findings include an error shown in warn mode: strict
+mode would refuse it (a plain ``warn`` is a true warning, which strict mode lets through)."""
+
+STRICT_REFUSES_STYLE = "bold dark_orange"
+"""The rich style of :data:`STRICT_REFUSES` (a true warning is ``yellow``)."""
+
+
+def cell_verdict(rec: PackageRecord) -> tuple[str, str]:
+    """``(text, rich style)`` of one package's verdict in the plan table: ``ok``,
+    ``refused`` (strict mode), ``warn`` (warnings only) or :data:`STRICT_REFUSES` (an
+    error-severity finding in warn mode)."""
+    if rec.verdict == "warn" and any(f.severity == "error" for f in rec.findings):
+        return STRICT_REFUSES, STRICT_REFUSES_STYLE
+    return rec.verdict, VERDICT_STYLE[rec.verdict]
+
 
 def cell_label(rec: PackageRecord) -> str:
-    """Short text of one package on one target: file kind and codes of its findings."""
+    """Short text of one package on one target: file kind, codes of its findings and the
+    verdict (:func:`cell_verdict`; none when ``ok``)."""
     if rec.kind is None:
         return "no file"
     _, _, label, verdict, codes = table_rows([rec])[0]
-    return label + (f" [{codes}]" if codes else "") + ("" if verdict == "ok" else f" {verdict}")
+    text, _ = cell_verdict(rec)
+    return label + (f" [{codes}]" if codes else "") + ("" if verdict == "ok" else f" {text}")
 
 
 def note_lines(targets: Sequence[Target], prog: str = "pip-guard") -> list[str]:
@@ -93,7 +111,7 @@ def render_plan(result: PlanResult, stream: IO[str]) -> None:
             text = cell_label(got)
             if len(versions) > 1:
                 text = f"{got.selection.version}: {text}"
-            cells.append((text, VERDICT_STYLE[got.verdict]))
+            cells.append((text, cell_verdict(got)[1]))
         table.append([pkg, versions[0] if len(versions) == 1 else "varies", *cells])
     print_table(["package", "version", *names], table, stream,
                 title=f"plan ({result.installer}'s choice of file)")
