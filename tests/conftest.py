@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.env import isolate_process
 from tests.support.index import IndexServer
 from tests.support.projects import FixtureIndex, build_fixture_index
 
@@ -42,6 +43,13 @@ def auth_index_server(fixture_index: FixtureIndex) -> Iterator[IndexServer]:
     """The fixture index behind HTTP basic auth (user ``wg-user``, password ``s3cr3t-token``)."""
     with fixture_index.index.serve(auth=("wg-user", "s3cr3t-token")) as server:
         yield server
+
+
+@pytest.fixture(autouse=True)
+def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test runs without this machine's pip configuration and wheelguard settings
+    (:func:`tests.support.env.isolate_process`)."""
+    isolate_process(monkeypatch)
 
 
 @pytest.fixture(autouse=True)

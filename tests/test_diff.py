@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import pytest
 
 from poetry_wheelguard import exitcodes
@@ -15,12 +14,12 @@ from poetry_wheelguard.cli import main
 from poetry_wheelguard.config import Config
 from poetry_wheelguard.distfiles import classify, normalize
 from poetry_wheelguard.models import Candidate, PackageRecord, Selection
-from poetry_wheelguard.report import Report, schema_path, write_json_atomic
+from poetry_wheelguard.report import Report, write_json_atomic
 from tests.support.dists import build_wheel
 from tests.support.index import IndexServer, StaticIndex
+from tests.support.schema import validate_report
 
 PINS = ["wg-purefallback==1.0", "wg-sdistbuild==2.0", "wg-healthy==1.0", "wg-puredep==1.0"]
-SCHEMA = json.loads(schema_path().read_text())
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +43,7 @@ def reports(index_server: IndexServer, tmp_path_factory: pytest.TempPathFactory
 def _diff_json(*argv: str, capsys: pytest.CaptureFixture[str]) -> dict[str, object]:
     assert main(["diff", *argv, "--json"]) == exitcodes.OK
     data: dict[str, object] = json.loads(capsys.readouterr().out)
-    jsonschema.validate(data, SCHEMA)
+    validate_report(data)
     return data
 
 
@@ -128,7 +127,7 @@ def test_report_option_writes_the_diff(reports: dict[str, Path], tmp_path: Path,
     assert main(["--report", str(out), "diff", str(reports["slim"]),
                  str(reports["alpine"])]) == exitcodes.OK
     data = json.loads(out.read_text())
-    jsonschema.validate(data, SCHEMA)
+    validate_report(data)
     assert len(data["diff"]["changes"]) == 2
     capsys.readouterr()
 

@@ -68,3 +68,15 @@ def test_bad_names_raise_one_clear_error(bad: str) -> None:
         classify(bad)
     assert bad.rsplit("/", 1)[-1] in str(exc.value)
     assert try_classify(bad) is None
+
+
+def test_a_candidate_carries_its_parsed_file() -> None:
+    from poetry_wheelguard.distfiles import classify
+    from poetry_wheelguard.models import Candidate
+
+    sdist = Candidate("wg_pkg-1.0.tar.gz", "https://host/wg_pkg-1.0.tar.gz")
+    assert sdist.dist is not None and sdist.dist.kind == "sdist" and sdist.dist.name == "wg-pkg"
+    assert Candidate("setup.exe").dist is None and Candidate("").dist is None
+    given = classify("wg_pkg-1.0-py3-none-any.whl")
+    assert Candidate(given.filename, dist=given).dist is given
+    assert Candidate("wg_pkg-1.0.tar.gz") == Candidate("wg_pkg-1.0.tar.gz", dist=None)

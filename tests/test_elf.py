@@ -14,7 +14,7 @@ import pytest
 
 from poetry_wheelguard import elf
 from poetry_wheelguard.elf import CorruptElf, ElfFacts, NotElf, read_elf, read_interp
-from tests.support.elffix import elf_fixtures
+from tests.support.elffix import elf_fixtures, toolchain_missing
 
 
 def facts(path: Path) -> ElfFacts:
@@ -207,8 +207,9 @@ def _system_libraries() -> list[Path]:
     return out[:5]
 
 
-@pytest.mark.skipif(READELF is None, reason="needs binutils' readelf")
 def test_facts_agree_with_readelf() -> None:
+    if READELF is None:
+        toolchain_missing("needs binutils' readelf")
     root = elf_fixtures()
     paths = sorted(p for p in root.rglob("*.so*") if p.is_file() and "bad" not in p.parts)
     paths += _system_libraries()
@@ -252,3 +253,12 @@ def test_facts_agree_with_readelf() -> None:
                 defined.add(name)
         assert set(f.undefined) == undefined, path
         assert f.defined == defined, path
+
+
+def test_a_missing_toolchain_fails_under_ci(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="required under CI=true: no gcc"):
+        toolchain_missing("no gcc")
+    monkeypatch.delenv("CI")
+    with pytest.raises(pytest.skip.Exception, match="no gcc"):
+        toolchain_missing("no gcc")

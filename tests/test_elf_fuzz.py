@@ -11,11 +11,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import jsonschema
-
-from poetry_wheelguard.report import schema_path
 from tests.elf.fuzz import mutate
 from tests.support.elffix import elf_fixtures, make_dist
+from tests.support.schema import validate_report
 
 REPO = Path(__file__).resolve().parents[1]
 SEED = int(os.environ.get("WHEELGUARD_FUZZ_SEED", "20261129"))
@@ -62,6 +60,6 @@ def test_verify_run_survives_mutants(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "Traceback" not in proc.stderr
     data = json.loads(report.read_text())
-    jsonschema.validate(data, json.loads(schema_path().read_text()))
+    validate_report(data)
     assert len(data["packages"]) == 10
     assert data["verification"]["elf_files"] > 0

@@ -20,8 +20,8 @@ from poetry_wheelguard.index import (
     IndexClient,
     IndexConfig,
     parse_html,
-    pip_index_config,
 )
+from poetry_wheelguard.pip.config import pip_index_config
 from tests.conftest import FixtureIndex
 from tests.support.index import IndexServer
 
@@ -270,3 +270,14 @@ def test_pip_index_config_without_pip_reads_environment() -> None:
                               "https://c.example/simple/")
     assert cfg.find_links == ("/w",)
     assert pip_index_config({}, use_pip=False).index_urls == ("https://pypi.org/simple/",)
+
+
+def test_index_module_imports_no_pip() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, poetry_wheelguard.index; "
+            "print(sorted(m for m in sys.modules if m == 'pip' or m.startswith('pip.')))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    assert proc.stdout.strip() == "[]"

@@ -14,15 +14,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import pytest
 
 from poetry_wheelguard import cli, exitcodes
-from poetry_wheelguard.report import schema_path
 from tests.support.dists import build_wheel
 from tests.support.env import isolated_env
 from tests.support.index import IndexServer, StaticIndex
 from tests.support.projects import FixtureIndex
+from tests.support.schema import validate_report
 
 
 @pytest.fixture(autouse=True)
@@ -50,7 +49,7 @@ def pip_args(index: IndexServer, target: Path, *reqs: str) -> list[str]:
 
 def load_report(path: Path) -> dict[str, Any]:
     data: dict[str, Any] = json.loads(path.read_text())
-    jsonschema.validate(data, json.loads(schema_path().read_text()))
+    validate_report(data)
     return data
 
 

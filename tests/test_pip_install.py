@@ -20,15 +20,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import pytest
 
 from poetry_wheelguard import exitcodes
-from poetry_wheelguard.report import schema_path
 from tests.support.dists import build_wheel, compile_extension
-from tests.support.env import isolated_env
+from tests.support.env import isolated_env, pyenv_versions
 from tests.support.index import IndexServer
 from tests.support.projects import FixtureIndex, tag_for
+from tests.support.schema import validate_report
 
 pytestmark = pytest.mark.pipversions
 
@@ -37,7 +36,6 @@ WHEELS = REPO / "tests" / ".cache" / "pip-wheels"
 PIP_VERSIONS = ("23.0.1", "26.3")
 NEWEST = PIP_VERSIONS[-1]
 RUNTIME = ("packaging>=23.0", "pyelftools>=0.29", "rich>=12.0")
-SCHEMA = json.loads(schema_path().read_text())
 PURE_CP38 = "wg_purefallback-1.0-cp37.cp38-cp37m.cp38-manylinux1_x86_64.whl"
 
 
@@ -179,7 +177,7 @@ def index(index_server: IndexServer) -> IndexServer:
 def report_of(path: Path) -> dict[str, Any]:
     """The report at ``path``, validated against schema/report-1.json."""
     data: dict[str, Any] = json.loads(path.read_text())
-    jsonschema.validate(data, SCHEMA)
+    validate_report(data)
     return data
 
 
@@ -191,6 +189,58 @@ def assert_clean(proc: subprocess.CompletedProcess[str]) -> None:
     """No traceback and no late-import warning of pip 26 in the output."""
     text = output(proc)
     assert "Traceback" not in text and "Unsafe import" not in text, text
+
+
+# -- pip/compat.py: every hook point and accessor in each real pip -------------------------
+
+PROBE = ("import json; from poetry_wheelguard.pip import compat; p = compat.probe(); "
+         "print(json.dumps({'pip': p.pip_version, 'found': p.found, 'missing': p.missing, "
+         "'not_expected': p.not_expected}))")
+
+
+def _probe(python: str, env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    proc = subprocess.run([python, "-c", PROBE], capture_output=True, text=True,
+                          env=isolated_env(env), stdin=subprocess.DEVNULL, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    data: dict[str, Any] = json.loads(proc.stdout)
+    return data
+
+
+def test_compat_finds_every_hook_point_and_accessor(venv: Venv) -> None:
+    from poetry_wheelguard.pip.compat import ACCESSORS, HOOK_POINTS
+
+    found = _probe(venv.python)
+    assert found["pip"] == venv.pip_version
+    assert found["missing"] == []
+    assert {p.label for p in HOOK_POINTS} <= set(found["found"])
+    every = {p.label for p in (*HOOK_POINTS, *ACCESSORS)}
+    assert set(found["found"]) | set(found["not_expected"]) == every
+    assert len(found["found"]) >= len(every) - 3  # rows of other pip versions only
+
+
+def test_compat_finds_everything_in_the_pip_of_the_newest_cpython() -> None:
+    from poetry_wheelguard.pip.compat import HOOK_POINTS
+
+    pythons = [v / "bin" / "python" for v in pyenv_versions("3.")
+               if (v / "bin" / "python").exists()]
+    if not pythons:
+        pytest.skip("no CPython 3.x in pyenv versions")
+    found = _probe(str(pythons[0]), {"PYTHONPATH": str(REPO / "src"),
+                                     "PYTHONNOUSERSITE": "1"})
+    assert found["missing"] == [], found
+    assert {p.label for p in HOOK_POINTS} <= set(found["found"])
+    assert "Factory._finder" in found["found"] and "Link._hashes" in found["found"]
+
+
+def test_no_check_degraded_in_a_real_install(venv: Venv, index: IndexServer,
+                                             tmp_path: Path) -> None:
+    report = tmp_path / "r.json"
+    proc = venv.guard("--mode", "strict", "--report", str(report), "install", "--index-url",
+                      index.url, "wg-puredep", cwd=tmp_path)
+    assert proc.returncode == 0, output(proc)
+    data = report_of(report)
+    assert "degraded_checks" not in data, data["degraded_checks"]
+    assert [p["name"] for p in data["packages"]] == ["wg-puredep"]
 
 
 # -- local index -------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from poetry_wheelguard.pip.subprocess_mode import parse_pip_options, records_fro
 from poetry_wheelguard.policy import evaluate
 from poetry_wheelguard.targets import make_target
 from tests.support.index import IndexServer
+from tests.support.schema import validate_report
 
 RUNNING = make_target(python_version=(3, 11), machine="x86_64", libc="glibc",
                       libc_version=(2, 36))
@@ -174,3 +175,21 @@ def test_pip_support_by_version() -> None:
     assert [pip_support(v) for v in ("20.0.2", "22.1.2", "22.2", "23.0", "23.0.1", "26.3",
                                      "27.0.dev0", "not-a-version")] == \
         ["unsupported", "unsupported", "subprocess", "subprocess", None, None, None, None]
+
+
+def test_a_missing_pip_name_is_recorded_and_reported() -> None:
+    from poetry_wheelguard.pip import compat
+    from poetry_wheelguard.report import Report
+
+    notes = compat.CheckNotes()
+    assert compat.finder_of(object(), notes) is None
+    assert compat.installed_dists(object(), notes) is None
+    compat.finder_of(object(), notes)  # recorded once
+    degraded = notes.to_json()
+    assert [d["missing"] for d in degraded] == ["Factory._finder", "Factory._installed_dists"]
+    assert degraded[0]["check"].startswith(compat.CHECK_PRECHECK)
+    data = Report(command="install", mode="strict", target=None,
+                  degraded_checks=degraded).to_json()
+    validate_report(data)
+    assert data["degraded_checks"] == degraded
+    assert "degraded_checks" not in Report(command="install", mode="warn", target=None).to_json()

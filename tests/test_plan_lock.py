@@ -13,7 +13,6 @@ import subprocess
 import textwrap
 from pathlib import Path
 
-import jsonschema
 import pytest
 from packaging.version import Version
 
@@ -24,12 +23,12 @@ from poetry_wheelguard.config import Config
 from poetry_wheelguard.errors import ConfigError, WheelguardError
 from poetry_wheelguard.locks import check_selection, locked_packages_for, read_lock
 from poetry_wheelguard.planning import plan_lock
-from poetry_wheelguard.report import schema_path
 from poetry_wheelguard.target_options import preset_target
 from poetry_wheelguard.targets import Target
 from tests.support.env import isolated_env
 from tests.support.index import IndexServer
 from tests.support.poetry import POETRY_VERSIONS, PoetryProject, poetry_venv, write_project
+from tests.support.schema import validate_report
 
 REPO = Path(__file__).resolve().parents[1]
 DATASTACK = REPO / "benchmarks" / "data" / "datastack" / "poetry.lock"
@@ -316,7 +315,7 @@ def test_cli_several_targets_one_table_and_report(tmp_path: Path,
     assert sum(line.split()[:1] == ["package"] for line in out.splitlines()) == 1
     assert sum(line.startswith("plan (") for line in out.splitlines()) == 1
     data = json.loads(report.read_text())
-    jsonschema.validate(data, json.loads(schema_path().read_text()))
+    validate_report(data)
     assert [t["name"] for t in data["target"]] == ["python:3.12-slim", "python:3.12-alpine"]
     by = {(p["target"], p["name"]): p for p in data["packages"]}
     assert by[("python:3.12-slim", "numpy")]["kind"] == "wheel"

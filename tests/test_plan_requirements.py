@@ -10,7 +10,6 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import jsonschema
 import pytest
 
 from poetry_wheelguard import exitcodes
@@ -22,13 +21,13 @@ from poetry_wheelguard.errors import IndexFetchError, WheelguardError
 from poetry_wheelguard.index import IndexClient, IndexConfig
 from poetry_wheelguard.models import Candidate
 from poetry_wheelguard.planning import plan_requirements
-from poetry_wheelguard.report import schema_path
 from poetry_wheelguard.requirements import RequirementSet, read_requirements_file
 from poetry_wheelguard.resolve import pip_resolve
 from poetry_wheelguard.target_options import preset_target
 from poetry_wheelguard.targets import Target
 from tests.support.env import isolated_env
 from tests.support.index import IndexServer
+from tests.support.schema import validate_report
 
 PINS = ["wg-purefallback==1.0", "wg-purefallback==2.0", "wg-sdistbuild==1.0",
         "wg-sdistbuild==2.0", "wg-ignored==1.0", "wg-healthy==1.0", "wg-puredep==1.0",
@@ -382,7 +381,7 @@ def test_cli_requirements_with_credentials(auth_index_server: IndexServer, tmp_p
     text = report.read_text()
     assert "s3cr3t-token" not in text + out and "wg-user" not in text + out
     data = json.loads(text)
-    jsonschema.validate(data, json.loads(schema_path().read_text()))
+    validate_report(data)
     assert data["exit_code"] == exitcodes.REFUSED and data["mode"] == "strict"
     verdicts = {(p["target"], p["name"]): p["verdict"] for p in data["packages"]}
     assert verdicts[("python:3.11-slim", "wg-purefallback")] == "refused"

@@ -14,14 +14,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import pytest
 
 from poetry_wheelguard import exitcodes
 from poetry_wheelguard._toml import tomllib
 from poetry_wheelguard.locks import read_lock
 from poetry_wheelguard.postinstall import verify_available
-from poetry_wheelguard.report import schema_path
 from tests.support.dists import build_wheel, compile_extension
 from tests.support.index import IndexServer, StaticIndex
 from tests.support.poetry import (
@@ -32,10 +30,10 @@ from tests.support.poetry import (
     write_project,
 )
 from tests.support.projects import FixtureIndex, tag_for
+from tests.support.schema import validate_report
 
 pytestmark = pytest.mark.poetry
 
-SCHEMA = json.loads(schema_path().read_text())
 
 
 @pytest.fixture(scope="session", params=POETRY_VERSIONS)
@@ -74,7 +72,7 @@ def make_project(
 
 def report_of(path: Path) -> dict[str, Any]:
     data: dict[str, Any] = json.loads(path.read_text())
-    jsonschema.validate(data, SCHEMA)
+    validate_report(data)
     return data
 
 
@@ -140,7 +138,7 @@ def test_warn_mode_installs_and_reports_the_warning(make_project: Any) -> None:
     assert re.search(r"wg-purefallback\s+1\.0\s+wheel, pure\s+warn", shown.stdout)
     as_json = project.poetry("wheelguard", "report", "--json")
     assert as_json.returncode == 0, as_json.output
-    jsonschema.validate(json.loads(as_json.stdout), SCHEMA)
+    validate_report(json.loads(as_json.stdout))
 
 
 def test_sdist_build_refused_without_running_build_code_even_from_poetry_cache(

@@ -13,12 +13,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import pytest
 
 from poetry_wheelguard import exitcodes
-from poetry_wheelguard.report import schema_path
 from tests.support.poetry import POETRY_VERSIONS, PoetryProject, poetry_venv, write_project
+from tests.support.schema import validate_report
 
 pytestmark = [
     pytest.mark.poetry,
@@ -52,7 +51,7 @@ def project(tmp_path: Path, version: str, deps: dict[str, str],
 
 def report(proj: PoetryProject) -> dict[str, Any]:
     data: dict[str, Any] = json.loads((proj.path / "r.json").read_text())
-    jsonschema.validate(data, json.loads(schema_path().read_text()))
+    validate_report(data)
     return data
 
 

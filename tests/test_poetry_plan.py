@@ -19,12 +19,10 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import pytest
 
 from poetry_wheelguard import exitcodes
 from poetry_wheelguard.cli import main
-from poetry_wheelguard.report import schema_path
 from tests.support.index import IndexServer
 from tests.support.poetry import (
     POETRY_VERSIONS,
@@ -35,12 +33,12 @@ from tests.support.poetry import (
     write_project,
 )
 from tests.support.projects import FixtureIndex
+from tests.support.schema import validate_report
 
 pytestmark = pytest.mark.poetry
 
 REPO = Path(__file__).resolve().parents[1]
 DATASTACK = REPO / "benchmarks" / "data" / "datastack" / "poetry.lock"
-SCHEMA = json.loads(schema_path().read_text())
 SLIM_ALPINE = ("--target", "python:3.12-slim", "--target", "python:3.12-alpine")
 # Port 9 (discard) on the loopback: any attempt to read the index fails.
 DEAD_INDEX = "http://127.0.0.1:9/simple/"
@@ -60,7 +58,7 @@ def project_at(path: Path, version: str) -> PoetryProject:
 
 def report_of(path: Path) -> dict[str, Any]:
     data: dict[str, Any] = json.loads(path.read_text())
-    jsonschema.validate(data, SCHEMA)
+    validate_report(data)
     return data
 
 

@@ -233,7 +233,7 @@ def test_other_release_files_leave_yanked_links_out() -> None:
 
     from poetry.core.packages.utils.link import Link
 
-    from poetry_wheelguard.poetry.hooks import _other_release_files
+    from poetry_wheelguard.poetry.compat import other_release_files
 
     base = "http://i/files/"
     links = [Link(base + "aiohttp-3.8.2-cp311-cp311-manylinux_2_17_x86_64.whl", yanked="bad"),
@@ -241,7 +241,7 @@ def test_other_release_files_leave_yanked_links_out() -> None:
              Link(base + "aiohttp-3.8.3-cp310-cp310-manylinux_2_17_x86_64.whl", yanked=True)]
     page = SimpleNamespace(links=links)
     repository = SimpleNamespace(get_page=lambda name: page)
-    got = _other_release_files(repository, SimpleNamespace(name="aiohttp"))
+    got = other_release_files(repository, SimpleNamespace(name="aiohttp"))
     assert got == ["aiohttp-3.8.3-cp311-cp311-manylinux_2_17_x86_64.whl"]
     sel = build_selection(name="aiohttp", version="3.6.2",
                           chosen=LinkFacts("aiohttp-3.6.2-py3-none-any.whl", "", None),

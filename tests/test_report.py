@@ -7,7 +7,6 @@ import json
 import os
 from pathlib import Path
 
-import jsonschema
 import pytest
 
 from poetry_wheelguard.config import Config
@@ -20,16 +19,16 @@ from poetry_wheelguard.report import (
     Report,
     redact_text,
     redact_url,
-    schema_path,
     write_json_atomic,
 )
 from poetry_wheelguard.targets import make_target
+from tests.support.schema import validate_report
 
 TARGET = make_target(python_version=(3, 11), machine="x86_64", libc="glibc", libc_version=(2, 36))
 
 
 def validate(data: object) -> None:
-    jsonschema.validate(data, json.loads(schema_path().read_text()))
+    validate_report(data)
 
 
 @pytest.mark.parametrize(("url", "clean"), [

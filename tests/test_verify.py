@@ -14,7 +14,6 @@ from importlib.machinery import EXTENSION_SUFFIXES
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import pytest
 
 from poetry_wheelguard import exitcodes
@@ -24,9 +23,9 @@ from poetry_wheelguard.elf import ElfFacts, read_elf
 from poetry_wheelguard.installed import find_distributions, provenance_of
 from poetry_wheelguard.loader import LoadTree
 from poetry_wheelguard.postinstall import InstalledVerification, verify_installed
-from poetry_wheelguard.report import schema_path
 from poetry_wheelguard.targets import make_target
 from tests.support.elffix import elf_fixtures, make_dist
+from tests.support.schema import validate_report
 
 SUFFIX = EXTENSION_SUFFIXES[0]  # this interpreter's own, e.g. .cpython-311-x86_64-linux-gnu.so
 OTHER_SUFFIX = ".cpython-39-x86_64-linux-gnu.so" if "-39-" not in SUFFIX else \
@@ -64,7 +63,7 @@ def _verify_cache(tmp_path_factory: pytest.TempPathFactory,
 
 
 def validate(data: object) -> None:
-    jsonschema.validate(data, json.loads(schema_path().read_text()))
+    validate_report(data)
 
 
 def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:

@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Literal
+from typing import Literal, NewType
 
 from packaging.tags import Tag
 from packaging.utils import (
@@ -23,7 +23,16 @@ from packaging.utils import (
 from packaging.version import InvalidVersion, Version
 
 from poetry_wheelguard.errors import WheelguardError
-from poetry_wheelguard.models import DistKind, NormalizedName, WheelFlavour
+
+NormalizedName = NewType("NormalizedName", str)
+"""A PEP 503 normalized project name (``packaging.utils.canonicalize_name``)."""
+
+DistKind = Literal["wheel", "sdist"]
+"""Kind of a distribution file: a wheel (PEP 427) or a source distribution (PEP 625)."""
+
+WheelFlavour = Literal["pure", "abi3", "platform", "sdist"]
+"""``pure``: every tag is ``*-none-any``; ``abi3``: a stable-ABI platform wheel;
+``platform``: any other platform-specific wheel; ``sdist`` for source distributions."""
 
 LibcFlavour = Literal["glibc", "musl", "unknown"]
 

@@ -13,13 +13,23 @@ the index pages in index order):
   ``data-requires-python`` and PEP 592 ``data-yanked``. ``file://`` index directories are
   read from their ``index.html``, as pip does.
 
-Which indexes: :func:`pip_index_config` reads pip's own configuration (``pip config``
-files and ``PIP_*`` variables, loaded by pip's ``Configuration`` class when pip is
-importable; otherwise only ``PIP_INDEX_URL``, ``PIP_EXTRA_INDEX_URL``, ``PIP_FIND_LINKS``,
-``PIP_NO_INDEX`` and ``PIP_CERT``). Credentials: ``user:password@`` in an index URL, else the
+Which indexes: :func:`index_config` takes pip's own configuration (``pip config`` files
+and ``PIP_*`` variables, loaded by pip's ``Configuration`` class in
+:mod:`poetry_wheelguard.pip.config` when pip is importable; otherwise only
+``PIP_INDEX_URL``, ``PIP_EXTRA_INDEX_URL``, ``PIP_FIND_LINKS``, ``PIP_NO_INDEX`` and
+``PIP_CERT``). Credentials: ``user:password@`` in an index URL, else the
 host's entry in ``~/.netrc`` (``NETRC``), sent as HTTP basic auth. Keyring is not used.
 Credentials never appear in a :class:`~poetry_wheelguard.models.Candidate`, an error or a
 report (:func:`~poetry_wheelguard.report.redact_url`).
+
+HTTP (:class:`Fetcher`): one deadline per request, connection to last byte, redirects
+included (``WHEELGUARD_INDEX_TIMEOUT`` seconds, default 60): a server that answers one
+byte at a time is given up with one line, exit 12. A page may be at most
+``WHEELGUARD_INDEX_MAX_BYTES`` bytes (default 128 MiB); a longer one is refused with one
+line. ``Authorization`` is sent to the index's own origin only: a redirect to another host,
+port or scheme (but the ``http`` -> ``https`` upgrade on default ports) drops it, as pip
+(requests' ``should_strip_auth``) does. Ctrl-C stops every fetch at once
+(:meth:`Fetcher.abort`).
 
 Pages are fetched concurrently (a thread pool) and cached on disk (``WHEELGUARD_CACHE_DIR``,
 else ``$XDG_CACHE_HOME/poetry-wheelguard/index``): a cached page younger than ``max_age``
@@ -30,11 +40,15 @@ seconds is used as is, an older one is revalidated with ``If-None-Match``/
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import http.client
 import json
 import netrc
 import os
+import socket
+import stat
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -43,7 +57,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Callable
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
 if TYPE_CHECKING:
@@ -51,7 +65,7 @@ if TYPE_CHECKING:
 
 from poetry_wheelguard import __version__
 from poetry_wheelguard.config import cache_dir as _cache_dir
-from poetry_wheelguard.distfiles import DistFile, normalize, try_classify
+from poetry_wheelguard.distfiles import DistFile, normalize
 from poetry_wheelguard.errors import ConfigError, IndexFetchError
 from poetry_wheelguard.models import Candidate, NormalizedName
 from poetry_wheelguard.report import redact_url
@@ -73,7 +87,10 @@ class IndexConfig:
         find_links: find-links locations: directories, ``file://`` or ``http(s)://`` pages.
         cache_dir: on-disk page cache, or ``None`` for no cache.
         max_age: seconds a cached page is used without asking the server again.
-        timeout: seconds for one HTTP request.
+        timeout: the deadline of one HTTP request in seconds, from connecting to the last
+            byte (redirects included); ``None``: ``WHEELGUARD_INDEX_TIMEOUT``, else 60.
+        max_page_bytes: the largest page accepted; ``None``:
+            ``WHEELGUARD_INDEX_MAX_BYTES``, else 128 MiB.
         cafile: CA bundle for HTTPS (pip's ``cert``), or ``None`` for the system's.
     """
 
@@ -81,8 +98,9 @@ class IndexConfig:
     find_links: tuple[str, ...] = ()
     cache_dir: Path | None = None
     max_age: float = 600.0
-    timeout: float = 30.0
+    timeout: float | None = None
     cafile: str | None = None
+    max_page_bytes: int | None = None
 
 
 @dataclass(frozen=True)
@@ -137,58 +155,30 @@ def default_cache_dir(environ: Mapping[str, str] | None = None) -> Path:
     return _cache_dir("index", environ)
 
 
-def _pip_config_values() -> dict[str, str] | None:
-    """pip's configuration as ``{option: value}`` for the ``install`` command (``global``,
-    then ``install`` sections, then ``PIP_*`` variables, as pip's option parser applies
-    them); ``None`` when pip is not importable."""
-    try:
-        from pip._internal.configuration import Configuration
-        from pip._internal.exceptions import ConfigurationError
-    except ImportError:
-        return None
-    conf = Configuration(isolated=False)
-    try:
-        conf.load()
-    except ConfigurationError as exc:
-        raise ConfigError(f"cannot read pip's configuration ({exc})") from exc
-    # pip < 26: items() are ("section.key", value); pip 26: (file, {"section.key": value}),
-    # files in pip's override order.
-    flat: list[tuple[str, object]] = []
-    for key, value in conf.items():
-        flat.extend(value.items() if isinstance(value, dict) else [(key, value)])
-    order = {"global": 0, "install": 1, ":env:": 2}
-    values: dict[str, str] = {}
-    items = sorted(((k, v) for k, v in flat if "." in k and k.split(".", 1)[0] in order),
-                   key=lambda kv: order[kv[0].split(".", 1)[0]])
-    for key, value in items:
-        values[key.split(".", 1)[1]] = str(value)
-    return values
-
-
-def pip_index_config(
+def index_config(
     environ: Mapping[str, str] | None = None,
     *,
+    pip_values: Mapping[str, str] | None = None,
     index_url: str | None = None,
     extra_index_urls: Sequence[str] | None = None,
     find_links: Sequence[str] | None = None,
     no_index: bool = False,
     cache_dir: Path | None = None,
-    use_pip: bool = True,
 ) -> IndexConfig:
     """The index configuration pip would use, with command-line values on top.
 
-    pip's own settings come from pip's ``Configuration`` (``use_pip`` and pip importable)
-    or else from ``environ``'s ``PIP_INDEX_URL``, ``PIP_EXTRA_INDEX_URL``, ``PIP_FIND_LINKS``,
+    pip's own settings are ``pip_values`` (``{option: value}`` of pip's ``install``
+    command, read by :func:`poetry_wheelguard.pip.config.pip_config_values`) or, when
+    ``None``, ``environ``'s ``PIP_INDEX_URL``, ``PIP_EXTRA_INDEX_URL``, ``PIP_FIND_LINKS``,
     ``PIP_NO_INDEX`` and ``PIP_CERT``. A given ``index_url`` replaces pip's, given
     ``extra_index_urls``/``find_links`` replace pip's lists (as pip's own flags do).
 
     Raises:
-        ConfigError: pip's configuration cannot be read, or an index URL is not a URL.
+        ConfigError: an index URL is not a URL.
     """
     env = os.environ if environ is None else environ
-    values = _pip_config_values() if use_pip else None
-    if values is None:
-        values = {}
+    values: dict[str, str] = dict(pip_values) if pip_values is not None else {}
+    if pip_values is None:
         for key in ("index-url", "extra-index-url", "find-links", "no-index", "cert"):
             var = "PIP_" + key.upper().replace("-", "_")
             if env.get(var):
@@ -238,6 +228,170 @@ def _split_credentials(url: str) -> tuple[str, tuple[str, str] | None]:
     return bare, None
 
 
+DEFAULT_TIMEOUT = 60.0
+"""Seconds one HTTP request may take, connection to last byte (``WHEELGUARD_INDEX_TIMEOUT``)."""
+DEFAULT_MAX_PAGE_BYTES = 128 << 20
+"""The largest index page accepted, in bytes (``WHEELGUARD_INDEX_MAX_BYTES``)."""
+MAX_REDIRECTS = 10
+"""Redirects followed per request (urllib's own limit, as pip's requests has 30)."""
+
+
+def http_limits(config: IndexConfig, environ: Mapping[str, str] | None = None
+                ) -> tuple[float, int]:
+    """``(deadline seconds, page byte cap)``: the config's values, else
+    ``WHEELGUARD_INDEX_TIMEOUT`` / ``WHEELGUARD_INDEX_MAX_BYTES``, else the defaults.
+
+    Raises:
+        ConfigError: a variable is not a positive number (names the variable).
+    """
+    env = os.environ if environ is None else environ
+    out: list[float] = []
+    for var, given, default in (("WHEELGUARD_INDEX_TIMEOUT", config.timeout, DEFAULT_TIMEOUT),
+                                ("WHEELGUARD_INDEX_MAX_BYTES", config.max_page_bytes,
+                                 DEFAULT_MAX_PAGE_BYTES)):
+        if given is not None:
+            out.append(float(given))
+            continue
+        text = env.get(var, "").strip()
+        try:
+            value = float(text) if text else float(default)
+        except ValueError:
+            value = -1.0
+        if not 0 < value < 1e12:
+            raise ConfigError(f"{var} must be a positive number, not {text!r}",
+                              filename="WHEELGUARD_* environment")
+        out.append(value)
+    return out[0], int(out[1])
+
+
+def keeps_authorization(old_url: str, new_url: str) -> bool:
+    """True when a redirect from ``old_url`` to ``new_url`` may keep the ``Authorization``
+    header: the same host, scheme and port, or the ``http`` -> ``https`` upgrade on the
+    default ports (requests' ``Session.should_strip_auth``, which pip uses)."""
+    old, new = urlsplit(old_url), urlsplit(new_url)
+    if (old.hostname or "").lower() != (new.hostname or "").lower():
+        return False
+    try:
+        old_port, new_port = old.port, new.port
+    except ValueError:
+        return False
+    if old.scheme == "http" and new.scheme == "https" and old_port in (80, None) \
+            and new_port in (443, None):
+        return True
+    default = {"http": 80, "https": 443}
+    return old.scheme == new.scheme and (old_port or default.get(old.scheme)) == \
+        (new_port or default.get(new.scheme))
+
+
+class _Watch:
+    """One request's deadline: when it passes (or :meth:`abort` is called) every socket
+    the request opened is shut down, which wakes any read blocked on it."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.end = time.monotonic() + seconds
+        self.expired = False
+        self.aborted = False
+        self._socks: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._fire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def remaining(self) -> float:
+        return max(0.05, self.end - time.monotonic())
+
+    def factory(self, cls: type[_WatchedHTTP] | type[_WatchedHTTPS]
+                ) -> Callable[..., http.client.HTTPConnection]:
+        """A connection class for ``AbstractHTTPHandler.do_open``: every socket timeout is
+        the time left, and the socket is shut down at the deadline."""
+        def make(host: str, **kwargs: Any) -> http.client.HTTPConnection:
+            kwargs["timeout"] = self.remaining()
+            conn = cls(host, **kwargs)
+            conn.watch = self
+            return conn
+        return make
+
+    def add(self, sock: socket.socket) -> None:
+        """Watch ``sock`` (shut down at the deadline; at once if it has passed)."""
+        with self._lock:
+            self._socks.append(sock)
+            late = self.expired or self.aborted
+        if late:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    def _fire(self, aborted: bool = False) -> None:
+        with self._lock:
+            if aborted:
+                self.aborted = True
+            else:
+                self.expired = True
+            socks = list(self._socks)
+        for sock in socks:  # wakes a read blocked on it; urllib keeps reading the response
+            with contextlib.suppress(OSError):  # through the socket after dropping conn.sock
+                sock.shutdown(socket.SHUT_RDWR)
+
+    def abort(self) -> None:
+        self._fire(aborted=True)
+
+    def done(self) -> None:
+        self._timer.cancel()
+
+
+class _WatchedHTTP(http.client.HTTPConnection):
+    watch: _Watch | None = None
+
+    def connect(self) -> None:
+        super().connect()
+        if self.watch is not None:
+            self.watch.add(self.sock)
+
+
+class _WatchedHTTPS(http.client.HTTPSConnection):
+    watch: _Watch | None = None
+
+    def connect(self) -> None:
+        super().connect()
+        if self.watch is not None:
+            self.watch.add(self.sock)
+
+
+class _Redirect(urllib.request.HTTPRedirectHandler):
+    """Follows redirects; drops ``Authorization`` when one leaves the origin."""
+
+    max_redirections = MAX_REDIRECTS
+
+    def redirect_request(self, req: urllib.request.Request, fp: Any, code: int, msg: str,
+                         headers: Any, newurl: str) -> urllib.request.Request | None:
+        new = super().redirect_request(req, fp, code, msg, headers, newurl)
+        if new is not None and not keeps_authorization(req.full_url, new.full_url):
+            new.remove_header("Authorization")
+        return new
+
+
+class _HTTP(urllib.request.HTTPHandler):
+    def __init__(self, watch: _Watch) -> None:
+        super().__init__()
+        self.watch = watch
+
+    def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(self.watch.factory(_WatchedHTTP), req)
+
+
+def _opener(watch: _Watch, context: ssl.SSLContext | None) -> urllib.request.OpenerDirector:
+    handlers: list[urllib.request.BaseHandler] = [_HTTP(watch), _Redirect()]
+    base = getattr(urllib.request, "HTTPSHandler", None)  # absent without ssl
+    if base is not None:
+        class _HTTPS(base):  # type: ignore[valid-type,misc]
+            def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+                conn = watch.factory(_WatchedHTTPS)
+                return self.do_open(conn, req, context=self._context)  # type: ignore[no-any-return]
+
+        handlers.append(_HTTPS(context=context))
+    return urllib.request.build_opener(*handlers)
+
+
 class _Cache:
     """Pages on disk, one JSON file per (redacted) URL."""
 
@@ -284,6 +438,10 @@ class Fetcher:
 
     def __init__(self, config: IndexConfig) -> None:
         self.config = config
+        self.deadline, self.max_page_bytes = http_limits(config)
+        self._watches: set[_Watch] = set()
+        self._lock = threading.Lock()
+        self._aborted = False
         self._cache = _Cache(config.cache_dir) if config.cache_dir else None
         self._ssl: ssl.SSLContext | None = None
         if config.cafile:  # imported here: an interpreter built without ssl still plans
@@ -310,12 +468,19 @@ class Fetcher:
             if cached[0].last_modified:
                 headers["If-Modified-Since"] = cached[0].last_modified
         request = urllib.request.Request(bare, headers=headers)
+        watch = _Watch(self.deadline)
+        with self._lock:
+            if self._aborted:
+                watch.done()
+                raise IndexFetchError(f"fetch of {shown} interrupted", package=package)
+            self._watches.add(watch)
         try:
-            with urllib.request.urlopen(request, timeout=self.config.timeout,
-                                        context=self._ssl) as resp:
+            with _opener(watch, self._ssl).open(request, timeout=watch.remaining()) as resp:
+                body = self._read_capped(resp, watch, shown, package)
+                if watch.expired:
+                    raise OSError("deadline")
                 page = _Page(redact_url(resp.geturl()), resp.headers.get("Content-Type", ""),
-                             resp.read(), resp.headers.get("ETag"),
-                             resp.headers.get("Last-Modified"))
+                             body, resp.headers.get("ETag"), resp.headers.get("Last-Modified"))
         except urllib.error.HTTPError as exc:
             if exc.code == 304 and cached:
                 page = cached[0]
@@ -329,20 +494,66 @@ class Fetcher:
                 raise IndexFetchError(f"index {shown} answered HTTP {exc.code}; try again "
                                       f"later or check --index-url", package=package) from exc
         except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException) as exc:
+            if watch.aborted:
+                raise IndexFetchError(f"fetch of {shown} interrupted", package=package) from exc
+            if watch.expired:
+                raise IndexFetchError(
+                    f"index {shown} did not answer within {self.deadline:g} s (the deadline "
+                    f"of one request; WHEELGUARD_INDEX_TIMEOUT sets it)", package=package
+                ) from exc
             reason = getattr(exc, "reason", None) or exc
             raise IndexFetchError(f"cannot reach index {shown} ({reason}); check --index-url "
                                   f"and the network", package=package) from exc
+        finally:
+            watch.done()
+            with self._lock:
+                self._watches.discard(watch)
         if self._cache:
             self._cache.put(shown, page)
         return page
 
-    @staticmethod
-    def _get_file(url: str, shown: str) -> _Page:
+    def abort(self) -> None:
+        """Stop every request in flight and refuse new ones (Ctrl-C): their sockets are
+        shut down, so the threads reading them end at once."""
+        with self._lock:
+            self._aborted = True
+            watches = list(self._watches)
+        for watch in watches:
+            watch.abort()
+
+    def _read_capped(self, resp: http.client.HTTPResponse, watch: _Watch, shown: str,
+                     package: str | None) -> bytes:
+        """The body, read as it arrives (``read1``: one socket read at a time, so the
+        deadline can stop it), refused past :attr:`max_page_bytes`."""
+        chunks: list[bytes] = []
+        total = 0
+        while True:
+            chunk = resp.read1(1 << 16)
+            if watch.expired or watch.aborted:
+                raise OSError("deadline")
+            if not chunk:
+                return b"".join(chunks)
+            total += len(chunk)
+            if total > self.max_page_bytes:
+                raise IndexFetchError(
+                    f"index page {shown} is larger than {self.max_page_bytes} bytes; "
+                    f"WHEELGUARD_INDEX_MAX_BYTES raises the limit", package=package)
+            chunks.append(chunk)
+
+    def _get_file(self, url: str, shown: str) -> _Page:
         path = Path(urllib.request.url2pathname(urlsplit(url).path)) if "://" in url \
             else Path(url)
         if path.is_dir():  # pip: a file:// directory is read through its index.html
             path = path / "index.html"
         try:
+            st = path.stat()
+            if not stat.S_ISREG(st.st_mode):  # a FIFO or /dev/zero would block or never end
+                raise IndexFetchError(f"cannot read {shown} (not a regular file); give a "
+                                      f"file or a directory")
+            if st.st_size > self.max_page_bytes:
+                raise IndexFetchError(f"index page {shown} is larger than "
+                                      f"{self.max_page_bytes} bytes; WHEELGUARD_INDEX_MAX_BYTES "
+                                      f"raises the limit")
             body = path.read_bytes()
         except FileNotFoundError as exc:
             raise _NotFound(shown) from exc
@@ -437,6 +648,9 @@ def parse_json(body: bytes, page_url: str, where: str) -> list[Candidate]:
                 yanked=yanked is not False and yanked is not None,
             ))
         return out
+    except RecursionError as exc:
+        raise IndexFetchError(f"malformed PEP 691 JSON page {where} (nested too deeply)"
+                              ) from exc
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise IndexFetchError(f"malformed PEP 691 JSON page {where} ({exc})") from exc
 
@@ -485,7 +699,7 @@ def _find_links_candidates(location: str, fetcher: Fetcher) -> list[Candidate]:
 def _keep(cands: Iterable[Candidate], name: NormalizedName, source: str) -> list[ListedFile]:
     out = []
     for c in cands:
-        dist = try_classify(c.filename)
+        dist = c.dist
         if dist is not None and dist.name == name:
             out.append(ListedFile(c, dist, source))
     return out
@@ -496,7 +710,7 @@ class IndexClient:
 
     Example::
 
-        client = IndexClient(pip_index_config())
+        client = IndexClient(index_config())
         listings = client.listings(["uvloop", "pydantic"])   # concurrent
     """
 
@@ -546,13 +760,19 @@ class IndexClient:
         jobs = [(n, url) for n in wanted for url in self.config.index_urls]
         results: dict[tuple[str, str], list[ListedFile] | IndexFetchError | None] = {}
         if jobs:
-            with ThreadPoolExecutor(max_workers=min(self.max_workers, len(jobs))) as pool:
+            pool = ThreadPoolExecutor(max_workers=min(self.max_workers, len(jobs)))
+            try:
                 futures = {job: pool.submit(self._index_files, job[1], job[0]) for job in jobs}
                 for job, fut in futures.items():
                     try:
                         results[job] = fut.result()
                     except IndexFetchError as exc:
                         results[job] = exc
+            except BaseException:  # Ctrl-C: stop the fetches in flight, do not wait for them
+                self._fetcher.abort()
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
+            pool.shutdown(wait=True)
         out: dict[NormalizedName, ProjectListing] = {}
         for n in wanted:
             files: list[ListedFile] = []

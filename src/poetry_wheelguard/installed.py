@@ -16,6 +16,12 @@ Provenance (:data:`Provenance`):
 - ``unknown`` - no ``WHEEL`` file (``.egg-info`` installs, broken dist-info).
 
 Nothing here imports or executes an installed file; files are only listed and sniffed.
+Only regular files inside the distribution's environment (:func:`environment_root`) are
+listed in :attr:`DistInfo.files`: a ``RECORD`` entry that escapes it (``../`` past the
+prefix, an absolute path elsewhere, a symbolic link out of it), names a device, FIFO,
+socket or directory, or holds a NUL byte goes to :attr:`DistInfo.record_problems` and is
+never opened (verify reports it as ``RECORD_ESCAPE``). A dist-info without ``METADATA`` is
+still read (its files are checked), with :attr:`DistInfo.metadata_missing` set.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import stat
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -53,6 +60,10 @@ class DistInfo:
         has_record: ``RECORD`` (or ``installed-files.txt``) was found.
         provenance: see the module docstring; provenance_reason: one phrase why.
         first_party: ``direct_url.json`` names a local directory or a VCS checkout.
+        record_problems: ``(entry as listed, why it is not read)`` for each ``RECORD``
+            entry left out of ``files`` (see the module docstring).
+        metadata_missing: the dist-info has no readable ``METADATA`` (``PKG-INFO``); name
+            and version come from the directory name.
     """
 
     name: NormalizedName
@@ -70,6 +81,8 @@ class DistInfo:
     provenance: Provenance
     provenance_reason: str
     first_party: bool
+    record_problems: tuple[tuple[str, str], ...] = ()
+    metadata_missing: bool = False
 
     @property
     def pure(self) -> bool:
@@ -132,28 +145,97 @@ def _expand_tags(values: Iterable[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(out))
 
 
-def _record_files(dist_dir: str, site: str) -> tuple[tuple[str, ...], bool]:
+def environment_root(site: str) -> str:
+    """The directory a distribution's files may be in: the installation prefix of a
+    ``<prefix>/lib[64]/pythonX.Y/site-packages`` (or ``dist-packages``) directory, where
+    ``RECORD`` also lists scripts (``../../../bin/x``), headers and data files; else
+    ``site`` itself."""
+    site = os.path.normpath(site)
+    parent, grand = os.path.split(os.path.dirname(site))
+    if os.path.basename(site) in ("site-packages", "dist-packages") and \
+            grand.startswith("python") and os.path.basename(parent) in ("lib", "lib64"):
+        return os.path.dirname(parent)
+    if os.path.basename(site) == "dist-packages" and grand == "python3":  # Debian's
+        return os.path.dirname(parent) if os.path.basename(parent) == "lib" else site
+    return site
+
+
+_KINDS = ((stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+          (stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a directory"))
+
+
+def _inside(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip("/") + "/")
+
+
+def _check_entry(path: str, root: str, real_root: str) -> str | None:
+    """Why ``path`` (absolute, normalized) may not be read, or ``None`` when it may: a
+    regular file inside ``root`` (or a file that does not exist any more)."""
+    if not _inside(path, root):
+        return f"outside the environment {root}"
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return None  # deleted since the install: listed, verify says it is missing
+    except OSError:
+        return None
+    if stat.S_ISLNK(st.st_mode):
+        real = os.path.realpath(path)
+        if not _inside(real, real_root):
+            return f"a symbolic link to {real}, outside the environment {root}"
+        try:
+            st = os.stat(real)
+        except OSError:
+            return None
+    for test, kind in _KINDS:
+        if test(st.st_mode):
+            return f"not a regular file ({kind})"
+    return None
+
+
+def _record_files(dist_dir: str, site: str
+                  ) -> tuple[tuple[str, ...], bool, tuple[tuple[str, str], ...]]:
     record = os.path.join(dist_dir, "RECORD")
     base = site
     rows: list[str] = []
+    problems: list[tuple[str, str]] = []
     if os.path.isfile(record):
-        try:
-            with open(record, encoding="utf-8", errors="replace", newline="") as fh:
-                rows = [row[0] for row in csv.reader(fh) if row]
-        except (OSError, csv.Error):
-            return (), False
+        text = _read_text(record)
+        if text is None:
+            return (), False, ()
+        for line in text.splitlines():
+            if "\0" in line:  # csv refuses NUL (Python < 3.11); no path holds one
+                problems.append((line.split(",", 1)[0].replace("\0", "\\0"),
+                                 "a path holding a NUL byte"))
+                continue
+            try:
+                rows += [row[0] for row in csv.reader([line]) if row and row[0]]
+            except csv.Error:
+                problems.append((line[:200], "not a valid CSV line"))
     else:
         listing = os.path.join(dist_dir, "installed-files.txt")  # .egg-info installs
         text = _read_text(listing)
         if text is None:
-            return (), False
+            return (), False, ()
         rows = [line.strip() for line in text.splitlines() if line.strip()]
         base = dist_dir
+    root = environment_root(site)
+    real_root = os.path.realpath(root)
     prefix = base.rstrip("/") + "/"
-    files = [prefix + rel if ".." not in rel and not rel.startswith("/") and "//" not in rel
-             and "/./" not in rel else os.path.normpath(os.path.join(base, rel))
-             for rel in rows]
-    return tuple(dict.fromkeys(files)), True
+    files: list[str] = []
+    for rel in dict.fromkeys(rows):
+        if "\0" in rel:
+            problems.append((rel.replace("\0", "\\0"), "a path holding a NUL byte"))
+            continue
+        clean = ".." not in rel and not rel.startswith("/") and "//" not in rel \
+            and "/./" not in rel
+        path = prefix + rel if clean else os.path.normpath(os.path.join(base, rel))
+        why = _check_entry(path, root, real_root)
+        if why is None:
+            files.append(path)
+        else:
+            problems.append((rel, why))
+    return tuple(dict.fromkeys(files)), True, tuple(problems)
 
 
 def provenance_of(tags: Sequence[str], direct_url: dict[str, Any] | None,
@@ -184,12 +266,15 @@ def provenance_of(tags: Sequence[str], direct_url: dict[str, Any] | None,
 
 
 def read_distribution(dist_dir: str, site: str) -> DistInfo | None:
-    """Read one ``.dist-info``/``.egg-info`` directory; ``None`` if it has no metadata."""
+    """Read one ``.dist-info``/``.egg-info`` directory; ``None`` if it has neither metadata
+    nor a file list. Without ``METADATA`` the name and version come from the directory
+    name and :attr:`DistInfo.metadata_missing` is set."""
     is_egg = dist_dir.endswith(".egg-info")
     meta = _read_text(os.path.join(dist_dir, "PKG-INFO" if is_egg else "METADATA"))
-    if meta is None:
+    files, has_record, problems = _record_files(dist_dir, site)
+    if meta is None and not has_record:
         return None
-    head = _headers(meta)
+    head = _headers(meta or "")
     display = (head.get("name") or [""])[0]
     version = (head.get("version") or [""])[0]
     if not display:
@@ -205,9 +290,8 @@ def read_distribution(dist_dir: str, site: str) -> DistInfo | None:
         try:
             loaded = json.loads(raw)
             direct = loaded if isinstance(loaded, dict) else None
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):  # malformed or nested too deeply
             direct = None
-    files, has_record = _record_files(dist_dir, site)
     prov, reason, first_party = provenance_of(tags, direct, wheel_text is not None)
     installer = (_read_text(os.path.join(dist_dir, "INSTALLER")) or "").strip().splitlines()
     return DistInfo(
@@ -216,7 +300,8 @@ def read_distribution(dist_dir: str, site: str) -> DistInfo | None:
         root_is_purelib=None if purelib is None else purelib.lower() == "true",
         generator=(wheel.get("generator") or [""])[0], installer=installer[0] if installer
         else "", direct_url=direct, files=files, has_record=has_record, provenance=prov,
-        provenance_reason=reason, first_party=first_party,
+        provenance_reason=reason, first_party=first_party, record_problems=problems,
+        metadata_missing=meta is None,
     )
 
 

@@ -8,17 +8,18 @@ and a :class:`~poetry_wheelguard.config.Config` into :class:`Finding` objects.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal, NewType
+from typing import Any, Literal
 
-NormalizedName = NewType("NormalizedName", str)
-"""A PEP 503 normalized project name (``packaging.utils.canonicalize_name``)."""
+from poetry_wheelguard.distfiles import (
+    DistFile,
+    DistKind,
+    NormalizedName,
+    WheelFlavour,
+    try_classify,
+)
 
-DistKind = Literal["wheel", "sdist"]
-"""Kind of a distribution file: a wheel (PEP 427) or a source distribution (PEP 625)."""
-
-WheelFlavour = Literal["pure", "abi3", "platform", "sdist"]
-"""``pure``: every tag is ``*-none-any``; ``abi3``: a stable-ABI platform wheel;
-``platform``: any other platform-specific wheel; ``sdist`` for source distributions."""
+__all__ = ["SEVERITY_RANK", "Candidate", "DistKind", "Finding", "NormalizedName",
+           "PackageRecord", "Selection", "Severity", "Verdict", "WheelFlavour"]
 
 Severity = Literal["info", "warning", "error"]
 """Severity of a finding; the mode (warn/strict) decides what an error does."""
@@ -72,6 +73,9 @@ class Candidate:
             (pip's ``LinkEvaluator`` reason such as ``none of the wheel's tags ...``).
         requires_python: the index's ``data-requires-python`` value, if any.
         yanked: PEP 592 yank flag from the index.
+        dist: the file name's :class:`~poetry_wheelguard.distfiles.DistFile` (``None``
+            for a name that is no wheel or sdist), parsed once: when not given, from
+            ``filename`` at construction; every consumer reads it from here.
     """
 
     filename: str
@@ -80,6 +84,11 @@ class Candidate:
     rejected_reason: str | None = None
     requires_python: str | None = None
     yanked: bool = False
+    dist: DistFile | None = field(default=None, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.dist is None and self.filename:
+            object.__setattr__(self, "dist", try_classify(self.filename))
 
 
 @dataclass(frozen=True)

@@ -96,7 +96,7 @@ def verdict_for(findings: Iterable[Finding], strict: bool) -> Verdict:
 
 
 def _release_files(selection: Selection) -> list[DistFile]:
-    files = [try_classify(c.filename) for c in selection.candidates]
+    files = [c.dist for c in selection.candidates]
     return [f for f in files if f is not None]
 
 
@@ -240,7 +240,7 @@ def evaluate(selection: Selection, target: Target, config: Config) -> Evaluation
     """
     if selection.first_party:
         return Evaluation(None, (), "ok", (), ())
-    dist = try_classify(selection.chosen.filename)
+    dist = selection.chosen.dist
     if dist is None:
         info = Finding(UNKNOWN_FILE, "info",
                        f"{selection.name}: {selection.chosen.filename!r} is not a wheel or sdist")

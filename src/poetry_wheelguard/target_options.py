@@ -35,6 +35,9 @@ ARCHES = ("x86_64", "aarch64")
 # --implementation takes the PEP 425 abbreviation or the name of these two.
 _IMPLEMENTATIONS = {word: impl.name for impl in IMPLEMENTATIONS if impl.abbrev in ("cp", "pp")
                     for word in (impl.abbrev, impl.name)}
+LIBC_MAX_MINOR = 100
+"""Minor versions of glibc 2 / musl 1 accepted by ``--libc`` are below this (glibc 2.42
+was released in 2025, musl 1.2.5 in 2024)."""
 _LIBC = re.compile(r"^(?P<flavour>glibc|musl)-(?P<major>\d+)\.(?P<minor>\d+)$")
 _PYVER = re.compile(r"^(?P<major>\d)\.?(?P<minor>\d{1,2})(?P<t>t?)$")
 # Free-threaded CPython (PEP 703, ``Py_GIL_DISABLED``) exists from 3.13 on.
@@ -93,7 +96,14 @@ def parse_libc(text: str) -> tuple[LibcFlavour, tuple[int, int]]:
     if not m:
         raise ConfigError(f"--libc must look like glibc-2.28 or musl-1.2, not {text!r}")
     flavour: LibcFlavour = "glibc" if m["flavour"] == "glibc" else "musl"
-    return flavour, (int(m["major"]), int(m["minor"]))
+    version = (int(m["major"][:6]), int(m["minor"][:6]))
+    # The tag list holds one platform tag per minor version up to this one (PEP 600/656),
+    # so the version is bounded: glibc 2.x and musl 1.x, x < LIBC_MAX_MINOR.
+    if version[0] != (2 if flavour == "glibc" else 1) or version[1] >= LIBC_MAX_MINOR:
+        raise ConfigError(f"--libc {text.strip()!r} is not a {flavour} release this knows "
+                          f"(glibc-2.0 to glibc-2.{LIBC_MAX_MINOR - 1}, musl-1.0 to "
+                          f"musl-1.{LIBC_MAX_MINOR - 1})")
+    return flavour, version
 
 
 def parse_python_version(text: str) -> tuple[int, int]:

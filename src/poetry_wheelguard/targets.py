@@ -19,7 +19,7 @@ import os
 import subprocess
 import sys
 import sysconfig
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from importlib.machinery import EXTENSION_SUFFIXES
 from typing import Callable, Optional
@@ -344,11 +344,39 @@ def _musl_version(executable: str, runner: Runner) -> tuple[int, int] | None:
     return None
 
 
+PROBE_ENV_KEEP = ("PATH", "LD_LIBRARY_PATH", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR")
+"""The only variables a probe of a target interpreter inherits: where programs and shared
+libraries are found (a ``--enable-shared`` build outside the loader's paths needs
+``LD_LIBRARY_PATH``) and the locale; nothing else (no ``PYTHON*``, no ``VIRTUAL_ENV``)."""
+
+
+def probe_environment(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The clean environment a probe runs in (:data:`PROBE_ENV_KEEP` of ``environ``)."""
+    env = os.environ if environ is None else environ
+    return {k: env[k] for k in PROBE_ENV_KEEP if k in env}
+
+
 def _default_runner(cmd: Sequence[str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         list(cmd), capture_output=True, text=True, timeout=60, check=False,
-        env={k: v for k, v in os.environ.items() if not k.startswith("PYTHON")},
+        env=probe_environment(), stdin=subprocess.DEVNULL, errors="replace",
     )
+
+
+def _probe_failure(stderr: str) -> str:
+    """One line of a failed probe's error output: the last line that is not an echo of the
+    probe script (a program that is not Python may print its arguments back: ``ls``),
+    at most 200 characters, terminal control characters escaped."""
+    from poetry_wheelguard.report import printable
+
+    script = {line.strip() for line in PROBE.splitlines() if len(line.strip()) > 8}
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    for line in reversed(lines):
+        if not any(part in line for part in script) and "\\n" not in line \
+                and "$'\\n'" not in line:
+            text = printable(line)
+            return text if len(text) <= 200 else text[:197] + "..."
+    return "it printed no Python error; is it a Python 3 interpreter?"
 
 
 def target_from_probe(facts: dict[str, object], musl: tuple[int, int] | None) -> Target:
@@ -403,7 +431,9 @@ def probe_interpreter(python: str, runner: Runner | None = None) -> Target:
     """Probe the interpreter at ``python`` and return its :class:`Target`.
 
     Runs ``python -I -S -c PROBE`` (standard library only; no site-packages, no package code)
-    and, for a musl interpreter, its PT_INTERP loader to read the musl version.
+    in a clean environment (:func:`probe_environment`) with no standard input and, for a
+    musl interpreter, its PT_INTERP loader to read the musl version. A failure is one line
+    (never the probe script a non-Python program echoes back).
 
     Raises:
         ProbeError: ``python`` does not exist, does not run, or printed no probe result.
@@ -418,8 +448,8 @@ def probe_interpreter(python: str, runner: Runner | None = None) -> Target:
         raise ProbeError("not a Python 3 interpreter (Python 2 does not know -I); pass a "
                          "Python 3 executable", filename=python)
     if proc.returncode != 0:
-        last = (proc.stderr or "").strip().splitlines()[-1:] or ["no output"]
-        raise ProbeError(f"the interpreter probe failed: {last[0]}", filename=python)
+        raise ProbeError(f"the interpreter probe failed: {_probe_failure(proc.stderr or '')}",
+                         filename=python)
     try:
         facts = json.loads(proc.stdout.strip().splitlines()[-1])
     except (json.JSONDecodeError, IndexError) as exc:

@@ -89,6 +89,8 @@ UNSUPPORTED_RELR = "UNSUPPORTED_RELR"
 SILENT_PURE_BUILD = "SILENT_PURE_BUILD"
 ELF_IN_PURE = "ELF_IN_PURE"
 UNSUPPORTED_TAG = "UNSUPPORTED_TAG"
+RECORD_ESCAPE = "RECORD_ESCAPE"
+METADATA_MISSING = "METADATA_MISSING"
 
 VERIFY_CODES = (
     CORRUPT_ELF, FOREIGN_BINARY, WRONG_MACHINE, LIBC_MISMATCH, SYMBOL_VERSION,
@@ -581,10 +583,23 @@ def _libc_outcome(finding: Finding, facts: ElfFacts, tree: LoadTree,
 def check_distribution(dist: DistInfo, target: Target, binaries: int, elf_files: int
                        ) -> list[Finding]:
     """The per-distribution codes: ``UNSUPPORTED_TAG``, ``SILENT_PURE_BUILD``,
-    ``ELF_IN_PURE``. ``binaries`` counts its compiled files of any kind, ``elf_files`` its
-    ELF files."""
+    ``ELF_IN_PURE``, ``RECORD_ESCAPE`` (one per ``RECORD`` entry that was not read),
+    ``METADATA_MISSING``. ``binaries`` counts its compiled files of any kind, ``elf_files``
+    its ELF files."""
     out: list[Finding] = []
     label = f"{dist.display_name} {dist.version}"
+    if dist.metadata_missing:
+        out.append(Finding(METADATA_MISSING, "warning",
+                           f"{label}: {os.path.basename(dist.path)} has no METADATA; name and "
+                           "version are taken from the directory name, its files are checked",
+                           "reinstall the package (pip install --force-reinstall NAME)",
+                           dist.path))
+    for entry, why in dist.record_problems:
+        out.append(Finding(RECORD_ESCAPE, "warning",
+                           f"{label}: RECORD entry {entry!r} is {why}; it was not read",
+                           "a RECORD lists only the distribution's own files: reinstall the "
+                           "package, and ask upstream why its RECORD names this path",
+                           dist.path))
     if dist.tags and not any(target.supports(tag) for text in dist.tags
                              for tag in parse_tag(text)):
         out.append(Finding(UNSUPPORTED_TAG, "error",

@@ -304,9 +304,6 @@ def error_codes(findings: list[dict[str, Any]]) -> set[str]:
 
 def validate_report(data: dict[str, Any]) -> None:
     """Check ``data`` against the shipped schema (``wheelguard-report/1``)."""
-    from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
+    from tests.support.schema import validate_report as validate
 
-    from poetry_wheelguard.report import schema_path
-
-    schema = json.loads(Path(schema_path()).read_text())
-    Draft202012Validator(schema).validate(data)
+    validate(data)

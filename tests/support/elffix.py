@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import functools
+import os
 import shutil
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -16,20 +18,24 @@ def _build() -> Path:
     return build_fixtures.build()
 
 
+def toolchain_missing(what: str) -> NoReturn:
+    """A tool an ELF test needs is missing: skip locally, fail under ``CI=true`` (or
+    ``CI=1``), as CI installs every toolchain."""
+    if os.environ.get("CI", "").lower() in {"true", "1"}:
+        pytest.fail(f"toolchain required under CI=true: {what}", pytrace=False)
+    pytest.skip(what)
+
+
 def elf_fixtures() -> Path:
     """The fixture directory (see tests/elf/build_fixtures.py for its layout).
 
     Without the toolchains (gcc, musl-gcc, aarch64-linux-gnu-gcc) the test is skipped
-    locally; under ``CI=true`` that is a failure, as CI installs them.
+    locally; under ``CI=true`` that is a failure (:func:`toolchain_missing`).
     """
     try:
         return _build()
     except RuntimeError as exc:
-        import os
-
-        if os.environ.get("CI") == "true":
-            raise
-        pytest.skip(str(exc).splitlines()[0])
+        toolchain_missing(str(exc).splitlines()[0])
 
 
 def install_module(src: Path, dest_dir: Path, module: str, suffix: str) -> Path:

@@ -6,7 +6,16 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
+import pytest
 from packaging.version import InvalidVersion, Version
+
+_DROPPED = ("PIP_", "WHEELGUARD_", "PYTHONPATH", "VIRTUAL_ENV")
+_SET = {
+    "PIP_CONFIG_FILE": os.devnull,
+    "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+    "PIP_NO_INPUT": "1",
+    "PYTHONDONTWRITEBYTECODE": "1",
+}
 
 
 def isolated_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -16,18 +25,21 @@ def isolated_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     ``PIP_CONFIG_FILE=/dev/null`` stops pip from reading /etc/xdg/pip and ~/.config/pip;
     every ``PIP_*`` and ``WHEELGUARD_*`` variable is dropped so a test sets what it means.
     """
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("PIP_", "WHEELGUARD_", "PYTHONPATH", "VIRTUAL_ENV"))
-    }
-    env["PIP_CONFIG_FILE"] = os.devnull
-    env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
-    env["PIP_NO_INPUT"] = "1"
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(_DROPPED)}
+    env.update(_SET)
     if extra:
         env.update(extra)
     return env
+
+
+def isolate_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same isolation as :func:`isolated_env` for the test process itself (pip run
+    in-process, pip's configuration read by the code under test, and every subprocess
+    started without an ``env``); undone after the test by ``monkeypatch``."""
+    for key in [k for k in os.environ if k.startswith(_DROPPED)]:
+        monkeypatch.delenv(key)
+    for key, value in _SET.items():
+        monkeypatch.setenv(key, value)
 
 
 def pyenv_versions(prefix: str = "") -> list[Path]:

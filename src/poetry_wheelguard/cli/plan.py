@@ -187,7 +187,8 @@ def run_plan(ns: argparse.Namespace, argv: list[str]) -> int:
     Raises:
         ConfigError, WheelguardError: translated to exit codes by :func:`cli.main`.
     """
-    from poetry_wheelguard.index import IndexClient, default_cache_dir, pip_index_config
+    from poetry_wheelguard.index import IndexClient, default_cache_dir
+    from poetry_wheelguard.pip.config import pip_index_config
 
     started = now_iso()
     parser = _parser()

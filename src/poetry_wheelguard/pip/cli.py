@@ -85,6 +85,8 @@ class Outcome:
         prepared: ``name version`` of what pip prepared before a strict refusal at the
             gate (see ``GuardSession.prepared_before``); empty after a refusal before
             pip's resolver started, and in the subprocess mode.
+        degraded: the checks that did not run because a pip name was missing
+            (``GuardSession.notes``, report ``degraded_checks``).
     """
 
     pip_code: int
@@ -96,6 +98,7 @@ class Outcome:
     options: dict[str, Any] = field(default_factory=dict)
     internal_error: BaseException | None = None
     prepared: list[str] = field(default_factory=list)
+    degraded: list[dict[str, str]] = field(default_factory=list)
 
 
 def _truthy(value: str | None) -> bool:
@@ -177,7 +180,7 @@ def run_in_process(api: hooks.PipApi, config: Config, argv: list[str],
     prepared = session.prepared_before() if session.refused else []
     return Outcome(code, session.records(), bool(session.refused), session.target,
                    api.version, "in-process", session.options, session.internal_error,
-                   prepared)
+                   prepared, session.notes.to_json())
 
 
 Verifier = Callable[[str, Sequence[str], str], InstalledVerification]
@@ -276,7 +279,7 @@ def finish(outcome: Outcome, config: Config, argv: Sequence[str], *,
         report = Report(
             command="install", mode=config.mode, target=outcome.target.summary(),
             installer={"name": "pip", "version": outcome.pip_version}, packages=records,
-            exit_code=code, started=started or now_iso(),
+            exit_code=code, started=started or now_iso(), degraded_checks=outcome.degraded,
             extra={"pip": {"mode": outcome.mode, "args": [redact_text(a) for a in argv]},
                    "verification": verification},
         )

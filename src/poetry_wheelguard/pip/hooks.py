@@ -1,6 +1,7 @@
 """Hooks into pip's own choice, for pip 23.0.1 through 26.3 running in this process.
 
-Hook points (each a private pip name, feature-detected by :func:`detect`; wrapped with
+Hook points (each a private pip name, listed with every private attribute read here in
+:mod:`.compat` by pip version, feature-detected by :func:`~.compat.detect`; wrapped with
 ``*args/**kwargs`` so that new keyword arguments pass through untouched):
 
 1. ``pip._internal.index.package_finder.LinkEvaluator.evaluate_link`` - observe. pip calls
@@ -46,17 +47,27 @@ refusal recorded on the :class:`GuardSession` and exits with ``REFUSED``.
 from __future__ import annotations
 
 import functools
-import importlib
-import inspect
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Optional
-from urllib.parse import unquote, urlsplit
 
 from poetry_wheelguard.config import Config
 from poetry_wheelguard.distfiles import normalize, platform_info, try_classify
 from poetry_wheelguard.models import NormalizedName, PackageRecord, Selection
+from poetry_wheelguard.pip import compat
+from poetry_wheelguard.pip.compat import (
+    BACKSTOP,
+    GATE,
+    HOOK_POINTS,
+    OBSERVE,
+    OPTIONS,
+    RESOLVED,
+    CheckNotes,
+    LinkInfo,
+    PipApi,
+    detect,
+)
 from poetry_wheelguard.pip.selection import (
     CANDIDATE,
     DIRECT,
@@ -65,178 +76,29 @@ from poetry_wheelguard.pip.selection import (
     canonical_version,
     clean_url,
     index_of,
-    version_of,
 )
 from poetry_wheelguard.policy import Evaluation, evaluate, record_for
 from poetry_wheelguard.targets import Target, find_implementation, make_target
 
-
-@dataclass(frozen=True)
-class HookPoint:
-    """A pip attribute the hooks wrap.
-
-    Attributes:
-        module: the module that defines ``owner``.
-        owner: the class name.
-        attr: the method name.
-        params: the leading parameter names (after ``self``) the wrapper reads.
-        required: without it the in-process mode cannot keep its promise (subprocess mode).
-    """
-
-    module: str
-    owner: str
-    attr: str
-    params: tuple[str, ...]
-    required: bool = True
-
-    @property
-    def label(self) -> str:
-        """``LinkEvaluator.evaluate_link`` (for messages)."""
-        return f"{self.owner}.{self.attr}"
-
-
-OBSERVE = HookPoint("pip._internal.index.package_finder", "LinkEvaluator", "evaluate_link",
-                    ("link",))
-GATE = HookPoint("pip._internal.resolution.resolvelib.candidates", "LinkCandidate", "__init__",
-                 ("link", "template", "factory", "name", "version"))
-BACKSTOP = HookPoint("pip._internal.operations.prepare", "RequirementPreparer",
-                     "prepare_linked_requirement", ("req",))
-RESOLVED = HookPoint("pip._internal.resolution.resolvelib.resolver", "Resolver", "resolve",
-                     (), required=False)
-OPTIONS = HookPoint("pip._internal.commands.install", "InstallCommand", "run",
-                    ("options", "args"), required=False)
-HOOK_POINTS = (OBSERVE, GATE, BACKSTOP, RESOLVED, OPTIONS)
+__all__ = ["BACKSTOP", "GATE", "HOOK_POINTS", "OBSERVE", "OPTIONS", "RESOLVED", "PipApi",
+           "detect", "GuardSession", "installed", "target_from_pip", "top_level_requirements"]
 
 PRECHECK = "precheck"
 """``Decision.via`` of a refusal by :meth:`GuardSession.precheck` (before pip's resolver)."""
 
 
-@dataclass
-class PipApi:
-    """What :func:`detect` found in the installed pip.
-
-    Attributes:
-        version: ``pip.__version__``.
-        main: ``pip._internal.cli.main.main`` (``main(args) -> int``).
-        installation_error: ``pip._internal.exceptions.InstallationError``.
-        owners: the class of every hook point found, by label.
-        missing: labels of the required names that are missing or changed shape.
-        optional_missing: labels of the optional names that are missing.
-    """
-
-    version: str
-    main: Callable[[list[str]], int] | None
-    installation_error: type[Exception] | None
-    owners: dict[str, type] = field(default_factory=dict)
-    missing: list[str] = field(default_factory=list)
-    optional_missing: list[str] = field(default_factory=list)
-
-    @property
-    def usable(self) -> bool:
-        """True when the in-process mode has everything it needs."""
-        return not self.missing and self.main is not None and self.installation_error is not None
-
-
-def _params_match(func: Any, expected: tuple[str, ...]) -> bool:
-    try:
-        names = list(inspect.signature(func).parameters)[1:]  # without self
-    except (TypeError, ValueError):
-        return False
-    return names[: len(expected)] == list(expected)
-
-
-def detect() -> PipApi:
-    """Import pip and find every hook point; never raises.
-
-    A required name that is missing, or whose leading parameters changed, is listed in
-    ``missing`` (the caller then uses the subprocess mode and says so).
-    """
-    try:
-        import pip
-    except ImportError:
-        return PipApi("", None, None, missing=["pip (not installed)"])
-    api = PipApi(str(getattr(pip, "__version__", "?")), None, None)
-    try:
-        from pip._internal.cli.main import main
-        from pip._internal.exceptions import InstallationError
-
-        api.main = main
-        api.installation_error = InstallationError
-    except ImportError:
-        api.missing.append("pip._internal.cli.main.main")
-    for point in HOOK_POINTS:
-        owner: Any = None
-        try:
-            owner = getattr(importlib.import_module(point.module), point.owner, None)
-        except ImportError:
-            owner = None
-        func = getattr(owner, point.attr, None) if owner is not None else None
-        if func is None or not _params_match(func, point.params):
-            (api.missing if point.required else api.optional_missing).append(point.label)
-            continue
-        api.owners[point.label] = owner
-    return api
-
-
-def _arg(args: tuple[Any, ...], kwargs: dict[str, Any], index: int, name: str) -> Any:
-    """The argument ``name`` at position ``index`` (after self), however it was passed."""
-    if name in kwargs:
-        return kwargs[name]
-    return args[index] if len(args) > index else None
-
-
-@dataclass(frozen=True)
-class LinkInfo:
-    """The facts the gate needs about one pip ``Link`` (read once, defensively)."""
-
-    filename: str
-    url: str
-    sha256: str | None
-    page: str | None
-    is_file: bool
-    is_vcs: bool
-    is_dir: bool
-
-
-def _sha256(link: Any) -> str | None:
-    hashes = getattr(link, "_hashes", None)  # pip >= 22.3: every hash the index gave
-    if isinstance(hashes, dict) and hashes.get("sha256"):
-        return str(hashes["sha256"])
-    if getattr(link, "hash_name", None) == "sha256":
-        value = getattr(link, "hash", None)
-        return str(value) if value else None
-    return None
-
-
-def link_info(link: Any) -> LinkInfo:
-    """Read a pip ``Link`` into a :class:`LinkInfo` (URL credentials are removed)."""
-    comes_from = getattr(link, "comes_from", None)
-    page = str(comes_from) if comes_from is not None else None
-    is_dir = False
-    if getattr(link, "is_file", False):
-        try:
-            is_dir = bool(link.is_existing_dir())
-        except (AttributeError, OSError):
-            is_dir = False
-    return LinkInfo(
-        filename=str(getattr(link, "filename", "") or ""),
-        url=clean_url(str(getattr(link, "url", "") or "")),
-        sha256=_sha256(link),
-        page=page if page and "://" in page else None,
-        is_file=bool(getattr(link, "is_file", False)),
-        is_vcs=bool(getattr(link, "is_vcs", False)),
-        is_dir=is_dir,
-    )
+def link_info(link: Any, notes: CheckNotes | None = None) -> LinkInfo:
+    """Read a pip ``Link`` into a :class:`~.compat.LinkInfo` (URL credentials removed)."""
+    return compat.link_info(link, clean_url, notes)
 
 
 def url_info(url: str) -> LinkInfo:
-    """A :class:`LinkInfo` from a bare URL (pip 23.x ``download_info.url``)."""
-    path = unquote(urlsplit(url).path)
-    return LinkInfo(path.rstrip("/").rsplit("/", 1)[-1], clean_url(url), None, None,
-                    url.startswith("file:"), "+" in url.split(":", 1)[0], False)
+    """A :class:`~.compat.LinkInfo` from a bare URL (pip 23.x ``download_info.url``)."""
+    return compat.url_info(url, clean_url)
 
 
-def target_from_pip(target_python: Any, running: Target) -> Target:
+def target_from_pip(target_python: Any, running: Target,
+                    notes: CheckNotes | None = None) -> Target:
     """The :class:`Target` pip installs for: ``running`` unless pip was given
     ``--platform``/``--python-version``/``--abi``/``--implementation``.
 
@@ -247,13 +109,13 @@ def target_from_pip(target_python: Any, running: Target) -> Target:
     compatible (PEP 600) even where pip, matching the given tags exactly, would not take
     it; other platform tags are used as given.
     """
-    platforms = list(getattr(target_python, "platforms", None) or [])
-    given = getattr(target_python, "_given_py_version_info", None)
-    abis = list(getattr(target_python, "abis", None) or []) or None
-    impl = getattr(target_python, "implementation", None)
-    if not (platforms or given or abis or impl):
+    facts = compat.target_facts(target_python, notes)
+    platforms = list(facts.platforms)
+    abis = list(facts.abis) or None
+    impl = facts.implementation
+    if not (platforms or facts.given_version or abis or impl):
         return running
-    info = getattr(target_python, "py_version_info", None) or running.python_version
+    info = facts.version_info or running.python_version
     version = (int(info[0]), int(info[1] if len(info) > 1 else 0))
     found = find_implementation(str(impl)) if impl else None
     implementation = (found.name if found else str(impl)) if impl else running.implementation
@@ -325,25 +187,28 @@ class GuardSession:
         self.gating = 0
         self.editables: list[str] = []
         self._targets: dict[int, Target] = {}
+        self.notes = CheckNotes()
 
     # -- hook 1: observe -------------------------------------------------------------
     def observe(self, project: str, link: Any, result: Any, detail: Any) -> None:
         """Record pip's verdict on one listed file (``LinkEvaluator.evaluate_link``)."""
         verdict = getattr(result, "name", None) or (CANDIDATE if result is True else "rejected")
-        info = link_info(link)
+        info = link_info(link, self.notes)
         if not info.filename:
             return
         name = normalize(project)
+        dist = try_classify(info.filename)
         seen = SeenLink(
             filename=info.filename,
             url=info.url,
             sha256=info.sha256,
             version=(canonical_version(detail) if verdict == CANDIDATE else None)
-            or version_of(info.filename),
+            or (str(dist.version) if dist is not None else None),
+            dist=dist,
             verdict=str(verdict),
             reason=None if verdict == CANDIDATE else str(detail),
-            requires_python=getattr(link, "requires_python", None) or None,
-            yanked=bool(getattr(link, "is_yanked", False)),
+            requires_python=info.requires_python,
+            yanked=info.yanked,
             index=index_of(info.page, info.url, name),
         )
         self.seen.setdefault(name, {})[info.url] = seen
@@ -355,7 +220,7 @@ class GuardSession:
             return self.running
         key = id(target_python)
         if key not in self._targets:
-            self._targets[key] = target_from_pip(target_python, self.running)
+            self._targets[key] = target_from_pip(target_python, self.running, self.notes)
         self.target = self._targets[key]
         return self.target
 
@@ -363,15 +228,18 @@ class GuardSession:
     def decide(self, info: LinkInfo, name: str | None, version: Any, *, editable: bool,
                target_python: Any, via: str, substituted: bool = False) -> Decision:
         """The policy's decision on pip's choice of the file ``info``, not recorded."""
-        dist = try_classify(info.filename)
-        project = normalize(name) if name else (dist.name if dist else normalize(info.filename))
+        named = normalize(name) if name else None
+        observed = self.seen.get(named, {}).get(info.url) if named else None
+        dist = observed.dist if observed is not None else try_classify(info.filename)
+        project = named or (dist.name if dist else normalize(info.filename))
         listing = self.seen.get(project, {})
         observed = listing.get(info.url)
         first_party = editable or info.is_vcs or info.is_dir or (info.is_file and observed is None)
         chosen = observed or SeenLink(
             filename=info.filename, url=info.url, sha256=info.sha256,
-            version=canonical_version(version) or version_of(info.filename), verdict=DIRECT,
-            index=index_of(info.page, info.url, project) if info.page else "",
+            version=canonical_version(version) or (str(dist.version) if dist else None),
+            verdict=DIRECT, index=index_of(info.page, info.url, project) if info.page else "",
+            dist=dist,
         )
         if dist is not None:
             built: bool | None = dist.kind == "sdist" or substituted
@@ -420,23 +288,21 @@ class GuardSession:
 
     def gate(self, link: Any, template: Any, factory: Any, name: Any, version: Any) -> Decision:
         """Judge the file a ``LinkCandidate`` is about to be created for."""
-        finder = getattr(factory, "_finder", None)
-        return self.judge(link_info(link), str(name) if name else None, version,
+        finder = compat.finder_of(factory, self.notes)
+        return self.judge(link_info(link, self.notes), str(name) if name else None, version,
                           editable=bool(getattr(template, "editable", False)),
-                          target_python=getattr(finder, "target_python", None), via="gate")
+                          target_python=compat.target_python_of(finder), via="gate")
 
     def prepared(self, decision: Decision, candidate: Any) -> None:
         """After the candidate exists: its real name and version (a local project's
         are known only now) and its ``InstallRequirement``."""
-        try:
-            name, version = str(candidate.project_name), str(candidate.version)
-            ireq = candidate.get_install_requirement()
-        except Exception:  # pip changed shape: the gate's facts stay as they were
+        facts = compat.candidate_facts(candidate, self.notes)
+        if facts is None:  # pip changed shape: the gate's facts stay as they were
             return
         sel = decision.selection
-        decision.selection = replace(sel, name=normalize(name),
-                                     version=canonical_version(version) or sel.version)
-        decision.ireq = ireq
+        decision.selection = replace(sel, name=normalize(facts.name),
+                                     version=canonical_version(facts.version) or sel.version)
+        decision.ireq = facts.ireq
 
     def backstop(self, req: Any, target_python: Any) -> None:
         """Judge a requirement about to be prepared that no gate saw (legacy resolver)."""
@@ -445,8 +311,8 @@ class GuardSession:
         link = getattr(req, "link", None)
         if link is None:
             return
-        info = link_info(link)
-        source = _source_info(req, info)
+        info = link_info(link, self.notes)
+        source = compat.source_info(req, info, clean_url, self.notes)
         if source.url in self.by_key:
             return
         version = None
@@ -497,15 +363,18 @@ class GuardSession:
         """
         if not self.config.strict:
             return
-        finder = getattr(factory, "_finder", None)
-        installed = getattr(factory, "_installed_dists", None)
-        find = getattr(finder, "find_best_candidate", None)
-        if find is None or not isinstance(installed, dict) or not isinstance(root_reqs, list):
+        finder = compat.finder_of(factory, self.notes)
+        installed = compat.installed_dists(factory, self.notes)
+        find = compat.find_best_candidate(finder)
+        if find is None or installed is None or not isinstance(root_reqs, list):
+            if finder is not None and find is None:
+                self.notes.miss(RESOLVED, compat.CHECK_PRECHECK)
             return
-        force = bool(getattr(factory, "force_reinstall", False))
+        force = compat.force_reinstall(factory)
         try:
             wanted = top_level_requirements(root_reqs)
         except Exception:  # pip changed shape: the gate stays the only decision point
+            self.notes.miss(RESOLVED, compat.CHECK_PRECHECK)
             return
         for name, (specifier, hashes) in wanted.items():
             try:
@@ -513,9 +382,9 @@ class GuardSession:
                 if dist is not None and specifier.contains(dist.version, prereleases=True):
                     continue
                 result = find(project_name=name, specifier=specifier, hashes=hashes)
-                applicable = getattr(result, "applicable_candidates", None)
-                icans = list(applicable if applicable is not None
-                             else result.iter_applicable())
+                icans = compat.applicable_candidates(result, self.notes)
+                if icans is None:
+                    return
                 links = _first_link_per_version(icans, _pinned(specifier))
             except self.refusal:
                 raise
@@ -523,8 +392,9 @@ class GuardSession:
                 continue
             first: Decision | None = None
             for version, link in links:
-                decision = self.decide(link_info(link), name, version, editable=False,
-                                       target_python=getattr(finder, "target_python", None),
+                decision = self.decide(link_info(link, self.notes), name, version,
+                                       editable=False,
+                                       target_python=compat.target_python_of(finder),
                                        via=PRECHECK)
                 if not decision.evaluation.refused:
                     first = None
@@ -536,9 +406,8 @@ class GuardSession:
     # -- hook 4: the final set --------------------------------------------------------
     def resolved(self, requirement_set: Any) -> None:
         """Keep the decisions for what pip will finally install, in pip's order."""
-        try:
-            reqs = list(requirement_set.requirements_to_install)
-        except Exception:
+        reqs = compat.requirements_to_install(requirement_set, self.notes)
+        if reqs is None:
             return
         final: list[Decision] = []
         for req in reqs:
@@ -559,10 +428,7 @@ class GuardSession:
         if not getattr(req, "editable", False):
             return None
         name = str(getattr(req, "name", "") or "")
-        try:
-            version = str(req.metadata["Version"])
-        except Exception:  # metadata not prepared or pip changed shape
-            version = ""
+        version = compat.editable_version(req, self.notes)
         link = getattr(req, "link", None)
         info = link_info(link) if link is not None else url_info(name)
         chosen = SeenLink(filename=info.filename or name, url=info.url, verdict=DIRECT)
@@ -638,22 +504,6 @@ def _first_link_per_version(icans: list[Any], pinned: bool) -> list[tuple[Any, A
     return list(first.items())
 
 
-def _source_info(req: Any, info: LinkInfo) -> LinkInfo:
-    """The link pip's choice came from, when ``req.link`` is a wheel from pip's cache."""
-    source = getattr(req, "cached_wheel_source_link", None)  # pip >= 24
-    if source is not None:
-        return link_info(source)
-    source = getattr(req, "source_link", None)  # pip >= 26: defaults to req.link
-    if source is not None and not callable(source):
-        src = link_info(source)
-        if src.url != info.url:
-            return src
-    download = getattr(getattr(req, "download_info", None), "url", None)  # pip 23.x
-    if isinstance(download, str) and clean_url(download) != info.url:
-        return url_info(download)
-    return info
-
-
 def refusal_message(decision: Decision, before: list[str]) -> str:
     """The one line pip prints (as ``ERROR: ...``) when strict mode refuses.
 
@@ -683,7 +533,7 @@ def _wrap_observe(session: GuardSession, orig: Callable[..., Any]) -> Callable[.
         result = orig(self, *args, **kwargs)
         try:
             verdict, detail = result
-            session.observe(str(self.project_name), _arg(args, kwargs, 0, "link"),
+            session.observe(str(self.project_name), compat.arg(args, kwargs, 0, "link"),
                             verdict, detail)
         except Exception as exc:
             # A listing pip read but we could not: warn mode goes on (the findings may be
@@ -700,7 +550,7 @@ def _wrap_gate(session: GuardSession, orig: Callable[..., Any]) -> Callable[...,
     @functools.wraps(orig)
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
         decision = _guarded(session, lambda: session.gate(*(
-            _arg(args, kwargs, i, n) for i, n in enumerate(GATE.params))))
+            compat.arg(args, kwargs, i, n) for i, n in enumerate(GATE.params))))
         session.gating += 1
         try:
             orig(self, *args, **kwargs)
@@ -714,9 +564,9 @@ def _wrap_gate(session: GuardSession, orig: Callable[..., Any]) -> Callable[...,
 def _wrap_backstop(session: GuardSession, orig: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(orig)
     def prepare_linked_requirement(self: Any, *args: Any, **kwargs: Any) -> Any:
-        req = _arg(args, kwargs, 0, "req")
-        finder = getattr(self, "finder", None)
-        _guarded(session, lambda: session.backstop(req, getattr(finder, "target_python", None)))
+        req = compat.arg(args, kwargs, 0, "req")
+        target_python = compat.target_python_of(getattr(self, "finder", None))
+        _guarded(session, lambda: session.backstop(req, target_python))
         return orig(self, *args, **kwargs)
 
     return prepare_linked_requirement
@@ -725,7 +575,7 @@ def _wrap_backstop(session: GuardSession, orig: Callable[..., Any]) -> Callable[
 def _wrap_resolved(session: GuardSession, orig: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(orig)
     def resolve(self: Any, *args: Any, **kwargs: Any) -> Any:
-        root_reqs = _arg(args, kwargs, 0, "root_reqs")
+        root_reqs = compat.arg(args, kwargs, 0, "root_reqs")
         _guarded(session, lambda: session.precheck(getattr(self, "factory", None), root_reqs))
         session.roots(root_reqs)
         result = orig(self, *args, **kwargs)
@@ -738,7 +588,7 @@ def _wrap_resolved(session: GuardSession, orig: Callable[..., Any]) -> Callable[
 def _wrap_options(session: GuardSession, orig: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(orig)
     def run(self: Any, *args: Any, **kwargs: Any) -> Any:
-        options = _arg(args, kwargs, 0, "options")
+        options = compat.arg(args, kwargs, 0, "options")
         session.options = {
             key: getattr(options, key, None)
             for key in ("target_dir", "prefix_path", "root_path", "use_user_site", "dry_run")
@@ -782,6 +632,7 @@ def installed(api: PipApi, session: GuardSession) -> Iterator[GuardSession]:
     if not api.usable or api.installation_error is None:
         raise RuntimeError(f"pip hooks unavailable: {', '.join(api.missing)}")
     session.refusal = refusal_type(api.installation_error)
+    api.note_missing(session.notes)
     saved: list[tuple[type, str, Any]] = []  # (class, name, own attribute or _INHERITED)
     try:
         for point in HOOK_POINTS:

@@ -6,12 +6,12 @@ turn what they learn into :class:`SeenLink` objects and call :func:`build_select
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit, urlunsplit
 
 from packaging.version import InvalidVersion, Version
 
-from poetry_wheelguard.distfiles import normalize, try_classify
+from poetry_wheelguard.distfiles import DistFile, normalize, try_classify
 from poetry_wheelguard.models import Candidate, NormalizedName, Selection
 from poetry_wheelguard.report import redact_url
 
@@ -45,6 +45,8 @@ class SeenLink:
         yanked: PEP 592 yank flag.
         index: the index (``.../simple/``) or find-links location that listed it, without
             credentials; ``""`` when unknown.
+        dist: the file name parsed (:class:`~poetry_wheelguard.distfiles.DistFile`), once:
+            from ``filename`` when not given; ``None`` for no wheel or sdist name.
     """
 
     filename: str
@@ -56,6 +58,11 @@ class SeenLink:
     requires_python: str | None = None
     yanked: bool = False
     index: str = ""
+    dist: DistFile | None = field(default=None, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.dist is None and self.filename:
+            object.__setattr__(self, "dist", try_classify(self.filename))
 
     def candidate(self) -> Candidate:
         """The report's :class:`~poetry_wheelguard.models.Candidate` for this file."""
@@ -66,6 +73,7 @@ class SeenLink:
             rejected_reason=self.reason,
             requires_python=self.requires_python,
             yanked=self.yanked,
+            dist=self.dist,
         )
 
 
@@ -136,7 +144,8 @@ def build_selection(
     chosen file's own version, then to ``""``.
     """
     norm: NormalizedName = normalize(name)
-    ver = canonical_version(version) or chosen.version or version_of(chosen.filename) or ""
+    ver = canonical_version(version) or chosen.version or (
+        str(chosen.dist.version) if chosen.dist is not None else "")
     key = _version_key(ver)
     same: dict[str, SeenLink] = {}
     others: dict[str, dict[str, None]] = {}

@@ -37,8 +37,9 @@ from poetry_wheelguard.choosers import requires_python_ok
 from poetry_wheelguard.config import Config
 from poetry_wheelguard.distfiles import try_classify
 from poetry_wheelguard.errors import IndexFetchError
-from poetry_wheelguard.index import IndexClient, IndexConfig, ListedFile, pip_index_config
+from poetry_wheelguard.index import IndexClient, IndexConfig, ListedFile
 from poetry_wheelguard.models import PackageRecord
+from poetry_wheelguard.pip.config import pip_index_config
 from poetry_wheelguard.pip.hooks import target_from_pip
 from poetry_wheelguard.pip.selection import (
     CANDIDATE,
@@ -46,7 +47,6 @@ from poetry_wheelguard.pip.selection import (
     SeenLink,
     build_selection,
     clean_url,
-    version_of,
 )
 from poetry_wheelguard.policy import evaluate, record_for
 from poetry_wheelguard.targets import Target
@@ -165,7 +165,7 @@ def _seen(listed: ListedFile, target: Target) -> SeenLink:
     return SeenLink(filename=cand.filename, url=clean_url(cand.url), sha256=cand.sha256,
                     version=str(listed.dist.version), verdict=verdict,
                     requires_python=cand.requires_python, yanked=cand.yanked,
-                    index=listed.source)
+                    index=listed.source, dist=listed.dist)
 
 
 def fetch_listing(client: IndexClient, project: str, target: Target
@@ -216,10 +216,13 @@ def records_from_report(data: Mapping[str, Any], client: IndexClient, target: Ta
             listing, problem = fetch_listing(client, name, target)
             if problem:
                 notes.append(problem)
-        chosen = next((s for s in listing if s.url == clean_url(url)), None) or SeenLink(
+        listed = next((s for s in listing if s.url == clean_url(url)), None)
+        dist = listed.dist if listed is not None and listed.filename == filename \
+            else try_classify(filename)
+        chosen = listed or SeenLink(
             filename=filename, url=clean_url(url), sha256=hashes.get("sha256"),
-            version=version_of(filename), verdict=DIRECT if direct else CANDIDATE)
-        dist = try_classify(filename)
+            version=str(dist.version) if dist else None,
+            verdict=DIRECT if direct else CANDIDATE, dist=dist)
         built = (dist.kind == "sdist") if dist else (True if first_party else None)
         selection = build_selection(name, str(meta.get("version") or ""), chosen, listing,
                                     first_party=first_party, built_locally=built)

@@ -17,7 +17,7 @@ import re
 from dataclasses import replace
 from io import StringIO
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from cleo.helpers import option
 from poetry.console.commands.command import Command
@@ -25,8 +25,9 @@ from poetry.console.commands.env_command import EnvCommand
 
 from poetry_wheelguard import exitcodes
 from poetry_wheelguard.errors import ConfigError, VerifyError, WheelguardError
+from poetry_wheelguard.poetry import compat
+from poetry_wheelguard.poetry.compat import escape_markup, running_poetry_version
 from poetry_wheelguard.poetry.hooks import last_report_path, project_dir_of, resolve_config
-from poetry_wheelguard.poetry.plugin import escape_markup, running_poetry_version
 from poetry_wheelguard.postinstall import verify_available, verify_installed
 from poetry_wheelguard.render import render_findings, render_table
 from poetry_wheelguard.report import check_report_path, record_from_json, write_json_atomic
@@ -202,7 +203,7 @@ class WheelguardPlanCommand(Command):  # type: ignore[misc,unused-ignore]
         except ConfigError as exc:
             self._error(str(exc))
             return exitcodes.USAGE
-        lock_path = _lock_path(self.poetry, project_dir)
+        lock_path = compat.lock_path(self.poetry, project_dir)
         if not lock_path.is_file():
             self._error(f"{lock_path}: no poetry.lock; run `poetry lock` first")
             return exitcodes.INPUT_ERROR
@@ -210,7 +211,7 @@ class WheelguardPlanCommand(Command):  # type: ignore[misc,unused-ignore]
         try:
             lock = read_lock(lock_path)
             check_selection(lock, extras, groups, group_option="--only")
-            if not _lock_is_fresh(self.poetry):
+            if not compat.lock_is_fresh(self.poetry):
                 self.line_error(escape_markup(
                     f"wheelguard: warning: pyproject.toml changed since {lock_path.name} was "
                     "written; this is the plan of the lock (`poetry lock` refreshes it)"),
@@ -255,21 +256,3 @@ class WheelguardPlanCommand(Command):  # type: ignore[misc,unused-ignore]
 
     def _error(self, text: str) -> None:
         self.line_error(escape_markup(f"wheelguard: error: {text}"), style="error")
-
-
-def _lock_path(poetry: Any, project_dir: Path) -> Path:
-    """``Locker.lock`` (Poetry 1.8 and 2.x), else poetry.lock beside pyproject.toml."""
-    lock = getattr(getattr(poetry, "locker", None), "lock", None)
-    return Path(str(lock)) if lock is not None else project_dir / "poetry.lock"
-
-
-def _lock_is_fresh(poetry: Any) -> bool:
-    """``Locker.is_fresh()``: the lock's content hash matches pyproject.toml (True when this
-    Poetry cannot tell)."""
-    is_fresh = getattr(getattr(poetry, "locker", None), "is_fresh", None)
-    if not callable(is_fresh):
-        return True
-    try:
-        return bool(is_fresh())
-    except Exception:  # Poetry's own error on a lock that read_lock accepted
-        return True

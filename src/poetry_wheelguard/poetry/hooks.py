@@ -32,8 +32,9 @@ How a command is guarded (Poetry 1.8 and 2.x; every private name is feature-dete
    buffered), the report written, and the exit code set
    (:mod:`poetry_wheelguard.exitcodes`).
 
-This module imports no Poetry module: it works on Poetry's objects by duck typing, and its
-pure helpers are tested without Poetry.
+This module imports no Poetry module: it works on Poetry's objects by duck typing, through
+:mod:`.compat` for every private or version-dependent name, and its pure helpers are
+tested without Poetry.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from io import StringIO
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.tags import Tag
@@ -53,7 +54,7 @@ from packaging.version import InvalidVersion, Version
 
 from poetry_wheelguard import exitcodes
 from poetry_wheelguard.config import Config, load_config
-from poetry_wheelguard.distfiles import normalize, try_classify
+from poetry_wheelguard.distfiles import DistFile, normalize, try_classify
 from poetry_wheelguard.errors import ConfigError, WheelguardError
 from poetry_wheelguard.models import (
     SEVERITY_RANK,
@@ -62,6 +63,16 @@ from poetry_wheelguard.models import (
     Selection,
 )
 from poetry_wheelguard.poetry import GUARDED_COMMANDS
+from poetry_wheelguard.poetry.compat import (
+    LinkFacts,
+    installer_parts,
+    is_dry_run,
+    link_facts,
+    other_release_files,
+    project_dir_of,
+    repository_for,
+    repository_url,
+)
 from poetry_wheelguard.policy import UNSUPPORTED_TAG, Evaluation, apply_lock, evaluate, record_for
 from poetry_wheelguard.postinstall import (
     VERIFY_MODULE,
@@ -90,39 +101,6 @@ judged by their own kind."""
 _MAX_WORKERS = 8
 
 
-@dataclass(frozen=True)
-class LinkFacts:
-    """What the guard needs of one Poetry ``Link`` (``poetry.core.packages.utils.link``).
-
-    Attributes:
-        filename: the file name; url: the URL without fragment, credentials removed;
-        sha256: the index's sha256 (URL fragment or PEP 691 ``hashes``), if any;
-        yanked: PEP 592 flag; requires_python: ``data-requires-python``, if any.
-    """
-
-    filename: str
-    url: str = ""
-    sha256: Optional[str] = None
-    yanked: bool = False
-    requires_python: Optional[str] = None
-
-
-def link_facts(link: Any) -> LinkFacts:
-    """Read a Poetry ``Link`` (any Poetry >= 1.8) into :class:`LinkFacts`."""
-    hashes = getattr(link, "hashes", None) or {}
-    sha = hashes.get("sha256") if isinstance(hashes, Mapping) else None
-    if sha is None and getattr(link, "hash_name", None) == "sha256":
-        sha = getattr(link, "hash", None)
-    url = str(getattr(link, "url_without_fragment", None) or getattr(link, "url", ""))
-    return LinkFacts(
-        filename=str(link.filename),
-        url=redact_url(url),
-        sha256=str(sha).lower() if sha else None,
-        yanked=bool(getattr(link, "yanked", False)),
-        requires_python=getattr(link, "requires_python", None) or None,
-    )
-
-
 def locked_hashes(files: Any) -> frozenset[str]:
     """The ``"algo:hex"`` hashes of a Poetry package's ``files`` (from poetry.lock when the
     install runs from the lock; from the index after a fresh resolution)."""
@@ -134,9 +112,12 @@ def locked_hashes(files: Any) -> frozenset[str]:
 
 
 def rejected_reason(
-    facts: LinkFacts, chosen: str, env_tags: frozenset[Tag] | None, locked: frozenset[str]
+    facts: LinkFacts, chosen: str, env_tags: frozenset[Tag] | None, locked: frozenset[str],
+    dist: DistFile | None = None,
 ) -> str | None:
     """Why Poetry's Chooser could not take ``facts`` (``None`` if it could but ranked it lower).
+
+    ``dist``: ``facts.filename`` already parsed (parsed here when not given).
 
     Mirrors ``Chooser.choose_for``: a wheel none of whose tags is in the environment's
     ``supported_tags``; a file whose sha256 is not among the lock's hashes (when the lock
@@ -144,7 +125,7 @@ def rejected_reason(
     """
     if facts.filename == chosen:
         return None
-    dist = try_classify(facts.filename)
+    dist = dist or try_classify(facts.filename)
     if dist is not None and dist.kind == "wheel" and env_tags is not None \
             and dist.tags.isdisjoint(env_tags):
         return "not supported by the project environment's tags (poetry debug tags)"
@@ -186,13 +167,14 @@ def build_selection(
     files = list(release)
     if all(f.filename != chosen.filename for f in files):
         files.insert(0, chosen)
+    dists = {f.filename: try_classify(f.filename) for f in files}
     candidates = tuple(
         Candidate(f.filename, f.url, f.sha256,
-                  rejected_reason(f, chosen.filename, env_tags, locked),
-                  f.requires_python, f.yanked)
+                  rejected_reason(f, chosen.filename, env_tags, locked, dists[f.filename]),
+                  f.requires_python, f.yanked, dists[f.filename])
         for f in files
     )
-    chosen_dist = try_classify(chosen.filename)
+    chosen_dist = dists[chosen.filename]
     this = chosen_dist.version if chosen_dist else None
     grouped: dict[str, list[str]] = {}
     for filename in other_files:
@@ -205,7 +187,7 @@ def build_selection(
         name=normalize(name),
         version=version,
         chosen=Candidate(chosen.filename, chosen.url, chosen.sha256, None,
-                         chosen.requires_python, chosen.yanked),
+                         chosen.requires_python, chosen.yanked, chosen_dist),
         candidates=candidates,
         other_versions=others,
         index=redact_url(index),
@@ -389,7 +371,7 @@ class Guard:
                 SEVERITY_RANK[f.severity] > 0 for f in evaluation.findings):
             # The hints name the nearest releases with a wheel: read the project's other
             # releases only now (a large page costs time; a healthy package needs none).
-            others = tuple(_other_release_files(repository, package))
+            others = tuple(other_release_files(repository, package))
             if others:
                 selection = build_selection(
                     name=selection.name, version=selection.version,
@@ -427,11 +409,11 @@ class Guard:
             self.say(f"wheelguard: warning: {name} {version}: Poetry found no file to "
                      f"install ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})")
             return None
-        repository = _repository_for(chooser, package)
+        repository = repository_for(chooser, package)
         release: list[LinkFacts] = []
         index = ""
         if repository is not None:
-            index = str(getattr(repository, "url", "") or getattr(repository, "_base_url", ""))
+            index = repository_url(repository)
             try:
                 release = [link_facts(x) for x in repository.find_links_for_package(package)]
             except Exception as exc:  # an index error: judged on the chosen file alone
@@ -541,41 +523,6 @@ def _package_key(package: Any) -> tuple[str, str, str]:
             str(getattr(package, "source_reference", None) or ""))
 
 
-def _repository_for(chooser: Any, package: Any) -> Any:
-    """The repository Poetry's Chooser reads ``package``'s links from.
-
-    Poetry 2.x has ``Chooser._get_repository``; Poetry 1.8 inlines the same rule in
-    ``_get_links``: the package's named source, else the first repository when there is no
-    PyPI in the pool, else PyPI. ``None`` when none can be found.
-    """
-    getter = getattr(chooser, "_get_repository", None)
-    try:
-        if callable(getter):
-            return getter(package)
-        pool = chooser._pool
-        if getattr(package, "source_type", None):
-            return pool.repository(package.source_reference)
-        if not pool.has_repository("pypi"):
-            return pool.repositories[0]
-        return pool.repository("pypi")
-    except Exception:  # an unknown Poetry layout: judged on the chosen file alone
-        return None
-
-
-def _other_release_files(repository: Any, package: Any) -> list[str]:
-    """File names of every release on the project's index page (``get_page(name).links``),
-    for the hints; empty when the repository has no such page (best effort)."""
-    get_page = getattr(repository, "get_page", None)
-    if not callable(get_page):
-        return []
-    try:
-        # PEP 592: yanked files are no hint (an all-yanked release then gives none)
-        return [str(link.filename) for link in get_page(package.name).links
-                if not getattr(link, "yanked", False)]
-    except Exception:  # hints only: never fail an install for them
-        return []
-
-
 def root_specifiers(package: Any) -> dict[str, str]:
     """``{normalized name: PEP 440 specifier}`` of a Poetry root package's dependencies
     (every group: ``package.all_requires``), converted by poetry-core itself
@@ -626,23 +573,21 @@ def attach(command: Any, poetry_version: str) -> Guard | None:
             where no file can be written.
         WheelguardError: the installer has none of the hooks this Poetry should have.
     """
-    installer = getattr(command, "_installer", None)
-    if installer is None:
+    parts = installer_parts(command)
+    if parts is None:
         return None
     poetry = command.poetry
     project_dir = project_dir_of(poetry)
     config = resolve_config(project_dir)
     if config.report:
         check_report_path(project_dir / config.report, setting=REPORT_SETTING)
-    executor = getattr(installer, "executor", None) or getattr(installer, "_executor", None)
-    chooser = getattr(executor, "_chooser", None)
+    executor, chooser, env = parts.executor, parts.chooser, parts.env
     execute = getattr(executor, "execute", None)
     choose_for = getattr(chooser, "choose_for", None)
     if not callable(execute) or not callable(choose_for):
         raise WheelguardError(
             f"Poetry {poetry_version}'s installer has no Executor.execute/Chooser.choose_for "
             "to hook; this Poetry version is not supported (1.8.5 and 2.x are)")
-    env = getattr(command, "_env", None) or getattr(installer, "_env", None)
     env_python = str(env.python) if env is not None and getattr(env, "python", None) else None
     env_tags: frozenset[Tag] | None = None
     try:
@@ -657,7 +602,7 @@ def attach(command: Any, poetry_version: str) -> Guard | None:
     guard = Guard(config=config, project_dir=project_dir, command=str(command.name),
                   poetry_version=poetry_version, env_python=env_python, env_tags=env_tags,
                   cache_dir=cache_dir,
-                  installer=installer)
+                  installer=parts.installer)
 
     def guarded_choose_for(*args: Any, **kwargs: Any) -> Any:
         package = args[0] if args else kwargs.pop("package")
@@ -666,7 +611,7 @@ def attach(command: Any, poetry_version: str) -> Guard | None:
     def guarded_execute(*args: Any, **kwargs: Any) -> int:
         operations = list(args[0] if args else kwargs.get("operations", []))
         guard.check(chooser, operations)
-        dry_run = bool(getattr(executor, "_dry_run", False))
+        dry_run = is_dry_run(executor)
         if guard.refused and not dry_run:
             return 1
         guard.executed = not dry_run
@@ -676,15 +621,6 @@ def attach(command: Any, poetry_version: str) -> Guard | None:
     setattr(chooser, "choose_for", guarded_choose_for)  # noqa: B010 - instance-level hook
     setattr(executor, "execute", guarded_execute)  # noqa: B010
     return guard
-
-
-def project_dir_of(poetry: Any) -> Path:
-    """The directory of the project's pyproject.toml (``Poetry.pyproject_path`` in 2.x,
-    ``Poetry.file.path`` in 1.8)."""
-    path = getattr(poetry, "pyproject_path", None)
-    if path is None:
-        path = poetry.file.path
-    return Path(str(path)).parent
 
 
 __all__ = [

@@ -15,41 +15,19 @@ from typing import TYPE_CHECKING, Any
 from cleo.events.console_events import COMMAND, TERMINATE
 from poetry.plugins.application_plugin import ApplicationPlugin
 
-from poetry_wheelguard.poetry import GUARDED_COMMANDS
+from poetry_wheelguard.poetry import (
+    GUARDED_COMMANDS,
+    escape_markup,
+    is_self_command,
+    running_poetry_version,
+    version_tuple,
+)
 
 if TYPE_CHECKING:
     from poetry_wheelguard.poetry.hooks import Guard
 
 MIN_POETRY = (1, 8)
 """Oldest Poetry whose installer layout the hooks know (tested: 1.8.5 and 2.5.1)."""
-
-
-def running_poetry_version() -> str:
-    """The version of the running Poetry (``poetry.__version__``, else its distribution)."""
-    try:
-        from poetry.__version__ import __version__ as version
-    except ImportError:  # very old or unusual layout
-        from importlib.metadata import version as dist_version
-
-        return dist_version("poetry")
-    return str(version)
-
-
-def _version_tuple(text: str) -> tuple[int, int]:
-    parts = [*text.split("."), "0", "0"][:2]
-    try:
-        return int(parts[0]), int("".join(c for c in parts[1] if c.isdigit()) or 0)
-    except ValueError:
-        return (0, 0)
-
-
-def escape_markup(text: str) -> str:
-    """Escape cleo's ``<tag>`` markup in plain text."""
-    try:
-        from cleo.formatters.formatter import Formatter
-    except ImportError:  # pragma: no cover - cleo always comes with Poetry
-        return text.replace("<", "\\<")
-    return str(Formatter.escape(text))
 
 
 class WheelguardPlugin(ApplicationPlugin):  # type: ignore[misc,unused-ignore]
@@ -72,7 +50,7 @@ class WheelguardPlugin(ApplicationPlugin):  # type: ignore[misc,unused-ignore]
     def activate(self, application: Any) -> None:
         """Register the listeners and the ``wheelguard`` commands (no heavy import)."""
         self._poetry_version = running_poetry_version()
-        self._supported = _version_tuple(self._poetry_version) >= MIN_POETRY
+        self._supported = version_tuple(self._poetry_version) >= MIN_POETRY
         loader = application.command_loader
         loader.register_factory("wheelguard verify", _verify_command)
         loader.register_factory("wheelguard report", _report_command)
@@ -90,7 +68,7 @@ class WheelguardPlugin(ApplicationPlugin):  # type: ignore[misc,unused-ignore]
         """``console.command``: guard the installer of an install-type command."""
         command = event.command
         name = str(getattr(command, "name", "") or "")
-        if name not in GUARDED_COMMANDS or name.startswith("self") or _is_self_command(command):
+        if name not in GUARDED_COMMANDS or name.startswith("self") or is_self_command(command):
             return
         io = event.io
         if not self._supported:
@@ -135,14 +113,6 @@ class WheelguardPlugin(ApplicationPlugin):  # type: ignore[misc,unused-ignore]
                 io.write_line(escape_markup(text))
         event.set_exit_code(code)
 
-
-
-def _is_self_command(command: Any) -> bool:
-    try:
-        from poetry.console.commands.self.self_command import SelfCommand
-    except ImportError:  # pragma: no cover - both supported Poetry versions have it
-        return False
-    return isinstance(command, SelfCommand)
 
 
 def _verify_command() -> Any:
