@@ -222,10 +222,12 @@ def test_table_tells_a_warning_from_an_error_shown_in_warn_mode(
         code = main(["plan", "--index-url", server.url, "--target", slim.name,
                      "wg-cairo==1.0", "wg-apg==1.0"])
     assert code == exitcodes.OK
-    rows = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()
-            if line.startswith("wg-")}
+    out = capsys.readouterr().out
+    rows = {line.split()[0]: line for line in out.splitlines() if line.startswith("wg-")}
     assert rows["wg-cairo"].endswith("sdist (build) [SDIST_BUILD] warn")
     assert rows["wg-apg"].endswith("sdist (build) [SDIST_BUILD] warn, strict refuses")
+    assert out.splitlines()[-1] == "plan: python:3.11-slim: 2 packages: 0 ok, 2 warn, " \
+        "0 refused"
 
     class Terminal(io.StringIO):
         def isatty(self) -> bool:
@@ -241,9 +243,9 @@ def test_table_tells_a_warning_from_an_error_shown_in_warn_mode(
             IndexConfig(index_urls=(server.url,))))
     assert isinstance(result, PlanResult)
     monkeypatch.setenv("COLUMNS", "200")
-    out = Terminal()
-    render_plan(result, out)
-    lines = {ln.split("│")[1].strip(): ln for ln in out.getvalue().splitlines()
+    term = Terminal()
+    render_plan(result, term)
+    lines = {ln.split("│")[1].strip(): ln for ln in term.getvalue().splitlines()
              if ln.count("│") > 2 and "wg-" in ln}
     assert "[SDIST_BUILD] warn, strict refuses" in lines["wg-apg"]
     assert "strict refuses" not in lines["wg-cairo"] and "[SDIST_BUILD] warn" in \

@@ -880,3 +880,6 @@ def test_debian_system_python_venv_is_found_and_verified(
     assert data["verification"]["sites"] == [str(venv / "lib" / f"python{sys.version_info[0]}."
                                                  f"{sys.version_info[1]}" / "site-packages")]
     assert data["verification"]["elf_files"] == 1
+    assert out.splitlines()[-2:] == [
+        "verified 1 compiled file in 1 distribution: 0 errors, 0 warnings",
+        "1 package: 1 ok, 0 warn, 0 refused"]

@@ -48,7 +48,14 @@ from poetry_wheelguard.errors import ConfigError
 from poetry_wheelguard.locks import check_selection, read_lock
 from poetry_wheelguard.models import PackageRecord
 from poetry_wheelguard.planning import PlanResult, plan_lock, plan_requirements
-from poetry_wheelguard.render import VERDICT_STYLE, Cell, print_table, render_findings, table_rows
+from poetry_wheelguard.render import (
+    VERDICT_STYLE,
+    Cell,
+    packages_line,
+    print_table,
+    render_findings,
+    table_rows,
+)
 from poetry_wheelguard.report import Report, check_report_path, now_iso, write_json_atomic
 from poetry_wheelguard.requirements import (
     RequirementSet,
@@ -117,6 +124,14 @@ def render_plan(result: PlanResult, stream: IO[str]) -> None:
                 title=f"plan ({result.installer}'s choice of file)")
     for tname in names:
         render_findings(result.records[tname], stream, prefix=tname)
+    print(plan_summary(result), file=stream)
+
+
+def plan_summary(result: PlanResult) -> str:
+    """The plan's closing line: per target, its packages' verdicts (one line for every
+    target), e.g. ``plan: python:3.11-slim: 4 packages: 3 ok, 1 warn, 0 refused``."""
+    return "plan: " + "; ".join(packages_line(result.records[t.name], t.name)
+                                for t in result.targets)
 
 
 def plan_report(result: PlanResult, config: Config, exit_code: int,

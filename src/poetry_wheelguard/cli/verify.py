@@ -48,7 +48,7 @@ from poetry_wheelguard.factscache import FactsCache, cache_file
 from poetry_wheelguard.image.rootfs import SysrootFacts, sysroot_target
 from poetry_wheelguard.installed import find_distributions
 from poetry_wheelguard.models import SEVERITY_RANK, NormalizedName
-from poetry_wheelguard.render import render_findings, render_table
+from poetry_wheelguard.render import packages_line, render_findings, render_table, verified_line
 from poetry_wheelguard.report import Report, now_iso, write_json_atomic
 from poetry_wheelguard.scan import (
     build_context,
@@ -184,8 +184,9 @@ def run_verify(ns: argparse.Namespace, argv: list[str]) -> int:
         write_json_atomic(config.report, report.to_json())
     render_findings(records, sys.stdout)
     render_table(records, sys.stdout, title=f"pip-guard verify: {target.name}")
-    print(f"verified {summary['elf_files']} ELF files in {len(records)} distributions: "
-          f"{errors} error(s), {summary['warnings']} warning(s)", file=sys.stdout)
+    print(verified_line(summary["elf_files"], len(records), errors, summary["warnings"]),
+          file=sys.stdout)
+    print(packages_line(records), file=sys.stdout)
     return code
 
 

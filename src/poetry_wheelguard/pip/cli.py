@@ -46,7 +46,7 @@ from poetry_wheelguard.postinstall import (
     verify_available,
     verify_installed,
 )
-from poetry_wheelguard.render import render_findings, render_table
+from poetry_wheelguard.render import render_findings, render_table, summary_lines
 from poetry_wheelguard.report import (
     Report,
     check_report_path,
@@ -265,6 +265,8 @@ def finish(outcome: Outcome, config: Config, argv: Sequence[str], *,
         def table() -> None:
             render_table(records, sys.stderr, title=TABLE_TITLE)
             render_findings(records, sys.stderr)
+            for line in summary_lines(records, "pip-guard", verification):
+                print(line, file=sys.stderr)
 
         _emit(table)
     if outcome.internal_error is not None:

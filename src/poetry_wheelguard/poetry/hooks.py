@@ -82,7 +82,7 @@ from poetry_wheelguard.postinstall import (
     verify_available,
     verify_installed,
 )
-from poetry_wheelguard.render import render_findings, render_table
+from poetry_wheelguard.render import render_findings, render_table, summary_lines
 from poetry_wheelguard.report import (
     Report,
     check_report_path,
@@ -458,6 +458,8 @@ class Guard:
             buf = StringIO()
             render_table(self.records, buf, title)
             render_findings(self.records, buf)
+            for line in summary_lines(self.records, "wheelguard", verification):
+                print(line, file=buf)
             lines += [("", False)] + [(line, False) for line in buf.getvalue().splitlines()]
         lines += self.messages
         if self.refused and code == exitcodes.REFUSED:
