@@ -883,3 +883,29 @@ def test_debian_system_python_venv_is_found_and_verified(
     assert out.splitlines()[-2:] == [
         "verified 1 compiled file in 1 distribution: 0 errors, 0 warnings",
         "1 package: 1 ok, 0 warn, 0 refused"]
+
+
+def test_many_findings_of_a_package_are_grouped(tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """The Poetry-on-musl run printed ~100 finding lines for 4 packages: one package with
+    40 musl-linked extension modules (LIBC_MISMATCH on glibc; NO_PYINIT too, their init
+    function is not named after the file) prints one line and one hint per code; the
+    report still lists every file."""
+    site = tmp_path / "site-packages"
+    root = elf_fixtures()
+    files: dict[str, Path | bytes] = {"wg_many/__init__.py": b""}
+    files.update({f"wg_many/m{i}{SUFFIX}": root / "musl-x86_64/healthy.so" for i in range(40)})
+    make_dist(site, "wg-many", files)
+    report = tmp_path / "r.json"
+    code, out = run(["verify", "--path", str(site), "--report", str(report)], capsys)
+    assert code == exitcodes.OK
+    data = json.loads(report.read_text())
+    (pkg,) = data["packages"]
+    assert sum(f["code"] == "LIBC_MISMATCH" for f in pkg["findings"]) == 40
+    finding_lines = [ln for ln in out.splitlines() if ": LIBC_MISMATCH" in ln]
+    assert len(finding_lines) == 1, out
+    assert "(and 39 more files of wg-many with LIBC_MISMATCH: see the report)" in \
+        finding_lines[0]
+    assert len([ln for ln in out.splitlines() if ": NO_PYINIT" in ln]) == 1
+    assert sum(f["code"] == "NO_PYINIT" for f in pkg["findings"]) == 40
+    assert sum(ln.startswith("  hint:") for ln in out.splitlines()) == 2

@@ -86,20 +86,33 @@ def render_table(records: Sequence[PackageRecord], stream: IO[str], title: str =
 
 def render_findings(records: Sequence[PackageRecord], stream: IO[str],
                     prefix: str = "wheelguard") -> None:
-    """Print every warning and error finding, one per line, with its hint below it.
+    """Print every warning and error finding, grouped per package, with its hint below it.
 
     The word after ``prefix`` says what the finding did in this run: ``error`` when it
     refused the package (strict mode), ``warning`` otherwise; an error-severity finding
-    that strict mode would refuse is marked so in warn mode.
+    that strict mode would refuse is marked so in warn mode. Findings of one package with
+    the same code about several installed files (verify's per-file findings) are one
+    line: the first file's message and how many more files have it (every file is in
+    the report's findings), with the hint once: a package with a hundred defective files
+    prints two lines, not two hundred.
     """
     for rec in records:
+        groups: dict[tuple[str, str], list[Finding]] = {}
         for f in rec.findings:
             if SEVERITY_RANK[f.severity] == 0:
                 continue
+            key = (f.code, f.severity) if f.path is not None else (f.code, f"{id(f)}")
+            groups.setdefault(key, []).append(f)
+        for same in groups.values():
+            f = same[0]
             enforced = f.severity == "error" and rec.verdict == "refused"
             word = "error" if enforced else "warning"
             note = " (refused in strict mode)" if f.severity == "error" and not enforced else ""
-            print(f"{prefix}: {word}: {f.code}{note}: {redact_text(f.message)}", file=stream)
+            more = (f" (and {len(same) - 1} more file{'s' if len(same) > 2 else ''} of "
+                    f"{rec.selection.name} with {f.code}: see the report)"
+                    if len(same) > 1 else "")
+            print(f"{prefix}: {word}: {f.code}{note}: {redact_text(f.message)}{more}",
+                  file=stream)
             if f.hint:
                 print(f"  hint: {f.hint}", file=stream)
 
