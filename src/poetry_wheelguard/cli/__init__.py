@@ -1,9 +1,11 @@
 """The ``pip-guard`` command line: global options, then a command.
 
-    pip-guard [--mode warn|strict] [--report PATH] [--config PATH] [--allow-sdist NAME]...
+    pip-guard [--mode warn|strict] [--report PATH] [--sbom PATH] [--config PATH]
+              [--allow-sdist NAME]...
               [--allow-pure NAME]... [--no-build] [--no-verify] COMMAND ...
 
-``install`` passes every argument after it to ``pip install`` unchanged; ``verify``,
+``install`` passes every argument after it to ``pip install`` unchanged, ``uv`` every
+argument after it to ``uv sync`` / ``uv pip install``; ``verify``,
 ``plan`` and ``diff`` have options of their own (``pip-guard COMMAND --help``) and accept the
 global options after the command too. Errors print one line, ``pip-guard: error: ...``,
 and exit with a code from :mod:`poetry_wheelguard.exitcodes`.
@@ -20,7 +22,7 @@ from poetry_wheelguard import __version__, exitcodes
 from poetry_wheelguard.cli.options import add_global_options, config_from_namespace
 from poetry_wheelguard.errors import ConfigError, WheelguardError
 
-COMMANDS = ("install", "verify", "plan", "diff")
+COMMANDS = ("install", "verify", "plan", "diff", "audit", "uv")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -28,7 +30,8 @@ def _parser() -> argparse.ArgumentParser:
         prog="pip-guard",
         description="Log the file every package is installed from, refuse silent sdist builds "
         "and pure-Python fallbacks, verify compiled files against the target interpreter.",
-        epilog="commands: install (pip install arguments follow), verify, plan, diff",
+        epilog="commands: install (pip install arguments follow), verify, plan, diff, audit, "
+        "uv (uv sync / uv pip install arguments follow)",
     )
     parser.add_argument("--version", action="version", version=f"pip-guard {__version__}")
     add_global_options(parser)
@@ -41,7 +44,7 @@ def split_argv(argv: Sequence[str]) -> tuple[list[str], str | None, list[str]]:
 
     A word that is the value of a global option (``--report install``) is not the command.
     """
-    takes_value = {"--mode", "--report", "--config", "--allow-sdist", "--allow-pure"}
+    takes_value = {"--mode", "--report", "--sbom", "--config", "--allow-sdist", "--allow-pure"}
     i = 0
     while i < len(argv):
         word = argv[i]
@@ -62,10 +65,18 @@ def _dispatch(command: str) -> Callable[[argparse.Namespace, list[str]], int]:
         from poetry_wheelguard.cli.verify import run_verify
 
         return run_verify
+    if command == "uv":
+        from poetry_wheelguard.uv.cli import run_uv
+
+        return run_uv
     if command == "plan":
         from poetry_wheelguard.cli.plan import run_plan
 
         return run_plan
+    if command == "audit":
+        from poetry_wheelguard.cli.audit import run_audit
+
+        return run_audit
     from poetry_wheelguard.cli.diff import run_diff
 
     return run_diff

@@ -238,7 +238,8 @@ def refusal_summary(outcome: Outcome) -> str:
 
 
 def finish(outcome: Outcome, config: Config, argv: Sequence[str], *,
-           custom_target: bool, verifier: Verifier | None, started: str = "") -> int:
+           custom_target: bool, verifier: Verifier | None, sbom: str | None = None,
+           started: str = "") -> int:
     """Verify, print the table and findings, write the report (``started``: when the
     command started, default now); return the exit code.
 
@@ -277,15 +278,20 @@ def finish(outcome: Outcome, config: Config, argv: Sequence[str], *,
         say(refusal_summary(outcome))
     elif code == exitcodes.VERIFY_ERRORS:
         say("pip-guard: strict mode: verification found errors in the installed files above")
-    if config.report:
+    if config.report or sbom:
         report = Report(
             command="install", mode=config.mode, target=outcome.target.summary(),
             installer={"name": "pip", "version": outcome.pip_version}, packages=records,
             exit_code=code, started=started or now_iso(), degraded_checks=outcome.degraded,
             extra={"pip": {"mode": outcome.mode, "args": [redact_text(a) for a in argv]},
                    "verification": verification},
-        )
-        write_json_atomic(config.report, report.to_json())
+        ).to_json()
+        if config.report:
+            write_json_atomic(config.report, report)
+        if sbom:
+            from poetry_wheelguard.sbom import write_sbom
+
+            write_sbom(sbom, report)
     _flush_stdout()
     return code
 
@@ -320,6 +326,11 @@ def run_install(ns: argparse.Namespace, argv: list[str]) -> int:
     config = config_from_namespace(ns)
     if config.report:
         check_report_path(config.report)
+    if getattr(ns, "sbom", None):
+        from poetry_wheelguard.sbom import require_library
+
+        check_report_path(ns.sbom, setting="--sbom")
+        require_library()  # before pip runs, not after the install
     _warm_up()
     running = running_target()
     verifier = load_verifier() if config.verify else None
@@ -352,4 +363,5 @@ def run_install(ns: argparse.Namespace, argv: list[str]) -> int:
     else:
         outcome = run_in_process(api, config, argv, running)
     return finish(outcome, config, argv, custom_target=outcome.target is not running,
-                  verifier=verifier, started=started)
+                  verifier=verifier,
+                  sbom=getattr(ns, "sbom", None), started=started)
