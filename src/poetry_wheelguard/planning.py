@@ -294,8 +294,7 @@ def _merge(pkg: LockedPackage, listing: Any, lock_path: str,
                 "serves: lock again (or check the index)", package=pkg.name, filename=lock_path)
     extra = tuple(replace(c, rejected_reason="not in the lock") for c in listed
                   if c.filename not in locked)
-    others = tuple((v, tuple(f.candidate.filename for f in fs)) for v, fs in versions.items()
-                   if v != key)
+    others = listing.other_versions(exclude=key)  # yanked files left out (PEP 592)
     return (*pkg.files, *extra), others
 
 
