@@ -342,3 +342,19 @@ def test_unknown_group_extra_or_report_path_is_refused_before_planning(
         assert len(lines) == 1 and lines[0].startswith(
             "wheelguard: error: /proc/wg-none/plan.json: cannot write the report there ("), lines
         assert "--report / report in [tool.wheelguard] / WHEELGUARD_REPORT" in lines[0]
+
+
+def test_target_newer_than_the_presets_prints_its_note(version: str, tmp_path: Path) -> None:
+    """``poetry wheelguard plan --target python:3.16-slim`` plans it and prints the
+    target's note as one ``wheelguard: note:`` line on stderr."""
+    from poetry_wheelguard.target_options import preset_target
+
+    path = write_project(tmp_path / "proj", dependencies={}, index_url=DEAD_INDEX,
+                         python=">=3.10,<3.17")
+    shutil.copy(DATASTACK, path / "poetry.lock")
+    run = project_at(path, version).poetry("wheelguard", "plan", "--target",
+                                           "python:3.16-slim")
+    assert run.returncode == exitcodes.OK, run.output
+    note = preset_target("python:3.16-slim").note
+    assert note and f"wheelguard: note: {note}" in run.stderr.splitlines()
+    assert "python:3.16-slim" in run.stdout

@@ -134,10 +134,18 @@ class ProjectListing:
             out.setdefault(str(f.dist.version), []).append(f)
         return out
 
-    def other_versions(self) -> tuple[tuple[str, tuple[str, ...]], ...]:
-        """``((version, (filename, ...)), ...)`` for :attr:`Selection.other_versions`."""
-        return tuple((v, tuple(f.candidate.filename for f in fs))
-                     for v, fs in self.versions().items())
+    def other_versions(self, exclude: str | None = None
+                       ) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        """``((version, (filename, ...)), ...)`` for :attr:`Selection.other_versions` (the
+        hints), without version ``exclude`` (the chosen one). PEP 592: a yanked file is
+        left out (an installer takes it only for a pin that matches nothing else), so a
+        release whose every file is yanked is not listed at all."""
+        out = []
+        for version, files in self.versions().items():
+            names = tuple(f.candidate.filename for f in files if not f.candidate.yanked)
+            if names and version != exclude:
+                out.append((version, names))
+        return tuple(out)
 
 
 # --- configuration ------------------------------------------------------------------------

@@ -60,7 +60,8 @@ def verify_after_install(records: Sequence[PackageRecord], code: int, strict: bo
        (``{"status": "failed", "reason": ...}``).
     3. Otherwise its findings are merged into ``records`` (:func:`merge_verification`) and
        its exit code wins: 0, or ``VERIFY_ERRORS`` (11) for an error in strict mode
-       (``{"status": "ran", "exit_code": N}``).
+       (``{"status": "ran", "exit_code": N, "elf_files": F, "distributions": D,
+       "errors": E, "warnings": W}``, the counts from verify's own report).
     """
     reason = next((why for applies, why in skip if applies), None)
     if reason is None and code != exitcodes.OK:
@@ -74,7 +75,13 @@ def verify_after_install(records: Sequence[PackageRecord], code: int, strict: bo
         return (exitcodes.INTERNAL if strict else exitcodes.OK,
                 {"status": "failed", "reason": str(exc)})
     merge_verification(records, result)
-    return int(result.exit_code), {"status": "ran", "exit_code": int(result.exit_code)}
+    out: dict[str, Any] = {"status": "ran", "exit_code": int(result.exit_code)}
+    summary = result.report.get("verification")
+    if isinstance(summary, dict):  # the counts of render.verification_line
+        for key in ("elf_files", "distributions", "errors", "warnings"):
+            if isinstance(summary.get(key), int):
+                out[key] = summary[key]
+    return int(result.exit_code), out
 
 
 VerifyRunner = Callable[..., "subprocess.CompletedProcess[str]"]

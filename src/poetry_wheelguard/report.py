@@ -134,6 +134,9 @@ class Report:
         target: the target summary (:meth:`Target.summary`), or several for ``plan``.
         mode: ``warn`` or ``strict``.
         packages: one record per package, in the installer's order.
+        started: when the command started (:func:`now_iso`): each command takes it at its
+            start and passes it in (the default, the time the report is made, is the
+            finishing time); ``finished`` is taken by :meth:`to_json`.
         extra: further top-level fields (``verification``, ``errors``...).
         degraded_checks: checks that did not run (fully) because an installer name was
             missing, as ``{check, missing, fallback}``; written only when not empty.

@@ -315,7 +315,7 @@ def index_findings(dists: Sequence[DistInfo], target: Target, config: Config, in
             chosen = sdists[0] if sdists else chosen
         selection = Selection(name=d.name, version=d.version, chosen=chosen,
                               candidates=tuple(f.candidate for f in files),
-                              other_versions=listing.other_versions(),
+                              other_versions=listing.other_versions(exclude=version),
                               index=listing.sources[-1] if listing.sources else "")
         out.setdefault(d.name, []).extend(evaluate(selection, target, config).findings)
     return out

@@ -166,6 +166,77 @@ def _poetry_root_marker(spec: Mapping[str, Any]) -> str | None:
     return " and ".join(parts) or None
 
 
+_POETRY_OPERATOR = re.compile(r"^(\^|~=|~|===|==|!=|>=|<=|>|<)?\s*(.+)$")
+
+
+def _upper(release: tuple[int, ...], index: int) -> str:
+    """The version that bumps ``release[index]`` and drops what follows (``(1, 4)``, 0 ->
+    ``2``); missing parts count as 0."""
+    parts = list(release) + [0] * (index + 1 - len(release))
+    return ".".join(str(p) for p in [*parts[:index], parts[index] + 1])
+
+
+def _poetry_single(text: str) -> str | None:
+    """One Poetry constraint (no ``,``/space/``|``) as a PEP 440 specifier; ``""`` for any
+    version, ``None`` when it is not one."""
+    if text in ("*", ""):
+        return ""
+    m = _POETRY_OPERATOR.match(text)
+    if m is None:
+        return None
+    op, ver = m.group(1) or "", m.group(2).strip()
+    if op in ("", "==", "!=") and ver.endswith(".*"):
+        try:
+            Version(ver[:-2])
+        except InvalidVersion:
+            return None
+        return f"{op if op == '!=' else '=='}{ver}"
+    try:
+        version = Version(ver)
+    except InvalidVersion:
+        return None
+    release = version.release
+    if op == "^":  # poetry-core Version.next_breaking: the first non-zero part bumps
+        if release[0] > 0 or len(release) == 1:
+            index = 0
+        elif release[1] > 0 or len(release) == 2:
+            index = 1
+        else:
+            index = 2
+        return f">={ver},<{_upper(release, index)}"
+    if op == "~":  # poetry-core: ~1 -> <2; ~1.2 and ~1.2.3 -> <1.3
+        return f">={ver},<{_upper(release, 0 if len(release) == 1 else 1)}"
+    if op == "~=" and len(release) < 2:
+        return None
+    return f"{op or '=='}{ver}"
+
+
+def poetry_specifier(constraint: str) -> str:
+    """A Poetry version constraint as a PEP 440 specifier set, for the hints.
+
+    Poetry's forms (poetry-core ``parse_constraint``): ``^X.Y.Z`` (up to the next bump of
+    the first non-zero part: ``^1.4`` -> ``>=1.4,<2``, ``^0.25`` -> ``>=0.25,<0.26``,
+    ``^0.0.3`` -> ``>=0.0.3,<0.0.4``), ``~X.Y`` (``~1.2.3`` -> ``>=1.2.3,<1.3``; ``~1`` ->
+    ``>=1,<2``), a bare version (``==``), ``X.Y.*``, the PEP 440 operators, parts joined by
+    ``,`` or spaces (all must hold). Returns ``""`` for any version (``*``), for ``||``/``|``
+    (a union PEP 440 cannot write) and for text that is none of these.
+    """
+    if "|" in constraint:
+        return ""
+    merged = re.sub(r"(\^|~=|~|===|==|!=|>=|<=|>|<)\s+", r"\1", constraint.strip())
+    parts = []
+    for piece in re.split(r"[,\s]+", merged):
+        one = _poetry_single(piece)
+        if one is None:
+            return ""
+        if one:
+            parts.append(one)
+    try:
+        return str(SpecifierSet(",".join(parts))) if parts else ""
+    except InvalidSpecifier:
+        return ""
+
+
 @dataclass(frozen=True)
 class _Pyproject:
     """What a lock's pyproject.toml adds: roots, declared groups, the project's extras."""
@@ -202,7 +273,8 @@ def _read_pyproject(path: Path) -> _Pyproject:
             continue
         roots.append(LockedDependency(normalize(req.name), str(req.specifier) or "*",
                                       str(req.marker) if req.marker else None, optional,
-                                      tuple(sorted(req.extras))))
+                                      tuple(sorted(req.extras)),
+                                      specifier=str(req.specifier)))
     tool = _get(data, "tool", dict, {}, "top level", path)
     poetry = _get(tool, "poetry", dict, {}, "[tool]", path)
     poetry_extras = _string_lists(_get(poetry, "extras", dict, {}, "[tool.poetry]", path),
@@ -225,13 +297,15 @@ def _read_pyproject(path: Path) -> _Pyproject:
     if tables[1][2]:
         groups.add("dev")
     for group, where, table in tables:
-        for name, _constraint, table_spec in _dependency_specs(table, where, path):
+        for name, given, table_spec in _dependency_specs(table, where, path):
             if name.lower() == "python":
                 continue
+            constraint = given or str(table_spec.get("version") or "*")
             roots.append(LockedDependency(
-                normalize(name), "*", _poetry_root_marker(table_spec),
+                normalize(name), constraint, _poetry_root_marker(table_spec),
                 bool(table_spec.get("optional", False)),
-                tuple(str(e) for e in table_spec.get("extras", [])), group))
+                tuple(str(e) for e in table_spec.get("extras", [])), group,
+                poetry_specifier(constraint)))
     return _Pyproject(tuple(roots), frozenset(groups), extras)
 
 

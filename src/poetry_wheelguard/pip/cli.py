@@ -55,8 +55,14 @@ from poetry_wheelguard.postinstall import (
     verify_available,
     verify_installed,
 )
-from poetry_wheelguard.render import render_findings, render_table
-from poetry_wheelguard.report import Report, check_report_path, redact_text, write_json_atomic
+from poetry_wheelguard.render import render_findings, render_table, summary_lines
+from poetry_wheelguard.report import (
+    Report,
+    check_report_path,
+    now_iso,
+    redact_text,
+    write_json_atomic,
+)
 from poetry_wheelguard.targets import Target, running_target
 
 SUBPROCESS_ENV = "WHEELGUARD_PIP_SUBPROCESS"
@@ -310,8 +316,9 @@ class _Interrupts:
 
 def finish(outcome: Outcome, config: Config, argv: Sequence[str], *,
            custom_target: bool, verifier: Verifier | None, sbom: str | None = None,
-           interrupted: bool = False) -> int:
-    """Verify, print the table and findings, write the report; return the exit code.
+           interrupted: bool = False, started: str = "") -> int:
+    """Verify, print the table and findings, write the report (``started``: when the
+    command started, default now); return the exit code.
 
     A strict refusal exits ``REFUSED`` whatever pip returned; Ctrl-C (``interrupted``)
     exits 130; after pip failed or was interrupted, a package that is not installed is
@@ -343,6 +350,8 @@ def finish(outcome: Outcome, config: Config, argv: Sequence[str], *,
         def table() -> None:
             render_table(records, sys.stderr, title=TABLE_TITLE)
             render_findings(records, sys.stderr)
+            for line in summary_lines(records, "pip-guard", verification):
+                print(line, file=sys.stderr)
 
         _emit(table)
     if outcome.internal_error is not None:
@@ -357,7 +366,7 @@ def finish(outcome: Outcome, config: Config, argv: Sequence[str], *,
         report = Report(
             command="install", mode=config.mode, target=outcome.target.summary(),
             installer={"name": "pip", "version": outcome.pip_version}, packages=records,
-            exit_code=code, degraded_checks=outcome.degraded,
+            exit_code=code, started=started or now_iso(), degraded_checks=outcome.degraded,
             extra={"pip": {"mode": outcome.mode, "args": [redact_text(a) for a in argv]},
                    "verification": verification},
         ).to_json()
@@ -397,6 +406,7 @@ def run_install(ns: argparse.Namespace, argv: list[str]) -> int:
             that cannot be written (exit 64).
         WheelguardError: the report cannot be written at the end (exit 12).
     """
+    started = now_iso()
     config = config_from_namespace(ns)
     if config.report:
         check_report_path(config.report)
@@ -442,4 +452,4 @@ def run_install(ns: argparse.Namespace, argv: list[str]) -> int:
         say("pip-guard: interrupted")
     return finish(outcome, config, argv, custom_target=outcome.target is not running,
                   verifier=verifier, sbom=getattr(ns, "sbom", None),
-                  interrupted=interrupts.seen)
+                  interrupted=interrupts.seen, started=started)
