@@ -453,13 +453,16 @@ class Fetcher:
 
             self._ssl = ssl.create_default_context(cafile=config.cafile)
 
-    def get(self, url: str, package: str | None = None) -> _Page:
+    def get(self, url: str, package: str | None = None, max_bytes: int | None = None,
+            cache: bool = True) -> _Page:
+        limit = self.max_page_bytes if max_bytes is None else max_bytes
         bare, auth = _split_credentials(url)
         shown = redact_url(bare)
         scheme = urlsplit(bare).scheme
         if scheme in {"", "file"}:
-            return self._get_file(bare, shown)
-        cached = self._cache.get(shown) if self._cache else None
+            return self._get_file(bare, shown, limit)
+        use_cache = self._cache if cache else None
+        cached = use_cache.get(shown) if use_cache else None
         if cached and time.time() - cached[1] < self.config.max_age:
             return cached[0]
         headers = {"Accept": ACCEPT, "User-Agent": f"poetry-wheelguard/{__version__}"}
@@ -480,7 +483,7 @@ class Fetcher:
             self._watches.add(watch)
         try:
             with _opener(watch, self._ssl).open(request, timeout=watch.remaining()) as resp:
-                body = self._read_capped(resp, watch, shown, package)
+                body = self._read_capped(resp, watch, shown, package, limit)
                 if watch.expired:
                     raise OSError("deadline")
                 page = _Page(redact_url(resp.geturl()), resp.headers.get("Content-Type", ""),
@@ -512,8 +515,8 @@ class Fetcher:
             watch.done()
             with self._lock:
                 self._watches.discard(watch)
-        if self._cache:
-            self._cache.put(shown, page)
+        if use_cache:
+            use_cache.put(shown, page)
         return page
 
     def abort(self) -> None:
@@ -526,7 +529,7 @@ class Fetcher:
             watch.abort()
 
     def _read_capped(self, resp: http.client.HTTPResponse, watch: _Watch, shown: str,
-                     package: str | None) -> bytes:
+                     package: str | None, limit: int) -> bytes:
         """The body, read as it arrives (``read1``: one socket read at a time, so the
         deadline can stop it), refused past :attr:`max_page_bytes`."""
         chunks: list[bytes] = []
@@ -538,13 +541,15 @@ class Fetcher:
             if not chunk:
                 return b"".join(chunks)
             total += len(chunk)
-            if total > self.max_page_bytes:
+            if total > limit:
                 raise IndexFetchError(
-                    f"index page {shown} is larger than {self.max_page_bytes} bytes; "
-                    f"WHEELGUARD_INDEX_MAX_BYTES raises the limit", package=package)
+                    f"index page {shown} is larger than {limit} bytes; "
+                    "WHEELGUARD_INDEX_MAX_BYTES raises the limit"
+                    if limit == self.max_page_bytes else
+                    f"{shown} is larger than {limit} bytes", package=package)
             chunks.append(chunk)
 
-    def _get_file(self, url: str, shown: str) -> _Page:
+    def _get_file(self, url: str, shown: str, limit: int) -> _Page:
         path = Path(urllib.request.url2pathname(urlsplit(url).path)) if "://" in url \
             else Path(url)
         if path.is_dir():  # pip: a file:// directory is read through its index.html
@@ -554,10 +559,12 @@ class Fetcher:
             if not stat.S_ISREG(st.st_mode):  # a FIFO or /dev/zero would block or never end
                 raise IndexFetchError(f"cannot read {shown} (not a regular file); give a "
                                       f"file or a directory")
-            if st.st_size > self.max_page_bytes:
-                raise IndexFetchError(f"index page {shown} is larger than "
-                                      f"{self.max_page_bytes} bytes; WHEELGUARD_INDEX_MAX_BYTES "
-                                      f"raises the limit")
+            if st.st_size > limit:
+                raise IndexFetchError(
+                    f"index page {shown} is larger than {limit} bytes; "
+                    "WHEELGUARD_INDEX_MAX_BYTES raises the limit"
+                    if limit == self.max_page_bytes else
+                    f"{shown} is larger than {limit} bytes")
             body = path.read_bytes()
         except FileNotFoundError as exc:
             raise _NotFound(shown) from exc
@@ -623,8 +630,36 @@ def parse_html(body: bytes, page_url: str, where: str) -> list[Candidate]:
             sha256=_sha256_of(url),
             requires_python=attrs.get("data-requires-python") or None,
             yanked="data-yanked" in attrs,
+            core_metadata=_html_core_metadata(attrs),
         ))
     return out
+
+
+def _html_core_metadata(attrs: Mapping[str, str | None]) -> str | None:
+    """PEP 714 ``data-core-metadata`` (else PEP 658's ``data-dist-info-metadata``):
+    ``"true"`` or ``"sha256=<hex>"``; the digest, ``""`` without one, ``None`` when
+    absent or ``"false"``."""
+    for key in ("data-core-metadata", "data-dist-info-metadata"):
+        if key in attrs:
+            value = (attrs[key] or "true").strip()
+            if value.lower() == "false":
+                return None
+            algo, _, digest = value.partition("=")
+            return digest.lower() if algo.lower() == "sha256" and digest else ""
+    return None
+
+
+def _json_core_metadata(entry: Mapping[str, Any]) -> str | None:
+    """PEP 714 ``core-metadata`` (else PEP 658/691's ``dist-info-metadata``): ``true``
+    or ``{"sha256": hex}``; as :func:`_html_core_metadata`."""
+    for key in ("core-metadata", "dist-info-metadata"):
+        if key in entry:
+            value = entry[key]
+            if isinstance(value, dict):
+                digest = value.get("sha256")
+                return str(digest).lower() if digest else ""
+            return "" if value is True else None
+    return None
 
 
 def parse_json(body: bytes, page_url: str, where: str) -> list[Candidate]:
@@ -650,6 +685,7 @@ def parse_json(body: bytes, page_url: str, where: str) -> list[Candidate]:
                 sha256=str(hashes["sha256"]).lower() if "sha256" in hashes else None,
                 requires_python=f.get("requires-python") or None,
                 yanked=yanked is not False and yanked is not None,
+                core_metadata=_json_core_metadata(f),
             ))
         return out
     except RecursionError as exc:
@@ -743,6 +779,30 @@ class IndexClient:
         except _NotFound:
             return None
         return _keep(parse_page(page, shown), name, redact_url(index_url))
+
+    def fetch_file(self, url: str, max_bytes: int, package: str | None = None) -> bytes:
+        """The bytes at ``url`` (a listed file, or its PEP 658 ``.metadata``), read into
+        memory, at most ``max_bytes``, not cached. A URL on the origin of a configured
+        index is fetched with that index's credentials (listed URLs carry none).
+
+        Raises:
+            IndexFetchError: unreachable, an HTTP error (404 included), or larger than
+                ``max_bytes``.
+        """
+        target = urlsplit(url)
+        for index_url in self.config.index_urls:
+            parts = urlsplit(index_url)
+            if parts.username is not None and target.netloc and \
+                    (parts.scheme, parts.netloc.rsplit("@", 1)[-1]) == \
+                    (target.scheme, target.netloc):
+                url = urlunsplit((target.scheme, parts.netloc, target.path, target.query, ""))
+                break
+        try:
+            return self._fetcher.get(url, package=package, max_bytes=max_bytes,
+                                     cache=False).body
+        except _NotFound as exc:
+            raise IndexFetchError(f"{redact_url(url)} is not there (HTTP 404)",
+                                  package=package) from exc
 
     def listing(self, name: str) -> ProjectListing:
         """Every file of project ``name`` on the configured sources.

@@ -76,6 +76,9 @@ class Candidate:
         dist: the file name's :class:`~poetry_wheelguard.distfiles.DistFile` (``None``
             for a name that is no wheel or sdist), parsed once: when not given, from
             ``filename`` at construction; every consumer reads it from here.
+        core_metadata: PEP 658/714: the index serves the file's core metadata at
+            ``url + ".metadata"``: the sha256 hex digest it gives for it, ``""`` when it
+            gives none; ``None`` when the index offers no metadata file.
     """
 
     filename: str
@@ -85,6 +88,7 @@ class Candidate:
     requires_python: str | None = None
     yanked: bool = False
     dist: DistFile | None = field(default=None, compare=False, repr=False)
+    core_metadata: str | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.dist is None and self.filename:
@@ -111,6 +115,9 @@ class Selection:
         specifier: the PEP 440 version specifier the user's requirement puts on the
             project (``>=0.25,<0.26`` for Poetry's ``^0.25``), ``""`` when unknown or
             unconstrained; hints name versions inside it first.
+        required_by: ``plan -r``: the planned packages whose ``Requires-Dist`` brought this
+            one in (a transitive dependency the user did not list), ``()`` for a package
+            the user required or pip's resolver added.
     """
 
     name: NormalizedName
@@ -122,6 +129,7 @@ class Selection:
     first_party: bool = False
     built_locally: bool | None = None
     specifier: str = ""
+    required_by: tuple[str, ...] = ()
 
 
 @dataclass

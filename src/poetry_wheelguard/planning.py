@@ -14,7 +14,9 @@ findings, without installing anything.
 * :func:`plan_requirements`: a requirement set (:mod:`poetry_wheelguard.requirements`); the
   candidate files come from the injected index client, unpinned requirements are resolved
   by pip's own resolver (:func:`poetry_wheelguard.resolve.pip_resolve`, with an injectable
-  runner), the file is the one pip picks (:func:`~poetry_wheelguard.choosers.choose_like_pip`).
+  runner), the file is the one pip picks (:func:`~poetry_wheelguard.choosers.choose_like_pip`);
+  then every transitive dependency as far as metadata that needs no build reaches
+  (:func:`plan_dependencies`), the rest named (``DEPENDENCY_NOT_PLANNED``).
 
 Findings come from :func:`poetry_wheelguard.policy.evaluate`, plus ``NO_DISTRIBUTION`` when no
 file of the release installs on the target. Pure apart from the injected client and runner.
@@ -26,10 +28,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Optional
 
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 from poetry_wheelguard.choosers import choose_like_pip, choose_like_uv
 from poetry_wheelguard.config import Config
+from poetry_wheelguard.dependencies import Requires, read_requires
+from poetry_wheelguard.distfiles import normalize
 from poetry_wheelguard.errors import IndexFetchError, WheelguardError
 from poetry_wheelguard.locks import Lock, LockedPackage, check_selection, installs_for
 from poetry_wheelguard.markers import marker_environment, marker_holds
@@ -157,8 +163,10 @@ def root_specifiers(lock: Lock) -> dict[NormalizedName, str]:
 
 def plan_requirements(reqs: RequirementSet, targets: Sequence[Target], config: Config,
                       client: Any, index_args: Sequence[str] = (),
-                      runner: Runner | None = None) -> PlanResult:
-    """Plan requirements for each target with pip's choice of file.
+                      runner: Runner | None = None, dependencies: bool = True) -> PlanResult:
+    """Plan requirements for each target with pip's choice of file, and (``dependencies``)
+    their transitive dependencies as far as metadata that needs no build reaches
+    (:func:`plan_dependencies`).
 
     ``client`` is an :class:`~poetry_wheelguard.index.IndexClient`. Requirements whose
     markers do not hold for a target are left out there. A package the user required
@@ -166,7 +174,8 @@ def plan_requirements(reqs: RequirementSet, targets: Sequence[Target], config: C
     (:func:`_hint_specifier`); pins and packages pip's resolver added get none.
 
     Raises:
-        IndexFetchError: from the index client or the resolver.
+        IndexFetchError: from the index client or the resolver (a dependency's listing
+            that cannot be read is a finding instead).
         WheelguardError: a pinned version the index does not list.
     """
     result = PlanResult("pip", list(targets))
@@ -188,30 +197,196 @@ def plan_requirements(reqs: RequirementSet, targets: Sequence[Target], config: C
             rows += [(n, v, by_name.get(n)) for n, v in resolved.items() if n not in have]
         per_target[target.name] = rows
     names = list(dict.fromkeys(n for rows in per_target.values() for n, _, _ in rows))
-    listings = client.listings(names) if names else {}
+    listings: dict[NormalizedName, Any] = client.listings(names) if names else {}
+    metadata: dict[str, Requires] = {}
     for target in targets:
         recs = []
+        extras: dict[NormalizedName, frozenset[str]] = {}
         for name, version, req in per_target[target.name]:
             listing = listings[name]
-            versions = listing.versions()
-            key = _listed_version(version, versions)
+            key = _listed_version(version, listing.versions())
             if key is None:
                 raise WheelguardError(
                     f"version {version} is not on {', '.join(listing.sources)}; "
                     f"check the pin", package=name)
-            files = versions[key]
-            cands = [f.candidate for f in files]
-            choice = choose_like_pip(cands, target, req.hashes if req else frozenset())
-            source = next((f.source for f in files
-                           if choice.chosen and f.candidate is choice.chosen), files[0].source)
-            others = listing.other_versions(exclude=key)  # yanked files left out
-            base = Selection(name=name, version=key, chosen=Candidate(filename=""),
-                             candidates=choice.candidates, other_versions=others,
-                             index=source, specifier=_hint_specifier(req))
-            sel = replace(base, chosen=choice.chosen) if choice.chosen else None
-            recs.append(plan_selection(sel, base, target, config))
+            recs.append(_requirement_record(name, key, listing, target, config,
+                                            req.hashes if req else frozenset(),
+                                            _hint_specifier(req)))
+            if req is not None:
+                extras[name] = extras.get(name, frozenset()) | frozenset(
+                    req.requirement.extras)
+        if dependencies:
+            user = {r.name for r in reqs.requirements}
+            plan_dependencies(recs, extras, user, target, config, client, listings, metadata)
         result.records[target.name] = recs
     return result
+
+
+def _requirement_record(name: NormalizedName, key: str, listing: Any, target: Target,
+                        config: Config, hashes: frozenset[str], specifier: str,
+                        required_by: tuple[str, ...] = (), pinned: bool = True
+                        ) -> PackageRecord:
+    """The record of release ``key`` of ``listing`` on ``target``, with pip's choice of
+    file (:func:`choose_like_pip`)."""
+    files = listing.versions()[key]
+    choice = choose_like_pip([f.candidate for f in files], target, hashes, pinned)
+    source = next((f.source for f in files
+                   if choice.chosen and f.candidate is choice.chosen), files[0].source)
+    others = listing.other_versions(exclude=key)  # yanked files left out
+    base = Selection(name=name, version=key, chosen=Candidate(filename=""),
+                     candidates=choice.candidates, other_versions=others,
+                     index=source, specifier=specifier, required_by=required_by)
+    sel = replace(base, chosen=choice.chosen) if choice.chosen else None
+    return plan_selection(sel, base, target, config)
+
+
+DEPENDENCY_NOT_PLANNED = "DEPENDENCY_NOT_PLANNED"
+"""A dependency that plan could not plan, or a package whose dependencies cannot be known
+without a build (docs/codes.md)."""
+
+_NOT_PLANNED_HINT = ("to plan it, pin what is needed as NAME==VERSION in the requirements "
+                     "(pip-compile or pip freeze writes the whole set)")
+
+
+def _not_planned(rec: PackageRecord, config: Config, message: str) -> None:
+    rec.findings.append(Finding(DEPENDENCY_NOT_PLANNED, "warning", message, _NOT_PLANNED_HINT))
+    rec.verdict = verdict_for(rec.findings, config.strict)
+
+
+def _newest_fitting(listing: Any, spec: SpecifierSet, target: Target) -> str | None:
+    """The version pip would take for a dependency on ``target``: the newest release inside
+    ``spec`` (PEP 440 pre-release rules: ``SpecifierSet.filter``) one of whose files
+    installs there (:func:`choose_like_pip`: wheels by tag, an sdist otherwise; yanked files
+    only for an exact pin); ``None`` when there is none."""
+    versions = listing.versions()
+    parsed = []
+    for key in versions:
+        try:
+            parsed.append(Version(key))
+        except InvalidVersion:
+            continue  # pip ignores a file whose version is not PEP 440
+    pinned = any(s.operator in {"==", "==="} for s in spec)
+    for version in spec.filter(sorted(parsed, reverse=True)):
+        files = [f.candidate for f in versions[str(version)]]
+        if choose_like_pip(files, target, pinned=pinned).chosen is not None:
+            return str(version)
+    return None
+
+
+def _fetch_listings(client: Any, names: Sequence[NormalizedName],
+                    out: dict[NormalizedName, Any]) -> None:
+    """Listings of ``names`` into ``out``; a project whose listing cannot be read gets its
+    :class:`IndexFetchError` there instead (named as not planned, not raised)."""
+    wanted = [n for n in dict.fromkeys(names) if n not in out]
+    if not wanted:
+        return
+    try:
+        out.update(client.listings(wanted))
+    except IndexFetchError:
+        for name in wanted:
+            try:
+                out[name] = client.listing(name)
+            except IndexFetchError as exc:
+                out[name] = exc
+
+
+def plan_dependencies(recs: list[PackageRecord], extras: Mapping[NormalizedName, frozenset[str]],
+                      user: set[NormalizedName], target: Target, config: Config, client: Any,
+                      listings: dict[NormalizedName, Any], metadata: dict[str, Requires]
+                      ) -> None:
+    """Add to ``recs`` (one target's records, changed in place) every dependency of theirs
+    that is not there yet, transitively, breadth first, as pip would choose it.
+
+    Each chosen file's ``Requires-Dist`` comes from metadata that needs no build
+    (:func:`~poetry_wheelguard.dependencies.read_requires`, cached in ``metadata`` by URL
+    across targets); markers are evaluated for ``target`` with the extras asked for the
+    package (``extras``, by name; a dependency's from its requirement). A new dependency
+    gets the newest release inside every specifier seen for it that has a file for the
+    target (:func:`_newest_fitting`), its record ``required_by`` its parents. Nothing is
+    guessed: a ``DEPENDENCY_NOT_PLANNED`` warning names, on the package concerned, a file
+    whose dependencies cannot be read (dynamic sdist metadata, ...), a dependency off the
+    index or with no fitting release, and a planned version outside a dependency's
+    specifier (a conflict pip would refuse). ``user`` holds the names the user required
+    (never marked ``required_by``). ``listings`` (by name) is read and filled.
+    """
+    env = marker_environment(target)
+    planned = {r.selection.name: r for r in recs}
+    done: dict[NormalizedName, frozenset[str]] = {}
+    specs: dict[NormalizedName, list[str]] = {}
+    queue = [(r.selection.name, extras.get(r.selection.name, frozenset())) for r in recs]
+    while queue:
+        level, queue = queue, []
+        wanted: list[tuple[PackageRecord, Requirement]] = []
+        for name, asked in level:
+            have = done.get(name)
+            if have is not None and asked <= have:
+                continue
+            asked = asked | (have or frozenset())
+            done[name] = asked
+            rec = planned[name]
+            chosen = rec.selection.chosen
+            if not chosen.filename:
+                continue  # NO_DISTRIBUTION: no file, no metadata
+            where = chosen.url or chosen.filename
+            if where not in metadata:
+                metadata[where] = read_requires(chosen, client, name)
+            got = metadata[where]
+            if isinstance(got, str):
+                if have is None:
+                    _not_planned(rec, config, f"{name} {rec.selection.version}: its "
+                                 f"dependencies are not planned: {got}")
+                continue
+            for line in got:
+                try:
+                    req = Requirement(line)
+                    holds = marker_holds(str(req.marker or ""), env, tuple(asked),
+                                         f"{chosen.filename} metadata")
+                except (InvalidRequirement, WheelguardError) as exc:
+                    first = (str(exc).splitlines() or ["invalid"])[0]
+                    _not_planned(rec, config, f"{name} {rec.selection.version}: dependency "
+                                 f"{line!r} not planned: not valid PEP 508 ({first})")
+                    continue
+                if holds:
+                    wanted.append((rec, req))
+        _fetch_listings(client, [normalize(r.name) for _, r in wanted
+                                 if normalize(r.name) not in planned], listings)
+        for _, req in wanted:  # every specifier of the level before any choice
+            if str(req.specifier) and not req.url:
+                specs.setdefault(normalize(req.name), []).append(str(req.specifier))
+        for parent, req in wanted:
+            dep, who = normalize(req.name), parent.selection.name
+            if req.url:
+                _not_planned(parent, config, f"{who}: dependency {req.name} @ URL not "
+                             "planned: a direct reference is built or downloaded as given")
+                continue
+            known = planned.get(dep)
+            if known is None:
+                listing = listings[dep]
+                spec = SpecifierSet(",".join(specs.get(dep, [])))
+                if isinstance(listing, IndexFetchError):
+                    _not_planned(parent, config, f"{who}: dependency {req.name} not planned: "
+                                 f"{listing.reason}")
+                    continue
+                key = _newest_fitting(listing, spec, target)
+                if key is None:
+                    _not_planned(parent, config, f"{who}: dependency {req.name}{spec} not "
+                                 f"planned: no release inside it has a file for {target.name}")
+                    continue
+                new = _requirement_record(dep, key, listing, target, config, frozenset(),
+                                          str(spec), (who,), pinned=False)
+                planned[dep] = new
+                recs.append(new)
+            elif not req.specifier.contains(known.selection.version, prereleases=True):
+                by = (f"required by {', '.join(known.selection.required_by)}"
+                      if known.selection.required_by else "as required")
+                _not_planned(parent, config, f"{who}: requires {req.name}{req.specifier}, but "
+                             f"{dep} {known.selection.version} is planned ({by}): a conflict "
+                             "pip's resolver would refuse")
+                continue
+            elif dep not in user and who not in known.selection.required_by:
+                known.selection = replace(known.selection,
+                                          required_by=(*known.selection.required_by, who))
+            queue.append((dep, frozenset(req.extras)))
 
 
 def _hint_specifier(req: PinnedRequirement | None) -> str:

@@ -107,6 +107,7 @@ def package_json(rec: PackageRecord, target_tags: frozenset[str] | None = None) 
         "index": redact_url(sel.index),
         "built_locally": sel.built_locally,
         "first_party": sel.first_party,
+        "required_by": list(sel.required_by),
         "candidates": [
             {
                 "filename": c.filename,
@@ -376,6 +377,7 @@ def record_from_json(obj: Mapping[str, Any]) -> PackageRecord:
         chosen=Candidate(str(obj["filename"]), str(obj.get("url") or ""), obj.get("sha256")),
         candidates=candidates, index=str(obj.get("index") or ""),
         first_party=bool(obj.get("first_party")), built_locally=obj.get("built_locally"),
+        required_by=tuple(str(n) for n in obj.get("required_by") or ()),
     )
     findings = [finding_from_json(f) for f in obj.get("findings") or ()]
     return PackageRecord(selection, obj["kind"], tuple(obj.get("tags") or ()),

@@ -43,10 +43,13 @@ def dist_name(name: str) -> str:
     return canonicalize_name(name).replace("-", "_")
 
 
-def metadata(name: str, version: str, requires: Sequence[str] = ()) -> str:
-    """Core metadata 2.1 text for ``name`` ``version`` with ``Requires-Dist`` lines."""
-    lines = ["Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}",
+def metadata(name: str, version: str, requires: Sequence[str] = (),
+             metadata_version: str = "2.1", dynamic: Sequence[str] = ()) -> str:
+    """Core metadata text (``metadata_version``, 2.1 by default) for ``name`` ``version``
+    with ``Requires-Dist`` lines and PEP 643 ``Dynamic`` lines."""
+    lines = [f"Metadata-Version: {metadata_version}", f"Name: {name}", f"Version: {version}",
              "Summary: wheelguard test fixture"]
+    lines += [f"Dynamic: {d}" for d in dynamic]
     lines += [f"Requires-Dist: {r}" for r in requires]
     return "\n".join(lines) + "\n\n"
 
@@ -150,8 +153,12 @@ setup(name={name!r}, version={version!r}, packages=[{module!r}])
 '''
 
 
-def build_sdist(out_dir: Path, name: str, version: str, marker: Path | None = None) -> Path:
-    """Write ``{name}-{version}.tar.gz`` (a setuptools project) and return its path.
+def build_sdist(out_dir: Path, name: str, version: str, marker: Path | None = None,
+                requires: Sequence[str] = (), metadata_version: str = "2.2",
+                dynamic: Sequence[str] = ()) -> Path:
+    """Write ``{name}-{version}.tar.gz`` (a setuptools project) and return its path; its
+    PKG-INFO is :func:`metadata` of ``requires``, ``metadata_version`` and ``dynamic``
+    (by default PEP 643 static metadata: ``2.2`` without ``Requires-Dist`` in ``dynamic``).
 
     Its ``setup.py`` writes ``marker`` as its first statement: the file exists if and only
     if a build step (metadata preparation, build, egg_info) ran. Without ``marker`` it
@@ -165,7 +172,7 @@ def build_sdist(out_dir: Path, name: str, version: str, marker: Path | None = No
                                     module=dname),
         "pyproject.toml": '[build-system]\nrequires = ["setuptools"]\n'
                           'build-backend = "setuptools.build_meta"\n',
-        "PKG-INFO": metadata(name, version),
+        "PKG-INFO": metadata(name, version, requires, metadata_version, dynamic),
         f"{dname}/__init__.py": f"VERSION = {version!r}\nBUILT_FROM_SDIST = True\n",
     }
     out_dir.mkdir(parents=True, exist_ok=True)

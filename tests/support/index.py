@@ -1,7 +1,9 @@
 """A real package index on 127.0.0.1 for the tests: a static PEP 503 tree over HTTP.
 
 ``StaticIndex(root)`` lays out ``root/simple/<normalized name>/index.html`` (anchors with
-``#sha256=`` fragments, PEP 503) and ``root/files/<file>``; :meth:`StaticIndex.serve`
+``#sha256=`` fragments, PEP 503) and ``root/files/<file>`` (with ``<file>.metadata`` and
+``data-core-metadata``/``data-dist-info-metadata`` for wheels added with
+``core_metadata=True``, PEP 658/714); :meth:`StaticIndex.serve`
 serves it with the standard library's HTTP server on an ephemeral loopback port,
 optionally behind HTTP basic auth (to test that credentials never leak).
 """
@@ -13,6 +15,7 @@ import hashlib
 import html
 import shutil
 import threading
+import zipfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import partial
@@ -39,16 +42,25 @@ class StaticIndex:
         (root / "files").mkdir(parents=True, exist_ok=True)
         self.requires_python: dict[str, str] = {}
         self.yanked: set[str] = set()
+        self.core_metadata: dict[str, str] = {}
 
     def add(self, files: Sequence[Path], requires_python: str | None = None,
-            yanked: bool = False) -> None:
+            yanked: bool = False, core_metadata: bool = False) -> None:
         """Copy ``files`` into the tree and regenerate the affected project pages;
-        ``yanked`` marks them ``data-yanked`` (PEP 592)."""
+        ``yanked`` marks them ``data-yanked`` (PEP 592); ``core_metadata`` serves each
+        wheel's METADATA as ``<file>.metadata`` (PEP 658/714)."""
         projects = set()
         for f in files:
             dest = self.root / "files" / f.name
             if f.resolve() != dest.resolve():
                 shutil.copy2(f, dest)
+            if core_metadata and f.name.endswith(".whl"):
+                with zipfile.ZipFile(dest) as zf:
+                    meta = next(n for n in zf.namelist()
+                                if n.count("/") == 1 and n.endswith(".dist-info/METADATA"))
+                    data = zf.read(meta)
+                (self.root / "files" / (f.name + ".metadata")).write_bytes(data)
+                self.core_metadata[f.name] = hashlib.sha256(data).hexdigest()
             if requires_python:
                 self.requires_python[f.name] = requires_python
             if yanked:
@@ -61,7 +73,8 @@ class StaticIndex:
     def files(self, project: str) -> list[Path]:
         """The files of ``project`` in the tree."""
         want = canonicalize_name(project)
-        return sorted(p for p in (self.root / "files").iterdir() if project_of(p.name) == want)
+        return sorted(p for p in (self.root / "files").iterdir()
+                      if not p.name.endswith(".metadata") and project_of(p.name) == want)
 
     def _write_project(self, project: str) -> None:
         links = []
@@ -70,6 +83,10 @@ class StaticIndex:
             rp = self.requires_python.get(f.name)
             attr = f' data-requires-python="{html.escape(rp)}"' if rp else ""
             attr += ' data-yanked="broken"' if f.name in self.yanked else ""
+            meta = self.core_metadata.get(f.name)
+            if meta:
+                attr += (f' data-core-metadata="sha256={meta}"'
+                         f' data-dist-info-metadata="sha256={meta}"')
             links.append(f'<a href="../../files/{f.name}#sha256={digest}"{attr}>{f.name}</a><br/>')
         page = self.root / "simple" / project / "index.html"
         page.parent.mkdir(parents=True, exist_ok=True)

@@ -125,12 +125,24 @@ def render_plan(result: PlanResult, stream: IO[str]) -> None:
             if len(versions) > 1:
                 text = f"{got.selection.version}: {text}"
             cells.append((text, cell_verdict(got)[1]))
-        table.append([pkg, versions[0] if len(versions) == 1 else "varies", *cells])
+        table.append([_package_cell(pkg, list(by_target.values())),
+                      versions[0] if len(versions) == 1 else "varies", *cells])
     print_table(["package", "version", *names], table, stream,
                 title=f"plan ({result.installer}'s choice of file)")
     for tname in names:
         render_findings(result.records[tname], stream, prefix=tname)
     print(plan_summary(result), file=stream)
+
+
+def _package_cell(name: str, recs: Sequence[PackageRecord]) -> str:
+    """The package column: the name, and ``(via PARENT)`` for a transitive dependency
+    (:attr:`~poetry_wheelguard.models.Selection.required_by`; the first parent seen on any
+    target, ``+N`` more)."""
+    parents = list(dict.fromkeys(p for r in recs for p in r.selection.required_by))
+    if not parents:
+        return name
+    more = f" +{len(parents) - 1}" if len(parents) > 1 else ""
+    return f"{name} (via {parents[0]}{more})"
 
 
 def plan_summary(result: PlanResult) -> str:
