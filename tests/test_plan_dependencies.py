@@ -181,3 +181,40 @@ def test_index_pages_carry_core_metadata() -> None:
          "core-metadata": False}]}).encode()
     got = [c.core_metadata for c in parse_json(body, "http://x/simple/a/", "x")]
     assert got == ["cd", "", None]
+
+
+def test_range_past_an_sdist_only_dependency(tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    """pip's wheels-only resolution stops at wg-sdep (an sdist only): the range is planned
+    without it, newest release inside the range first, and the sdist is planned as a
+    build, with a note that says how. (Where an older release inside the range has no
+    such dependency, pip's wheels-only resolution backtracks to it instead: not here.)"""
+    dl, markers = tmp_path / "dl", tmp_path / "markers"
+    index = StaticIndex(tmp_path / "index")
+    index.add([build_wheel(dl, "wg-top", "0.9"),
+               build_wheel(dl, "wg-top", "1.1", requires=["wg-sdep>=1"]),
+               build_wheel(dl, "wg-top", "2.0"),
+               build_sdist(dl, "wg-sdep", "1.0", markers / "wg-sdep.built")])
+    rs = RequirementSet()
+    parse_requirement_line("wg-top>=1.0,<2", "test", rs)
+    with index.serve() as server:
+        client = IndexClient(IndexConfig(index_urls=(server.url,)))
+        result = plan_requirements(rs, [preset_target(SLIM311)], Config(), client,
+                                   ["--index-url", server.url])
+        report = tmp_path / "r.json"
+        assert main(["plan", "--index-url", server.url, "--no-cache", "--target", SLIM311,
+                     "--report", str(report), "wg-top>=1.0,<2"]) == 0
+    err = capsys.readouterr().err
+    assert f"pip-guard: note: {SLIM311}: pip's wheels-only resolution stopped" in err
+    data = validate_report(json.loads(report.read_text()))
+    assert data["plan"]["notes"] == result.notes
+    recs = {r.selection.name: r for r in result.records[SLIM311]}
+    assert recs["wg-top"].selection.version == "1.1"
+    assert recs["wg-top"].selection.specifier == "<2,>=1.0"
+    sdep = recs["wg-sdep"]
+    assert (sdep.kind, _codes(sdep), sdep.selection.required_by) == \
+        ("sdist", ["SDIST_BUILD"], ("wg-top",))
+    (note,) = result.notes
+    assert note.startswith(f"{SLIM311}: pip's wheels-only resolution stopped") and \
+        "wg-sdep" in note
+    assert not markers.exists() or list(markers.iterdir()) == []

@@ -49,7 +49,7 @@ from poetry_wheelguard.policy import (
     version_hint,
 )
 from poetry_wheelguard.requirements import PinnedRequirement, RequirementSet
-from poetry_wheelguard.resolve import pip_resolve
+from poetry_wheelguard.resolve import NoWheelResolution, pip_resolve
 from poetry_wheelguard.targets import Runner, Target
 
 
@@ -61,11 +61,14 @@ class PlanResult:
         installer: whose choice was reproduced: ``poetry`` (lock) or ``pip``.
         targets: the targets, in command-line order.
         records: ``{target name: [PackageRecord, ...]}``.
+        notes: one line each, for the user (``PROG: note: ...``) and the report
+            (``plan.notes``): how the plan was made where it differs from the usual.
     """
 
     installer: str
     targets: list[Target]
     records: dict[str, list[PackageRecord]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def refused(self) -> bool:
@@ -173,10 +176,17 @@ def plan_requirements(reqs: RequirementSet, targets: Sequence[Target], config: C
     with a range gets the requirement's specifier (``>=0.25,<0.26``) for the hints
     (:func:`_hint_specifier`); pins and packages pip's resolver added get none.
 
+    When pip's wheels-only resolution stops at a project with no wheel for the target
+    (:class:`~poetry_wheelguard.resolve.NoWheelResolution`), the ranges of that target are
+    planned without pip's resolver, with ``dependencies``: each gets the newest release
+    inside it that has a file (:func:`_newest_fitting`, an sdist included), then the walk
+    of :func:`plan_dependencies`; a line in :attr:`PlanResult.notes` says so.
+
     Raises:
         IndexFetchError: from the index client or the resolver (a dependency's listing
             that cannot be read is a finding instead).
-        WheelguardError: a pinned version the index does not list.
+        WheelguardError: a pinned version the index does not list; a range without a
+            release that has a file for the target (planned without pip's resolver).
     """
     result = PlanResult("pip", list(targets))
     per_target: dict[str, list[tuple[NormalizedName, str, PinnedRequirement | None]]] = {}
@@ -190,8 +200,18 @@ def plan_requirements(reqs: RequirementSet, targets: Sequence[Target], config: C
         rows: list[tuple[NormalizedName, str, PinnedRequirement | None]] = [
             (n, str(v), r) for n, v, r in pinned]
         if loose:
-            resolved = pip_resolve(target, [str(r.requirement) for r in loose], index_args,
-                                   runner)
+            try:
+                resolved = pip_resolve(target, [str(r.requirement) for r in loose],
+                                       index_args, runner)
+            except NoWheelResolution as exc:
+                if not dependencies:
+                    raise
+                result.notes.append(
+                    f"{target.name}: pip's wheels-only resolution stopped ({exc.reason}); "
+                    "the ranges were planned without it: the newest release inside each "
+                    "range that has a file for the target, then their dependencies, without "
+                    "backtracking")
+                resolved = {r.name: "" for r in loose}  # chosen below, from the listing
             have = {n for n, _, _ in rows}
             by_name = {r.name: r for r in loose}
             rows += [(n, v, by_name.get(n)) for n, v in resolved.items() if n not in have]
@@ -204,6 +224,13 @@ def plan_requirements(reqs: RequirementSet, targets: Sequence[Target], config: C
         extras: dict[NormalizedName, frozenset[str]] = {}
         for name, version, req in per_target[target.name]:
             listing = listings[name]
+            if not version and req is not None:  # a range pip's resolver could not take
+                picked = _newest_fitting(listing, req.requirement.specifier, target)
+                if picked is None:
+                    raise WheelguardError(
+                        f"no release inside {req.requirement.specifier or 'any version'} "
+                        f"has a file for {target.name}; widen the range", package=name)
+                version = picked
             key = _listed_version(version, listing.versions())
             if key is None:
                 raise WheelguardError(

@@ -45,6 +45,12 @@ def pip_resolve_command(target: Target, requirements: Sequence[str], python: str
     return [*cmd, *index_args, *requirements]
 
 
+class NoWheelResolution(IndexFetchError):
+    """pip found no wheel for some requirement (``No matching distribution found for X``):
+    the wheels-only resolution cannot finish, though an sdist may exist. Attributes as
+    :class:`IndexFetchError`; the reason is pip's error line, credentials removed."""
+
+
 def _default_pip_runner(cmd: Sequence[str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(list(cmd), capture_output=True, text=True, check=False, timeout=900)
 
@@ -56,8 +62,9 @@ def pip_resolve(target: Target, requirements: Sequence[str], index_args: Sequenc
     :func:`pip_resolve_command`); returns ``{normalized name: version}``.
 
     Raises:
-        IndexFetchError: pip failed (its last error line, credentials removed) or printed
-            no report.
+        NoWheelResolution: pip found no wheel for a requirement (an sdist-only project).
+        IndexFetchError: pip failed otherwise (its last error line, credentials removed) or
+            printed no report.
     """
     run = runner or _default_pip_runner
     try:
@@ -70,7 +77,8 @@ def pip_resolve(target: Target, requirements: Sequence[str], index_args: Sequenc
     if proc.returncode != 0:
         lines = [ln.strip() for ln in (proc.stderr or "").splitlines() if ln.strip()]
         errors = [ln for ln in lines if ln.startswith("ERROR:")] or lines[-1:] or ["no output"]
-        raise IndexFetchError(
+        no_wheel = any("No matching distribution found" in ln for ln in errors)
+        raise (NoWheelResolution if no_wheel else IndexFetchError)(
             f"pip could not resolve the unpinned requirements for {target.name}: "
             f"{redact_text(errors[0])} (resolution uses wheels only; pin a package "
             "PKG==VER to plan its sdist)")

@@ -292,6 +292,10 @@ def finish_plan(result: PlanResult, config: Config, extra: dict[str, Any],
         WheelguardError: the report cannot be written.
     """
     code = exitcodes.REFUSED if config.strict and result.refused else exitcodes.OK
+    for note in result.notes:
+        print(f"{prog}: note: {note}", file=errors if errors is not None else sys.stderr)
+    if result.notes:
+        extra = {**extra, "plan": {**extra.get("plan", {}), "notes": list(result.notes)}}
     render_plan(result, stream)
     if config.report:
         write_json_atomic(config.report, plan_report(result, config, code, extra, started))
