@@ -206,8 +206,9 @@ def plan_requirements(reqs: RequirementSet, targets: Sequence[Target], config: C
             except NoWheelResolution as exc:
                 if not dependencies:
                     raise
+                why = exc.reason.split(" (resolution uses wheels only", 1)[0]
                 result.notes.append(
-                    f"{target.name}: pip's wheels-only resolution stopped ({exc.reason}); "
+                    f"{target.name}: pip's wheels-only resolution stopped ({why}); "
                     "the ranges were planned without it: the newest release inside each "
                     "range that has a file for the target, then their dependencies, without "
                     "backtracking")
