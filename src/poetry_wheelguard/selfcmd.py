@@ -13,11 +13,18 @@ import zipimport
 
 import poetry_wheelguard
 
+OUTSIDE: list[str] | None = None
+"""Set by the bootstrap of ``pip-guard --python PATH`` (:mod:`poetry_wheelguard.pip.outside`)
+in the target interpreter: the command of the guard's own interpreter, which runs the
+post-install verify there instead."""
+
 
 def guard_command() -> list[str]:
-    """The argv prefix that runs ``pip-guard`` with this interpreter: ``[sys.executable,
-    ARCHIVE]`` when this package was imported from a zip archive (:mod:`zipimport`),
-    else ``[sys.executable, "-m", "poetry_wheelguard"]``."""
+    """The argv prefix that runs ``pip-guard``: :data:`OUTSIDE` when set; else, with this
+    interpreter, ``[sys.executable, ARCHIVE]`` when this package was imported from a zip
+    archive (:mod:`zipimport`), else ``[sys.executable, "-m", "poetry_wheelguard"]``."""
+    if OUTSIDE is not None:
+        return list(OUTSIDE)
     spec = poetry_wheelguard.__spec__
     loader = spec.loader if spec is not None else None
     if isinstance(loader, zipimport.zipimporter):

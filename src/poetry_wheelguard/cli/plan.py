@@ -55,7 +55,7 @@ from poetry_wheelguard.requirements import (
     read_requirements_file,
 )
 from poetry_wheelguard.target_options import add_target_options, targets_from_options
-from poetry_wheelguard.targets import running_target
+from poetry_wheelguard.targets import probe_interpreter, running_target
 
 
 def cell_label(rec: PackageRecord) -> str:
@@ -170,7 +170,9 @@ def run_plan(ns: argparse.Namespace, argv: list[str]) -> int:
         return exitcodes.OK if exc.code == 0 else exitcodes.USAGE
     merged = argparse.Namespace(**{**vars(ns), **{k: v for k, v in vars(own).items()}})
     config = config_from_namespace(merged)
-    targets = targets_from_options(own) or [running_target()]
+    python = getattr(ns, "python", None)
+    targets = targets_from_options(own) or [probe_interpreter(python) if python
+                                             else running_target()]
     sources = sum(bool(x) for x in (own.lock, own.requirement, own.packages))
     if sources != 1:
         raise ConfigError("give one of --lock POETRY_LOCK, -r FILE or PKG==VER arguments")
