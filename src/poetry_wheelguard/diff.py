@@ -20,7 +20,12 @@ For each package the diff says:
   object, written by verify and by install with verification), the number or total size in
   bytes of compiled (ELF) files of the distribution changed; a side without the data says
   nothing about compiled files;
+* ``installed``: when both sides carry it (``verification.installed_bytes``, written by
+  ``pip-guard audit``), the distribution's installed size on disk changed;
 * ``findings``: the warning/error codes changed (shown with the other changes).
+
+An audit report holds a package once per environment of the image: a name found in a
+second environment is shown as ``NAME (PREFIX)``.
 
 A plan report for several targets holds a package once per target (its ``target`` field):
 pick one with ``--a-target``/``--b-target`` (the same file may be given twice). Output: a
@@ -67,6 +72,7 @@ class Side:
         codes: warning/error finding codes, sorted.
         compiled_files: number of compiled files (verify reports), else ``None``.
         compiled_bytes: their total size in bytes (verify reports), else ``None``.
+        installed_bytes: installed size on disk (audit reports), else ``None``.
     """
 
     version: str
@@ -76,18 +82,23 @@ class Side:
     codes: tuple[str, ...]
     compiled_files: int | None
     compiled_bytes: int | None
+    installed_bytes: int | None = None
 
     def to_json(self) -> dict[str, Any]:
-        """JSON form."""
-        return {"version": self.version, "kind": self.kind, "filename": self.filename,
-                "platform": self.platform, "codes": list(self.codes),
-                "compiled_files": self.compiled_files, "compiled_bytes": self.compiled_bytes}
+        """JSON form (``installed_bytes`` only when known)."""
+        out: dict[str, Any] = {
+            "version": self.version, "kind": self.kind, "filename": self.filename,
+            "platform": self.platform, "codes": list(self.codes),
+            "compiled_files": self.compiled_files, "compiled_bytes": self.compiled_bytes}
+        if self.installed_bytes is not None:
+            out["installed_bytes"] = self.installed_bytes
+        return out
 
 
 @dataclass(frozen=True)
 class Change:
     """One package that differs: ``what`` lists ``only_a``, ``only_b``, ``version``,
-    ``kind``, ``file``, ``compiled``, ``findings``."""
+    ``kind``, ``file``, ``compiled``, ``installed``, ``findings``."""
 
     name: str
     a: Side | None
@@ -187,8 +198,11 @@ def _side(pkg: Mapping[str, Any]) -> Side:
                     if isinstance(f, Mapping) and f.get("severity") in ("warning", "error")})
     count, size = compiled_summary(pkg.get("verification"))
     filename = str(pkg.get("filename") or "")
+    verification = pkg.get("verification")
+    installed = _as_int(verification.get("installed_bytes")) \
+        if isinstance(verification, Mapping) else None
     return Side(str(pkg["version"]), kind_label(pkg), filename, platform_label(filename),
-                tuple(codes), count, size)
+                tuple(codes), count, size, installed)
 
 
 def _targets_of(data: Mapping[str, Any]) -> list[str]:
@@ -215,7 +229,11 @@ def packages_for(data: Mapping[str, Any], path: str, target: str | None,
     for pkg in data["packages"]:
         if target is not None and names and pkg.get("target") != target:
             continue
-        out[normalize(pkg["name"])] = _side(pkg)
+        key: str = normalize(pkg["name"])
+        verification = pkg.get("verification")
+        if key in out and isinstance(verification, Mapping) and verification.get("environment"):
+            key = f"{key} ({verification['environment']})"  # an audit's second environment
+        out[key] = _side(pkg)
     return out, label
 
 
@@ -257,6 +275,8 @@ def diff_packages(a: Mapping[str, Side], b: Mapping[str, Side]) -> list[Change]:
         if (_known_and_different(sa.compiled_files, sb.compiled_files)
                 or _known_and_different(sa.compiled_bytes, sb.compiled_bytes)):
             what.append("compiled")
+        if _known_and_different(sa.installed_bytes, sb.installed_bytes):
+            what.append("installed")
         if sa.codes != sb.codes:
             what.append("findings")
         if what:
@@ -285,6 +305,8 @@ def _side_text(side: Side | None) -> str:
     text = f"{side.version} {side.kind}"
     if side.compiled_files is not None:
         text += f", {side.compiled_files} compiled ({_size(side.compiled_bytes)})"
+    if side.installed_bytes is not None:
+        text += f", {_size(side.installed_bytes)} installed"
     if side.codes:
         text += f" [{', '.join(side.codes)}]"
     return text
@@ -308,6 +330,9 @@ def _what_text(change: Change) -> str:
         elif what == "compiled" and a and b:
             parts.append(f"compiled files {_count(a)} ({_size(a.compiled_bytes)}) -> "
                          f"{_count(b)} ({_size(b.compiled_bytes)})")
+        elif what == "installed" and a and b:
+            parts.append(f"installed {_size(a.installed_bytes)} -> "
+                         f"{_size(b.installed_bytes)}")
         elif what == "findings":
             parts.append("findings changed")
     return "; ".join(parts)

@@ -1,8 +1,8 @@
 """The ``pip-guard`` command line: global options, then a command.
 
-    pip-guard [--python PATH] [--mode warn|strict] [--report PATH] [--config PATH]
-              [--allow-sdist NAME]... [--allow-pure NAME]... [--no-build] [--no-verify]
-              COMMAND ...
+    pip-guard [--python PATH] [--mode warn|strict] [--report PATH] [--sbom PATH]
+              [--config PATH] [--allow-sdist NAME]... [--allow-pure NAME]... [--no-build]
+              [--no-verify] COMMAND ...
 
 ``--python PATH`` guards the environment of another interpreter from outside it:
 ``install`` runs there with that interpreter's own pip (:mod:`poetry_wheelguard.pip.outside`),
@@ -26,7 +26,7 @@ from poetry_wheelguard import __version__, exitcodes
 from poetry_wheelguard.cli.options import add_global_options, config_from_namespace
 from poetry_wheelguard.errors import ConfigError, WheelguardError
 
-COMMANDS = ("install", "verify", "plan", "diff")
+COMMANDS = ("install", "verify", "plan", "diff", "audit")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -34,7 +34,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="pip-guard",
         description="Log the file every package is installed from, refuse silent sdist builds "
         "and pure-Python fallbacks, verify compiled files against the target interpreter.",
-        epilog="commands: install (pip install arguments follow), verify, plan, diff",
+        epilog="commands: install (pip install arguments follow), verify, plan, diff, audit",
     )
     parser.add_argument("--version", action="version", version=f"pip-guard {__version__}")
     parser.add_argument("--python", metavar="PATH",
@@ -50,7 +50,7 @@ def split_argv(argv: Sequence[str]) -> tuple[list[str], str | None, list[str]]:
 
     A word that is the value of a global option (``--report install``) is not the command.
     """
-    takes_value = {"--mode", "--report", "--config", "--allow-sdist", "--allow-pure",
+    takes_value = {"--mode", "--report", "--sbom", "--config", "--allow-sdist", "--allow-pure",
                    "--python"}
     i = 0
     while i < len(argv):
@@ -76,6 +76,10 @@ def _dispatch(command: str) -> Callable[[argparse.Namespace, list[str]], int]:
         from poetry_wheelguard.cli.plan import run_plan
 
         return run_plan
+    if command == "audit":
+        from poetry_wheelguard.cli.audit import run_audit
+
+        return run_audit
     from poetry_wheelguard.cli.diff import run_diff
 
     return run_diff
@@ -92,11 +96,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exitcodes.OK if exc.code == 0 else exitcodes.USAGE
     assert command is not None
     try:
-        config_from_namespace(ns)  # a bad config fails here, before any command starts
+        config = config_from_namespace(ns)  # a bad config fails here, before any command
         if command == "install" and ns.python:
-            from poetry_wheelguard.pip.outside import run_outside, strip_python
+            from poetry_wheelguard.pip.outside import run_outside, strip_option, strip_python
 
-            return run_outside(ns.python, strip_python(head), command, rest)
+            head = strip_python(head)
+            if ns.sbom:
+                head = strip_option(head, "--sbom")
+            return run_outside(ns.python, head, command, rest, sbom=ns.sbom,
+                               report=config.report)
         return _dispatch(command)(ns, rest)
     except ConfigError as exc:
         print(f"pip-guard: error: {exc}", file=sys.stderr)

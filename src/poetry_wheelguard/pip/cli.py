@@ -232,7 +232,7 @@ def refusal_summary(outcome: Outcome) -> str:
 
 
 def finish(outcome: Outcome, config: Config, argv: Sequence[str], *,
-           custom_target: bool, verifier: Verifier | None) -> int:
+           custom_target: bool, verifier: Verifier | None, sbom: str | None = None) -> int:
     """Verify, print the table and findings, write the report; return the exit code.
 
     A strict refusal exits ``REFUSED`` whatever pip returned; a closed output pipe only
@@ -268,15 +268,20 @@ def finish(outcome: Outcome, config: Config, argv: Sequence[str], *,
         say(refusal_summary(outcome))
     elif code == exitcodes.VERIFY_ERRORS:
         say("pip-guard: strict mode: verification found errors in the installed files above")
-    if config.report:
+    if config.report or sbom:
         report = Report(
             command="install", mode=config.mode, target=outcome.target.summary(),
             installer={"name": "pip", "version": outcome.pip_version}, packages=records,
             exit_code=code, degraded_checks=outcome.degraded,
             extra={"pip": {"mode": outcome.mode, "args": [redact_text(a) for a in argv]},
                    "verification": verification},
-        )
-        write_json_atomic(config.report, report.to_json())
+        ).to_json()
+        if config.report:
+            write_json_atomic(config.report, report)
+        if sbom:
+            from poetry_wheelguard.sbom import write_sbom
+
+            write_sbom(sbom, report)
     _flush_stdout()
     return code
 
@@ -310,6 +315,11 @@ def run_install(ns: argparse.Namespace, argv: list[str]) -> int:
     config = config_from_namespace(ns)
     if config.report:
         check_report_path(config.report)
+    if getattr(ns, "sbom", None):
+        from poetry_wheelguard.sbom import require_library
+
+        check_report_path(ns.sbom, setting="--sbom")
+        require_library()  # before pip runs, not after the install
     _warm_up()
     running = running_target()
     verifier = load_verifier() if config.verify else None
@@ -343,4 +353,5 @@ def run_install(ns: argparse.Namespace, argv: list[str]) -> int:
     else:
         outcome = run_in_process(api, config, argv, running)
     return finish(outcome, config, argv, custom_target=outcome.target is not running,
-                  verifier=verifier)
+                  verifier=verifier,
+                  sbom=getattr(ns, "sbom", None))

@@ -218,18 +218,37 @@ def _wait(proc: subprocess.Popen[bytes]) -> int:
 
 
 def run_outside(python: str, global_args: Sequence[str], command: str,
-                args: Sequence[str]) -> int:
+                args: Sequence[str], *, sbom: str | None = None,
+                report: str | None = None) -> int:
     """Run ``pip-guard GLOBAL_ARGS COMMAND ARGS`` inside the interpreter at ``python``
     (module docstring); return its exit code.
+
+    ``sbom`` (``--sbom PATH``, already taken out of ``global_args``) is written here, from
+    the run's report (``report``, the ``--report`` path, or a temporary one), by this
+    process: the SBOM library stays out of the target interpreter too.
 
     Raises:
         ProbeError: ``python`` is no usable interpreter (:func:`probe_python`,
             :func:`make_import_root`).
+        WheelguardError: the SBOM library is missing (checked before anything runs), or
+            the SBOM cannot be written.
     """
+    if sbom:
+        from poetry_wheelguard.report import check_report_path
+        from poetry_wheelguard.sbom import require_library
+
+        require_library()
+        check_report_path(sbom, setting="--sbom")
     target = probe_python(python)
     argv = [*global_args, command, *args]
     archive = _archive()
     tmp = None if archive else tempfile.mkdtemp(prefix="pip-guard-root-")
+    spill = None
+    if sbom and not report:
+        fd, spill = tempfile.mkstemp(prefix="pip-guard-report-", suffix=".json")
+        os.close(fd)
+        os.unlink(spill)  # the run writes it, atomically
+        argv = ["--report", spill, *argv]
     try:
         if tmp is not None:
             make_import_root(tmp, target.python, target.path)
@@ -239,21 +258,35 @@ def run_outside(python: str, global_args: Sequence[str], command: str,
         sys.stderr.flush()
         proc = subprocess.Popen([target.path, "-c", BOOTSTRAP, root,
                                  json.dumps(guard_command()), *argv])
-        return _wait(proc)
+        code = _wait(proc)
+        written = spill or report
+        if sbom and written and os.path.isfile(written):
+            from poetry_wheelguard.sbom import write_sbom
+
+            with open(written, encoding="utf-8") as fh:
+                write_sbom(sbom, json.load(fh))
+        return code
     finally:
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
+        if spill is not None and os.path.exists(spill):
+            os.unlink(spill)
 
 
-def strip_python(args: Sequence[str]) -> list[str]:
-    """``args`` without ``--python PATH`` / ``--python=PATH``."""
+def strip_option(args: Sequence[str], option: str) -> list[str]:
+    """``args`` without ``OPTION VALUE`` / ``OPTION=VALUE``."""
     out: list[str] = []
     skip = False
     for word in args:
         if skip:
             skip = False
-        elif word == "--python":
+        elif word == option:
             skip = True
-        elif not word.startswith("--python="):
+        elif not word.startswith(option + "="):
             out.append(word)
     return out
+
+
+def strip_python(args: Sequence[str]) -> list[str]:
+    """``args`` without ``--python PATH`` / ``--python=PATH``."""
+    return strip_option(args, "--python")
