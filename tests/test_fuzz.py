@@ -148,6 +148,75 @@ def test_poetry_lock(data: bytes, tmp_path: Path, capsys: pytest.CaptureFixture[
     run(["plan", "--no-index", "--target", "python:3.11-slim", "--lock", str(lock)], capsys)
 
 
+# --- uv.lock and pylock.toml (plan --lock) -----------------------------------------------------
+
+UV_LOCK_SEED = b'''version = 1
+revision = 3
+requires-python = ">=3.11"
+
+[[package]]
+name = "app"
+version = "0.1.0"
+source = { editable = "." }
+dependencies = [{ name = "six", marker = "sys_platform == 'linux'" }]
+
+[package.optional-dependencies]
+x = [{ name = "six", extra = ["y"] }]
+
+[package.dev-dependencies]
+dev = [{ name = "six", version = "1.16.0" }]
+
+[[package]]
+name = "six"
+version = "1.16.0"
+source = { registry = "https://example.invalid/simple" }
+sdist = { url = "https://example.invalid/six-1.16.0.tar.gz", hash = "sha256:11", size = 1 }
+wheels = [{ url = "https://example.invalid/six-1.16.0-py2.py3-none-any.whl", hash = "sha256:00" }]
+'''
+
+PYLOCK_SEED = b'''lock-version = "1.0"
+created-by = "pip"
+requires-python = ">=3.9"
+extras = ["x"]
+dependency-groups = ["dev"]
+default-groups = []
+
+[[packages]]
+name = "six"
+version = "1.16.0"
+marker = "'x' in extras or sys_platform == 'linux'"
+index = "https://example.invalid/simple"
+
+[[packages.wheels]]
+name = "six-1.16.0-py2.py3-none-any.whl"
+url = "https://example.invalid/six-1.16.0-py2.py3-none-any.whl"
+hashes = { sha256 = "00" }
+
+[packages.sdist]
+name = "six-1.16.0.tar.gz"
+url = "https://example.invalid/six-1.16.0.tar.gz"
+hashes = { sha256 = "11" }
+'''
+
+
+@fuzz(200)
+@given(data=mutate(UV_LOCK_SEED))
+@example(data=b"version = 1\npackage = \"x\"\n")
+def test_uv_lock(data: bytes, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    lock = tmp_path / "uv.lock"
+    lock.write_bytes(data)
+    run(["plan", "--offline", "--target", "python:3.11-slim", "--lock", str(lock)], capsys)
+
+
+@fuzz(200)
+@given(data=mutate(PYLOCK_SEED))
+@example(data=b'lock-version = "1.0"\npackages = "x"\n')
+def test_pylock(data: bytes, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    lock = tmp_path / "pylock.toml"
+    lock.write_bytes(data)
+    run(["plan", "--offline", "--target", "python:3.11-slim", "--lock", str(lock)], capsys)
+
+
 # --- reports for diff -----------------------------------------------------------------------
 
 JSONISH = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=20),

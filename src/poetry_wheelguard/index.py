@@ -785,3 +785,10 @@ class IndexClient:
             out[n] = ProjectListing(n, tuple(files), self.sources)
         return out
 
+
+
+def client_for(index_url: str) -> IndexClient:
+    """An :class:`IndexClient` for the one index ``index_url`` (PEP 691/503), with the page
+    cache (:func:`default_cache_dir`): a lock's releases looked up on the index the lock
+    names (``pip-guard plan --lock``, ``pip-guard uv``)."""
+    return IndexClient(IndexConfig(index_urls=(index_url,), cache_dir=default_cache_dir()))

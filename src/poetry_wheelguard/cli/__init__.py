@@ -9,7 +9,8 @@
 ``verify`` checks that interpreter's site-packages, ``plan`` plans for it when no
 ``--target`` is given.
 
-``install`` passes every argument after it to ``pip install`` unchanged; ``verify``,
+``install`` passes every argument after it to ``pip install`` unchanged, ``uv`` every
+argument after it to ``uv sync`` / ``uv pip install``; ``verify``,
 ``plan`` and ``diff`` have options of their own (``pip-guard COMMAND --help``) and accept the
 global options after the command too. Errors print one line, ``pip-guard: error: ...``,
 and exit with a code from :mod:`poetry_wheelguard.exitcodes`.
@@ -26,7 +27,7 @@ from poetry_wheelguard import __version__, exitcodes
 from poetry_wheelguard.cli.options import add_global_options, config_from_namespace
 from poetry_wheelguard.errors import ConfigError, WheelguardError
 
-COMMANDS = ("install", "verify", "plan", "diff", "audit")
+COMMANDS = ("install", "verify", "plan", "diff", "audit", "uv")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -34,7 +35,8 @@ def _parser() -> argparse.ArgumentParser:
         prog="pip-guard",
         description="Log the file every package is installed from, refuse silent sdist builds "
         "and pure-Python fallbacks, verify compiled files against the target interpreter.",
-        epilog="commands: install (pip install arguments follow), verify, plan, diff, audit",
+        epilog="commands: install (pip install arguments follow), verify, plan, diff, audit, "
+        "uv (uv sync / uv pip install arguments follow)",
     )
     parser.add_argument("--version", action="version", version=f"pip-guard {__version__}")
     parser.add_argument("--python", metavar="PATH",
@@ -72,6 +74,10 @@ def _dispatch(command: str) -> Callable[[argparse.Namespace, list[str]], int]:
         from poetry_wheelguard.cli.verify import run_verify
 
         return run_verify
+    if command == "uv":
+        from poetry_wheelguard.uv.cli import run_uv
+
+        return run_uv
     if command == "plan":
         from poetry_wheelguard.cli.plan import run_plan
 

@@ -141,7 +141,7 @@ def audit_environment(applied: Applied, env: Environment, libc: str | None,
     root = applied.root
     target, facts = sysroot_target(root, env.sites, libc)
     ctx = build_context(target, root, interp=facts.interp, libc_path=facts.libc_path)
-    dists: list[DistInfo] = find_distributions(env.sites, packages)
+    dists: list[DistInfo] = find_distributions(env.sites, packages, link_root=root)
     policy = index_findings(dists, target, config, index) if index else {}
     records = []
     for dist in dists:

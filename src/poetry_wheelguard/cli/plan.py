@@ -1,7 +1,7 @@
 """``pip-guard plan``: what each package would install on each target, without installing.
 
-    pip-guard plan --target NAME... [-r requirements.txt | PKG==VER ... | --lock poetry.lock]
-                   [--index-url URL] [--extra-index-url URL]... [--find-links LOC]...
+    pip-guard plan --target NAME... [-r requirements.txt | PKG==VER ... | --lock LOCK]
+                   [--offline] [--index-url URL] [--extra-index-url URL]... [--find-links LOC]...
                    [--no-index] [--no-cache] [--extras NAME]... [--group NAME]...
 
 Nothing is built or installed and no package code runs; only index pages are read
@@ -13,6 +13,12 @@ Nothing is built or installed and no package code runs; only index pages are rea
   edges, walked from the project's roots; :mod:`poetry_wheelguard.locks.poetry`). The file
   is the one Poetry's ``Chooser`` picks
   (:func:`~poetry_wheelguard.choosers.choose_like_poetry`).
+* **uv.lock** (version 1, revisions 1-5) and **pylock.toml** (PEP 751), recognised by name
+  and content (:func:`poetry_wheelguard.locks.read_lock`): the packages uv (or a PEP 751
+  installer, ``Pylock.select``) installs on the target, the file uv takes
+  (:func:`~poetry_wheelguard.choosers.choose_like_uv`); each release is looked up on the
+  index the lock names (``--index-url`` replaces it; ``--offline`` plans from the lock
+  alone), since neither format keeps every file of a release.
 * **pinned requirements** (``==``/``===``; ``--hash`` honoured; the format ``pip freeze`` and
   pip-compile write; :mod:`poetry_wheelguard.requirements`): the index listings
   (:mod:`poetry_wheelguard.index`), the file pip picks
@@ -119,7 +125,11 @@ def _parser() -> argparse.ArgumentParser:
                         help="requirements (pinned ones are planned as given)")
     parser.add_argument("-r", "--requirement", action="append", default=[], metavar="FILE",
                         help="a requirements file (pip freeze / pip-compile format)")
-    parser.add_argument("--lock", metavar="POETRY_LOCK", help="plan a poetry.lock (offline)")
+    parser.add_argument("--lock", metavar="LOCK",
+                        help="plan a poetry.lock (offline), uv.lock or pylock.toml")
+    parser.add_argument("--offline", action="store_true",
+                        help="uv.lock / pylock.toml: plan from the lock's files alone, "
+                        "without looking the releases up on their index")
     parser.add_argument("--extras", action="append", default=[], metavar="NAME",
                         help="root extras to include (lock)")
     parser.add_argument("--group", action="append", default=[], metavar="NAME",
@@ -160,7 +170,7 @@ def run_plan(ns: argparse.Namespace, argv: list[str]) -> int:
     Raises:
         ConfigError, WheelguardError: translated to exit codes by :func:`cli.main`.
     """
-    from poetry_wheelguard.index import IndexClient, default_cache_dir
+    from poetry_wheelguard.index import IndexClient, client_for, default_cache_dir
     from poetry_wheelguard.pip.config import pip_index_config
 
     parser = _parser()
@@ -175,7 +185,7 @@ def run_plan(ns: argparse.Namespace, argv: list[str]) -> int:
                                              else running_target()]
     sources = sum(bool(x) for x in (own.lock, own.requirement, own.packages))
     if sources != 1:
-        raise ConfigError("give one of --lock POETRY_LOCK, -r FILE or PKG==VER arguments")
+        raise ConfigError("give one of --lock LOCK, -r FILE or PKG==VER arguments")
     if not own.lock and (own.extras or own.group):
         raise ConfigError("--extras and --group select from a poetry.lock: give --lock, or "
                           "write the extras into the requirements (name[extra]==version)")
@@ -184,8 +194,12 @@ def run_plan(ns: argparse.Namespace, argv: list[str]) -> int:
     if own.lock:
         lock = read_lock(own.lock)
         check_selection(lock, own.extras, own.group)
-        result = plan_lock(lock, targets, config, own.extras, own.group)
+        lookup = None if own.offline or lock.format == "poetry.lock" else client_for
+        result = plan_lock(lock, targets, config, own.extras, own.group, lookup=lookup,
+                           index_url=own.index_url)
         extra: dict[str, Any] = {"plan": {"lock": own.lock, "lock_version": lock.lock_version}}
+        if lock.format != "poetry.lock":
+            extra["plan"].update(lock_format=lock.format, index_lookup=lookup is not None)
     else:
         reqs = RequirementSet()
         for path in own.requirement:

@@ -132,7 +132,8 @@ def run_verify(ns: argparse.Namespace, argv: list[str]) -> int:
     ctx = build_context(target, root, interp=sys_facts.interp if sys_facts else None,
                         libc_path=sys_facts.libc_path if sys_facts else None,
                         ld_library_path=args.ld_library_path, store=store)
-    dists = find_distributions(sites, args.package)
+    dists = find_distributions(sites, args.package,
+                               link_root=args.sysroot or None)
     if args.package:
         unknown = sorted(set(map(_norm, args.package)) - {d.name for d in dists})
         if unknown and not dists:

@@ -17,6 +17,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
+from poetry_wheelguard._toml import load_toml_file
 from poetry_wheelguard.distfiles import normalize
 from poetry_wheelguard.errors import ConfigError, WheelguardError
 from poetry_wheelguard.locks.model import Lock, LockedDependency, LockedPackage
@@ -24,18 +25,6 @@ from poetry_wheelguard.markers import marker_environment, marker_holds
 from poetry_wheelguard.models import Candidate, NormalizedName
 from poetry_wheelguard.report import redact_url
 from poetry_wheelguard.targets import Target
-
-
-def _load_toml(path: Path, text: str | None = None) -> dict[str, Any]:
-    from poetry_wheelguard._toml import tomllib
-    try:
-        return tomllib.loads(path.read_text("utf-8") if text is None else text)
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = getattr(exc, "strerror", None) or str(exc)
-        raise WheelguardError(f"cannot read the file ({reason})", filename=str(path)) from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise WheelguardError(f"not valid TOML ({exc})", filename=str(path)) from exc
-
 
 # Poetry writes each release's files as one array of one-line inline tables. Those arrays
 # are nine tenths of a lock; they are read with these patterns (plain strings only: no
@@ -62,7 +51,7 @@ def _load_lock_toml(path: Path) -> tuple[dict[str, Any], list[list[dict[str, str
         arrays.append([{"file": f, "hash": h} for f, h in _FILE_ENTRY.findall(m.group(1))])
         return f'files = "{_FILES_REF}{len(arrays) - 1}"'
 
-    return _load_toml(path, _FILES_ARRAY.sub(stash, text)), arrays
+    return load_toml_file(path, _FILES_ARRAY.sub(stash, text)), arrays
 
 
 def _requirement_name(text: str) -> NormalizedName:
@@ -122,7 +111,7 @@ def _read_pyproject(path: Path) -> _Pyproject:
     ``[tool.poetry.extras]``), ``dev-dependencies`` (group ``dev``) and every Poetry group;
     the declared group names (also PEP 735 ``[dependency-groups]``, which Poetry 2.x
     reads); the project's extras."""
-    data = _load_toml(path)
+    data = load_toml_file(path)
     roots: list[LockedDependency] = []
     project = data.get("project", {})
     extras: dict[str, tuple[NormalizedName, ...]] = {}
@@ -247,17 +236,30 @@ def _satisfies(version: str, constraint: str) -> bool:
         return True
 
 
-def _locked_for_20(lock: Lock, env: Mapping[str, str], extras: Sequence[str],
-                   groups: Sequence[str]) -> list[LockedPackage]:
-    """Walk a 2.0 lock from its roots along the dependency edges whose markers hold.
+def _version_key(version: str) -> tuple[int, Version]:
+    """Sort key of a locked version: PEP 440 versions by version order, after any other
+    (a first-party package's missing or non-PEP 440 version)."""
+    try:
+        return 1, Version(version)
+    except InvalidVersion:
+        return 0, Version("0")
+
+
+def walk_roots(lock: Lock, env: Mapping[str, str], extras: Sequence[str],
+               groups: Sequence[str]) -> list[LockedPackage]:
+    """Walk a lock from its roots along the dependency edges whose markers hold (a
+    poetry.lock 2.0, and a uv.lock: :mod:`poetry_wheelguard.locks.uv`); in lock order.
 
     The roots are those of the selected ``groups`` (all when empty); an optional root is
-    followed only when a requested root extra names it (Poetry installs it only then)."""
+    followed only when a requested root extra names it (Poetry installs it only then), a
+    root or edge of one extra (:attr:`LockedDependency.extra`) only when that extra is
+    requested of its package."""
     by_name: dict[NormalizedName, list[LockedPackage]] = {}
     for pkg in lock.packages:
         by_name.setdefault(pkg.name, []).append(pkg)
     wanted = {normalize(g) for g in groups}
     extra_roots = {n for e in extras for n in lock.extras.get(normalize(e), ())}
+    wanted_extras = {normalize(e) for e in extras}
     roots = lock.roots
     if not roots:  # no pyproject beside the lock: every package nothing depends on,
         # optional when one of the lock's [extras] names it
@@ -267,7 +269,9 @@ def _locked_for_20(lock: Lock, env: Mapping[str, str], extras: Sequence[str],
                       for p in lock.packages if p.name not in needed)
     queue: list[tuple[NormalizedName, str, tuple[str, ...]]] = [
         (r.name, "*", r.extras) for r in roots
-        if (not wanted or r.group in wanted) and (not r.optional or r.name in extra_roots)
+        if (not wanted or r.group in wanted)
+        and (r.extra in wanted_extras if r.extra is not None
+             else not r.optional or r.name in extra_roots)
         and marker_holds(r.markers, env, extras, lock.path)]
     chosen: dict[tuple[NormalizedName, str], set[str]] = {}
     while queue:
@@ -276,7 +280,7 @@ def _locked_for_20(lock: Lock, env: Mapping[str, str], extras: Sequence[str],
         candidates = candidates or by_name.get(name, [])
         if not candidates:
             continue
-        pkg = max(candidates, key=lambda p: Version(p.version))
+        pkg = max(candidates, key=lambda p: _version_key(p.version))
         key = (pkg.name, pkg.version)
         seen = chosen.get(key)
         if seen is not None and set(want) <= seen:
@@ -285,7 +289,10 @@ def _locked_for_20(lock: Lock, env: Mapping[str, str], extras: Sequence[str],
         chosen[key] = active
         extra_deps = {_requirement_name(r) for e in active for r in pkg.extras.get(e, ())}
         for dep in pkg.dependencies:
-            if dep.optional and dep.name not in extra_deps:
+            if dep.extra is not None:
+                if dep.extra not in active:
+                    continue
+            elif dep.optional and dep.name not in extra_deps:
                 continue
             if marker_holds(dep.markers, env, active, lock.path):
                 queue.append((dep.name, dep.constraint, dep.extras))
@@ -309,7 +316,7 @@ def locked_packages_for(lock: Lock, target: Target, extras: Sequence[str] = (),
     """
     env = marker_environment(target)
     if lock.lock_version == "2.0":
-        return _locked_for_20(lock, env, extras, groups)
+        return walk_roots(lock, env, extras, groups)
     return _locked_for_21(lock, env, extras, groups)
 
 
@@ -317,8 +324,8 @@ def project_groups(lock: Lock) -> frozenset[str] | None:
     """The project's dependency groups (normalized), as far as the lock tells: lock 2.1,
     every package's ``groups`` plus ``main`` and the groups pyproject.toml declares; lock
     2.0 records no groups, so only pyproject.toml beside it can tell (``None`` without
-    one)."""
-    if lock.lock_version == "2.0":
+    one); a uv.lock or pylock.toml: the groups its reader declared."""
+    if lock.format != "poetry.lock" or lock.lock_version == "2.0":
         return lock.declared_groups
     found = {"main", *(normalize(g) for p in lock.packages for g in p.groups)}
     return frozenset(found | (lock.declared_groups or frozenset()))
