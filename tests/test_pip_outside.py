@@ -56,9 +56,11 @@ def tree(root: Path) -> dict[str, str]:
     return out
 
 
-def guard(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+def guard(*args: str, cwd: Path, tmpdir: Path | None = None
+          ) -> subprocess.CompletedProcess[str]:
+    env = isolated_env({"TMPDIR": str(tmpdir)} if tmpdir else None)
     return subprocess.run([*GUARD, *args], capture_output=True, text=True, cwd=cwd,
-                          env=isolated_env(), check=False)
+                          env=env, check=False)
 
 
 def plain(python: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -136,6 +138,22 @@ def test_verify_and_plan_take_the_other_interpreter(tmp_path: Path) -> None:
     assert proc.returncode == exitcodes.OK, proc.stderr
     names = {p["name"] for p in report_of(report)["packages"]}
     assert "pip" in names and "poetry-wheelguard" not in names  # the target's, not ours
+
+
+def test_sbom_is_written_by_the_guards_own_process(index_server: IndexServer,
+                                                  tmp_path: Path) -> None:
+    # the target has no SBOM library: the guard writes the SBOM from the run's report
+    target = make_venv(tmp_path / "target")
+    sbom = tmp_path / "sbom.json"
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    proc = guard("--python", str(target), "--sbom", str(sbom), "install",
+                 "--index-url", index_server.url, "wg-puredep", cwd=tmp_path, tmpdir=temp)
+    assert proc.returncode == exitcodes.OK, proc.stdout + proc.stderr
+    comps = {c["name"] for c in json.loads(sbom.read_text())["components"]}
+    assert comps == {"wg-puredep"}
+    # the temporary report and import root are gone (pip's own temporary files too)
+    assert list(temp.iterdir()) == []
 
 
 # -- bad input ---------------------------------------------------------------------------
