@@ -64,12 +64,16 @@ def load_toml_file(path: Path, text: str | None = None, fix: str = "") -> dict[s
     """The TOML document of the file at ``path`` (or of ``text``, read from it).
 
     Raises:
-        WheelguardError: the file cannot be read (its OS reason), or is not valid TOML
+        WheelguardError: the file cannot be read (its OS reason), is not a regular file
+            (:func:`~poetry_wheelguard.inputs.read_input_text`), or is not valid TOML
             ("corrupt or truncated", the parser's reason, deep nesting included, then
             ``fix``: what to do); both name the file.
     """
+    from poetry_wheelguard.inputs import read_input_text
+
     try:
-        return tomllib.loads(path.read_text("utf-8") if text is None else text)
+        # a regular file only: a FIFO or /dev/zero named as a lock would block or never end
+        return tomllib.loads(read_input_text(path, "file") if text is None else text)
     except (OSError, UnicodeDecodeError) as exc:
         reason = getattr(exc, "strerror", None) or str(exc)
         raise WheelguardError(f"cannot read the file ({reason})", filename=str(path)) from exc

@@ -53,7 +53,7 @@ from poetry_wheelguard.distfiles import (
 )
 from poetry_wheelguard.errors import WheelguardError
 from poetry_wheelguard.render import print_table
-from poetry_wheelguard.report import Report, load_report
+from poetry_wheelguard.report import Report, load_report, now_iso
 from poetry_wheelguard.targets import linux_platforms
 
 KIND_LABELS = ("platform wheel", "pure wheel", "sdist", "no file", "local project")
@@ -341,8 +341,8 @@ def _what_text(change: Change) -> str:
 def render_diff(changes: Sequence[Change], a_label: str, b_label: str, unchanged: int,
                 stream: IO[str]) -> None:
     """The diff as one table (:func:`render.print_table`; no table when nothing differs),
-    then the summary line, e.g. ``1 package differs (0 changed file kind, 1 changed file of
-    the same kind), 3 unchanged`` (the ``file`` count only when there is one)."""
+    then the summary line (:func:`summary_line`), e.g. ``1 package differs (0 changed file
+    kind, 1 changed file of the same kind), 3 unchanged``."""
     if changes:
         rows = [[c.name, _side_text(c.a), _side_text(c.b), _what_text(c)] for c in changes]
         print_table(("package", "A", "B", "change"), rows, stream,
@@ -350,22 +350,39 @@ def render_diff(changes: Sequence[Change], a_label: str, b_label: str, unchanged
     print(summary_line(changes, unchanged), file=stream)
 
 
+SUMMARY_ORDER: tuple[tuple[str, str], ...] = (
+    ("kind", "changed file kind"),
+    ("file", "changed file of the same kind"),
+    ("only_a", "only in A"),
+    ("only_b", "only in B"),
+    ("version", "changed version, same kind"),
+    ("compiled", "changed only compiled files"),
+    ("findings", "changed only findings"),
+)
+"""The summary's counts, in order: each changed package is counted once, under the first
+of its changes in this order (a new version of another kind counts as ``kind``)."""
+
+
 def summary_line(changes: Sequence[Change], unchanged: int) -> str:
-    """``N package(s) differ(s) (K changed file kind[, F changed file of the same kind]),
-    U unchanged``."""
-    kinds = sum("kind" in c.what for c in changes)
-    files = sum("file" in c.what for c in changes)
-    counted = f"{kinds} changed file kind"
-    if files:
-        counted += f", {files} changed file of the same kind"
+    """``N package(s) differ(s) (K changed file kind[, F changed file of the same kind]
+    [, ...]), U unchanged``: every changed package is counted once, under its first change
+    in :data:`SUMMARY_ORDER`, so the counts add up to N; ``file kind`` is always shown,
+    the others when not zero."""
+    counts = dict.fromkeys((key for key, _ in SUMMARY_ORDER), 0)
+    for change in changes:
+        first = next((key for key, _ in SUMMARY_ORDER if key in change.what), "findings")
+        counts[first] += 1
+    counted = ", ".join(f"{counts[key]} {label}" for key, label in SUMMARY_ORDER
+                        if key == "kind" or counts[key])
     differ = "1 package differs" if len(changes) == 1 else f"{len(changes)} packages differ"
     return f"{differ} ({counted}), {unchanged} unchanged"
 
 
 def diff_document(a_path: str, b_path: str, a_target: str | None = None,
-                  b_target: str | None = None, mode: str = "warn"
+                  b_target: str | None = None, mode: str = "warn", started: str = ""
                   ) -> tuple[dict[str, Any], list[Change], str, str, int]:
-    """Compare two report files: ``(report JSON, changes, A label, B label, unchanged)``.
+    """Compare two report files: ``(report JSON, changes, A label, B label, unchanged)``;
+    ``started`` is the report's start time (default: now).
 
     Raises:
         WheelguardError: as :func:`poetry_wheelguard.report.load_report` and
@@ -377,7 +394,7 @@ def diff_document(a_path: str, b_path: str, a_target: str | None = None,
     changes = diff_packages(pa, pb)
     unchanged = len(set(pa) & set(pb)) - sum(1 for c in changes if c.a and c.b)
     doc = Report(command="diff", mode=mode, target=[{"name": la}, {"name": lb}],
-                 exit_code=exitcodes.OK, extra={"diff": {
+                 exit_code=exitcodes.OK, started=started or now_iso(), extra={"diff": {
                      "a": {"path": a_path, "target": la, "command": data_a.get("command")},
                      "b": {"path": b_path, "target": lb, "command": data_b.get("command")},
                      "unchanged": unchanged,

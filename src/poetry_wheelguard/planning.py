@@ -96,6 +96,8 @@ def plan_lock(lock: Lock, targets: Sequence[Target], config: Config,
     docstring), on ``index_url`` when given; ``None`` plans from the lock's files alone. A
     poetry.lock is always planned offline. ``other_versions`` for hints are the other
     versions of the same name in the lock, or on the index.
+    The ``specifier`` of a root package is the project's own constraint on it
+    (:func:`root_specifiers`).
 
     Raises:
         ConfigError: an unknown group or extra (:func:`check_selection`), a pylock.toml
@@ -121,6 +123,7 @@ def plan_lock(lock: Lock, targets: Sequence[Target], config: Config,
     by_name: dict[NormalizedName, list[LockedPackage]] = {}
     for pkg in lock.packages:
         by_name.setdefault(pkg.name, []).append(pkg)
+    specifiers = root_specifiers(lock)
     for target in targets:
         if poetry_lock:
             recs = []
@@ -130,7 +133,8 @@ def plan_lock(lock: Lock, targets: Sequence[Target], config: Config,
                 base = Selection(name=pkg.name, version=pkg.version,
                                  chosen=Candidate(filename="", url=pkg.source_url),
                                  candidates=pkg.files, other_versions=others,
-                                 index=pkg.source_url, first_party=pkg.first_party)
+                                 index=pkg.source_url, first_party=pkg.first_party,
+                                 specifier=specifiers.get(pkg.name, ""))
                 sel = replace(base, chosen=chosen) if chosen is not None else None
                 recs.append(plan_selection(sel, base, target, config))
         else:
@@ -140,13 +144,26 @@ def plan_lock(lock: Lock, targets: Sequence[Target], config: Config,
     return result
 
 
+def root_specifiers(lock: Lock) -> dict[NormalizedName, str]:
+    """``{name: PEP 440 specifier}`` of the project's direct dependencies (the lock's
+    roots, each root's :attr:`~poetry_wheelguard.locks.LockedDependency.specifier`); a
+    name constrained in several groups gets every constraint (all hold)."""
+    out: dict[NormalizedName, list[str]] = {}
+    for root in lock.roots:
+        if root.specifier:
+            out.setdefault(root.name, []).append(root.specifier)
+    return {name: ",".join(dict.fromkeys(specs)) for name, specs in out.items()}
+
+
 def plan_requirements(reqs: RequirementSet, targets: Sequence[Target], config: Config,
                       client: Any, index_args: Sequence[str] = (),
                       runner: Runner | None = None) -> PlanResult:
     """Plan requirements for each target with pip's choice of file.
 
     ``client`` is an :class:`~poetry_wheelguard.index.IndexClient`. Requirements whose
-    markers do not hold for a target are left out there.
+    markers do not hold for a target are left out there. A package the user required
+    with a range gets the requirement's specifier (``>=0.25,<0.26``) for the hints
+    (:func:`_hint_specifier`); pins and packages pip's resolver added get none.
 
     Raises:
         IndexFetchError: from the index client or the resolver.
@@ -187,15 +204,24 @@ def plan_requirements(reqs: RequirementSet, targets: Sequence[Target], config: C
             choice = choose_like_pip(cands, target, req.hashes if req else frozenset())
             source = next((f.source for f in files
                            if choice.chosen and f.candidate is choice.chosen), files[0].source)
-            others = tuple((v, tuple(f.candidate.filename for f in fs))
-                           for v, fs in versions.items() if v != key)
+            others = listing.other_versions(exclude=key)  # yanked files left out
             base = Selection(name=name, version=key, chosen=Candidate(filename=""),
                              candidates=choice.candidates, other_versions=others,
-                             index=source)
+                             index=source, specifier=_hint_specifier(req))
             sel = replace(base, chosen=choice.chosen) if choice.chosen else None
             recs.append(plan_selection(sel, base, target, config))
         result.records[target.name] = recs
     return result
+
+
+def _hint_specifier(req: PinnedRequirement | None) -> str:
+    """The specifier that bounds the hints of a required package: the requirement's own,
+    except for an exact pin (``==V``/``===V``), inside which no other version can be named
+    (the hints then name the nearest versions as they are); ``""`` for a package only
+    pip's resolver added."""
+    if req is None or req.pin is not None:
+        return ""
+    return str(req.requirement.specifier)
 
 
 def _listed_version(version: str, versions: Mapping[str, Any]) -> str | None:
@@ -268,8 +294,7 @@ def _merge(pkg: LockedPackage, listing: Any, lock_path: str,
                 "serves: lock again (or check the index)", package=pkg.name, filename=lock_path)
     extra = tuple(replace(c, rejected_reason="not in the lock") for c in listed
                   if c.filename not in locked)
-    others = tuple((v, tuple(f.candidate.filename for f in fs)) for v, fs in versions.items()
-                   if v != key)
+    others = listing.other_versions(exclude=key)  # yanked files left out (PEP 592)
     return (*pkg.files, *extra), others
 
 

@@ -38,9 +38,12 @@ class StaticIndex:
         (root / "simple").mkdir(parents=True, exist_ok=True)
         (root / "files").mkdir(parents=True, exist_ok=True)
         self.requires_python: dict[str, str] = {}
+        self.yanked: set[str] = set()
 
-    def add(self, files: Sequence[Path], requires_python: str | None = None) -> None:
-        """Copy ``files`` into the tree and regenerate the affected project pages."""
+    def add(self, files: Sequence[Path], requires_python: str | None = None,
+            yanked: bool = False) -> None:
+        """Copy ``files`` into the tree and regenerate the affected project pages;
+        ``yanked`` marks them ``data-yanked`` (PEP 592)."""
         projects = set()
         for f in files:
             dest = self.root / "files" / f.name
@@ -48,6 +51,8 @@ class StaticIndex:
                 shutil.copy2(f, dest)
             if requires_python:
                 self.requires_python[f.name] = requires_python
+            if yanked:
+                self.yanked.add(f.name)
             projects.add(project_of(f.name))
         for project in projects:
             self._write_project(project)
@@ -64,6 +69,7 @@ class StaticIndex:
             digest = hashlib.sha256(f.read_bytes()).hexdigest()
             rp = self.requires_python.get(f.name)
             attr = f' data-requires-python="{html.escape(rp)}"' if rp else ""
+            attr += ' data-yanked="broken"' if f.name in self.yanked else ""
             links.append(f'<a href="../../files/{f.name}#sha256={digest}"{attr}>{f.name}</a><br/>')
         page = self.root / "simple" / project / "index.html"
         page.parent.mkdir(parents=True, exist_ok=True)

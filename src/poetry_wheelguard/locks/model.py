@@ -37,6 +37,10 @@ class LockedDependency:
         extras: the extras asked of the dependency.
         group: a root's dependency group (PEP 503 normalized: ``main``, ``dev``, or a
             declared group's name); ``main`` for a package's own dependencies.
+        specifier: ``constraint`` as a PEP 440 specifier set (``^0.25`` ->
+            ``>=0.25,<0.26``), ``""`` for any version or a constraint PEP 440 cannot
+            express (Poetry's ``||``); the reader fills it for the roots (the hints name
+            versions inside it: :attr:`~poetry_wheelguard.models.Selection.specifier`).
         extra: the package's own extra that brings the (optional) edge in, when the lock
             records edges per extra (uv.lock ``[package.optional-dependencies]``);
             ``None`` otherwise (poetry.lock names them in ``LockedPackage.extras``).
@@ -48,6 +52,7 @@ class LockedDependency:
     optional: bool
     extras: tuple[str, ...]
     group: str = "main"
+    specifier: str = ""
     extra: str | None = None
 
 
