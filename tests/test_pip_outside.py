@@ -156,6 +156,20 @@ def test_sbom_is_written_by_the_guards_own_process(index_server: IndexServer,
     assert list(temp.iterdir()) == []
 
 
+def test_plan_plans_for_the_other_interpreter(index_server: IndexServer,
+                                             tmp_path: Path) -> None:
+    other = pyenv_python("3.12") or pyenv_python("3.13")
+    if other is None:
+        pytest.skip("no second CPython in pyenv")
+    report = tmp_path / "p.json"
+    proc = guard("--python", str(other), "plan", "--report", str(report), "--index-url",
+                 index_server.url, "wg-puredep==1.0", cwd=tmp_path)
+    assert proc.returncode == exitcodes.OK, proc.stdout + proc.stderr
+    (target,) = json.loads(report.read_text())["target"]
+    assert target["executable"] == str(other)
+    assert target["python_version"] != f"{sys.version_info[0]}.{sys.version_info[1]}"
+
+
 # -- bad input ---------------------------------------------------------------------------
 
 def test_missing_file_and_directory(tmp_path: Path) -> None:
