@@ -23,8 +23,9 @@ import poetry_wheelguard
 
 OUTSIDE: list[str] | None = None
 """Set by the bootstrap of ``pip-guard --python PATH`` (:mod:`poetry_wheelguard.pip.outside`)
-in the target interpreter: the command of the guard's own interpreter, which runs the
-post-install verify there instead."""
+in the target interpreter: the guard's own interpreter's :func:`isolated_guard_command`,
+which runs the post-install verify there instead (pyelftools and the verifier stay out
+of the target interpreter)."""
 
 
 def guard_command() -> list[str]:
@@ -91,7 +92,10 @@ def isolated_guard_command() -> list[str]:
     ``[sys.executable, "-I", "-S", "-c", BOOT]``, where ``BOOT`` puts
     :func:`import_roots` first on ``sys.path`` and runs :func:`poetry_wheelguard.cli.main`.
     ``-S`` skips the ``site`` module, so no ``.pth`` file runs (CPython's ``site`` is what
-    executes their ``import`` lines; a directory put on ``sys.path`` by hand runs none)."""
+    executes their ``import`` lines; a directory put on ``sys.path`` by hand runs none).
+    :data:`OUTSIDE` when set (``pip-guard --python``)."""
+    if OUTSIDE is not None:
+        return list(OUTSIDE)
     return [sys.executable, "-I", "-S", "-c", _BOOT.format(paths=import_roots())]
 
 

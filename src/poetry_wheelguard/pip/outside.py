@@ -13,7 +13,8 @@ interpreter at ``PATH`` runs its own pip with the same in-process hooks
   puts ``ROOT`` first on that process's ``sys.path`` only: no ``PYTHONPATH`` (pip's
   children, build backends included, never see the guard), no ``.pth``, nothing written
   into the target environment. The directory is removed afterwards.
-- ``COMMAND`` is this guard's own command (:func:`~poetry_wheelguard.selfcmd.guard_command`),
+- ``COMMAND`` is this guard's own isolated command
+  (:func:`~poetry_wheelguard.selfcmd.isolated_guard_command`),
   with which the post-install verify runs (``pip-guard verify --python PATH``), so
   pyelftools and the verifier never enter the target interpreter either.
 
@@ -48,7 +49,7 @@ from packaging.version import InvalidVersion, Version
 
 import poetry_wheelguard
 from poetry_wheelguard.errors import ProbeError
-from poetry_wheelguard.selfcmd import guard_command
+from poetry_wheelguard.selfcmd import isolated_guard_command
 
 OLDEST_PYTHON = (3, 9)
 """The oldest Python the guard's code runs on (pyproject.toml ``requires-python``)."""
@@ -257,7 +258,7 @@ def run_outside(python: str, global_args: Sequence[str], command: str,
         sys.stdout.flush()
         sys.stderr.flush()
         proc = subprocess.Popen([target.path, "-c", BOOTSTRAP, root,
-                                 json.dumps(guard_command()), *argv])
+                                 json.dumps(isolated_guard_command()), *argv])
         code = _wait(proc)
         written = spill or report
         if sbom and written and os.path.isfile(written):
