@@ -279,3 +279,11 @@ def test_sdist_hint_says_no_release_has_a_wheel_for_a_new_interpreter_yet() -> N
     (f,) = evaluate(s, cp315, STRICT).findings
     assert f.code == "SDIST_BUILD" and f.severity == "error"
     assert "no release of asyncpg has a wheel for cp315" in f.hint
+
+
+def test_pure_wheel_with_other_releases_unknown_stays_an_error_and_says_why() -> None:
+    # an offline poetry.lock plan knows only the locked release's files
+    s = sel("tomli", "2.5.0", "tomli-2.5.0-py3-none-any.whl", TOMLI_250, others_known=False)
+    ev = evaluate(s, CP310, STRICT)
+    assert ev.verdict == "refused" and ev.findings[0].code == "PURE_FALLBACK"
+    assert "other releases were not looked up" in ev.findings[0].hint
