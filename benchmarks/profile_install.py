@@ -28,6 +28,8 @@ BUCKETS = {  # label -> (file suffix, function name) whose cumulative time is sh
     "  canonical_version": ("pip/selection.py", "canonical_version"),
     "hooks: gate (LinkCandidate.__init__ wrapper)": ("pip/hooks.py", "__init__"),
     "  GuardSession.decide": ("pip/hooks.py", "decide"),
+    "    reading the chosen project's listing (listing)": ("pip/hooks.py", "listing"),
+    "    the chosen version's files in full (observed)": ("pip/hooks.py", "observed"),
     "  policy.evaluate": ("policy.py", "evaluate"),
     "classification (distfiles.classify)": ("distfiles.py", "classify"),
     "post-install verify (verify_installed, child)": ("postinstall.py", "verify_installed"),

@@ -6,7 +6,8 @@
 ``python pip-guard.pyz install -r requirements.txt`` then guards the interpreter that runs
 it (its own pip, in-process hooks, as an installed ``pip-guard``) on any CPython 3.9+ with
 nothing installed besides pip. Everything is imported from inside the archive by
-:mod:`zipimport`, which writes no ``.pyc`` and extracts nothing, so the interpreter's
+:mod:`zipimport`, which writes no ``.pyc`` and extracts nothing (the archive carries
+bytecode of the building interpreter's version next to each module), so the interpreter's
 site-packages gains nothing (no distribution, no ``.pth``) and ``rm pip-guard.pyz`` leaves
 no trace.
 
@@ -34,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import py_compile
 import shutil
 import subprocess
 import sys
@@ -158,6 +160,7 @@ def build(output: Path, *, wheels: Path | None = None, from_env: bool = False) -
             shutil.rmtree(bytecode)
         _hide_metadata(stage)
         (stage / "__main__.py").write_text(MAIN_PY)
+        _compile(stage)
         tmp_out = Path(tmp) / output.name
         zipapp.create_archive(stage, tmp_out, interpreter="/usr/bin/env python3",
                               compressed=True)
@@ -165,6 +168,22 @@ def build(output: Path, *, wheels: Path | None = None, from_env: bool = False) -
         shutil.move(str(tmp_out), str(output))
     os.chmod(output, 0o755)
     return [*contents, "poetry_wheelguard (src/)"]
+
+
+def _compile(stage: Path) -> None:
+    """Put ``module.pyc`` next to every ``module.py`` of ``stage``, compiled by this
+    interpreter: :mod:`zipimport` reads bytecode only from there (it never writes any), so
+    without it every run compiles every module it imports again. Unchecked-hash pycs
+    (PEP 552), because an archive member's time stamp is not the source's; another Python
+    version finds a foreign magic number and compiles the source as before. A file this
+    interpreter cannot compile keeps its source only."""
+    for source in stage.rglob("*.py"):
+        try:
+            py_compile.compile(str(source), cfile=str(source) + "c",
+                               dfile=str(source.relative_to(stage)), doraise=True,
+                               invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
+        except py_compile.PyCompileError:
+            continue
 
 
 def main(argv: list[str] | None = None) -> int:

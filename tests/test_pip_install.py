@@ -664,6 +664,7 @@ def test_pip_older_than_the_hooks_uses_the_subprocess_mode(
     assert ("pip-guard: pip 22.3.1 is older than 23.0.1, the oldest pip the in-process "
             "hooks support") in refused.stderr
     assert "using subprocess mode" in refused.stderr and "PURE_FALLBACK" in refused.stderr
+    assert f"'{old.python} -m pip install --upgrade pip'" in refused.stderr
     assert old.freeze() == before
     report = tmp_path / "r.json"
     ok = old.guard("--mode", "strict", "--report", str(report), "install", "--index-url",

@@ -188,6 +188,12 @@ def test_healthy_wheel_installs_in_strict_mode(make_project: Any) -> None:
     assert re.search(r"wg-healthy\s+1\.0\s+wheel, cp3\d+-cp3\d+ manylinux_2_17_x86_64\s+ok",
                      run.stdout)
     assert "wg-healthy" in project.installed() and "wg-puredep" in project.installed()
+    # the plugin lives in Poetry's own environment: nothing of it lands in the project's
+    assert not {"poetry-wheelguard", "pyelftools", "rich", "pygments"} & project.installed()
+    top = [p.name for p in project.site_packages.iterdir()]
+    assert not [n for n in top if "wheelguard" in n or "elftools" in n], top
+    assert not [p for p in project.site_packages.glob("*.pth")
+                if "wheelguard" in p.read_text(errors="replace")]
     if verify_available():  # verification ran in the project env, on what was installed
         assert data["verification"] == {"status": "ran", "exit_code": 0, "elf_files": 1,
                                         "distributions": 2, "errors": 0, "warnings": 0}

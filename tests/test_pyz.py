@@ -173,3 +173,29 @@ def test_pinned_pyz_runs_on_cpython_3_9(index_server: IndexServer, tmp_path: Pat
     data = assert_like_plain_pip(python, pyz, index_server, tmp_path / "run", "wg-puredep")
     assert [p["name"] for p in data["packages"]] == ["wg-puredep"]  # type: ignore[attr-defined]
     assert_imports_from_archive(python, pyz, tmp_path)
+
+
+def test_pyz_guards_another_interpreter_from_outside(
+        pyz: Path, index_server: IndexServer, tmp_path: Path) -> None:
+    # the archive runs with this interpreter; --python installs with a second CPython's
+    # own pip, the archive on that process's sys.path only
+    python = second_python((3, 10))
+    (tmp_path / "guarded").mkdir()
+    (tmp_path / "plain").mkdir()
+    target = make_venv(python, tmp_path / "guarded" / "env")
+    report = tmp_path / "report.json"
+    proc = run([sys.executable, str(pyz), "--python", str(target), "--mode", "strict",
+                "--report", str(report), "install", "--index-url", index_server.url,
+                "wg-puredep"], tmp_path)
+    assert proc.returncode == exitcodes.OK, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr
+    plain_py = make_venv(python, tmp_path / "plain" / "env")
+    plain = run([str(plain_py), "-m", "pip", "install", "--index-url", index_server.url,
+                 "wg-puredep"], tmp_path)
+    assert plain.returncode == 0, plain.stderr
+    assert tree(tmp_path / "guarded" / "env") == tree(tmp_path / "plain" / "env")
+    data = json.loads(report.read_text())
+    assert data["target"]["executable"] == str(target)
+    verification = data["verification"]
+    assert (verification["status"], verification["exit_code"]) == ("ran", 0)
+    assert [p["name"] for p in data["packages"]] == ["wg-puredep"]

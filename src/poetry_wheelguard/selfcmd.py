@@ -21,11 +21,19 @@ from collections.abc import Mapping
 
 import poetry_wheelguard
 
+OUTSIDE: list[str] | None = None
+"""Set by the bootstrap of ``pip-guard --python PATH`` (:mod:`poetry_wheelguard.pip.outside`)
+in the target interpreter: the guard's own interpreter's :func:`isolated_guard_command`,
+which runs the post-install verify there instead (pyelftools and the verifier stay out
+of the target interpreter)."""
+
 
 def guard_command() -> list[str]:
-    """The argv prefix that runs ``pip-guard`` with this interpreter: ``[sys.executable,
-    ARCHIVE]`` when this package was imported from a zip archive (:mod:`zipimport`),
-    else ``[sys.executable, "-m", "poetry_wheelguard"]``."""
+    """The argv prefix that runs ``pip-guard``: :data:`OUTSIDE` when set; else, with this
+    interpreter, ``[sys.executable, ARCHIVE]`` when this package was imported from a zip
+    archive (:mod:`zipimport`), else ``[sys.executable, "-m", "poetry_wheelguard"]``."""
+    if OUTSIDE is not None:
+        return list(OUTSIDE)
     spec = poetry_wheelguard.__spec__
     loader = spec.loader if spec is not None else None
     if isinstance(loader, zipimport.zipimporter):
@@ -84,7 +92,10 @@ def isolated_guard_command() -> list[str]:
     ``[sys.executable, "-I", "-S", "-c", BOOT]``, where ``BOOT`` puts
     :func:`import_roots` first on ``sys.path`` and runs :func:`poetry_wheelguard.cli.main`.
     ``-S`` skips the ``site`` module, so no ``.pth`` file runs (CPython's ``site`` is what
-    executes their ``import`` lines; a directory put on ``sys.path`` by hand runs none)."""
+    executes their ``import`` lines; a directory put on ``sys.path`` by hand runs none).
+    :data:`OUTSIDE` when set (``pip-guard --python``)."""
+    if OUTSIDE is not None:
+        return list(OUTSIDE)
     return [sys.executable, "-I", "-S", "-c", _BOOT.format(paths=import_roots())]
 
 

@@ -1,8 +1,13 @@
 """The ``pip-guard`` command line: global options, then a command.
 
-    pip-guard [--mode warn|strict] [--report PATH] [--sbom PATH] [--config PATH]
-              [--allow-sdist NAME]...
-              [--allow-pure NAME]... [--no-build] [--no-verify] COMMAND ...
+    pip-guard [--python PATH] [--mode warn|strict] [--report PATH] [--sbom PATH]
+              [--config PATH] [--allow-sdist NAME]... [--allow-pure NAME]... [--no-build]
+              [--no-verify] COMMAND ...
+
+``--python PATH`` guards the environment of another interpreter from outside it:
+``install`` runs there with that interpreter's own pip (:mod:`poetry_wheelguard.pip.outside`),
+``verify`` checks that interpreter's site-packages, ``plan`` plans for it when no
+``--target`` is given.
 
 ``install`` passes every argument after it to ``pip install`` unchanged, ``uv`` every
 argument after it to ``uv sync`` / ``uv pip install``; ``verify``,
@@ -37,6 +42,9 @@ def _parser() -> argparse.ArgumentParser:
         "uv (uv sync / uv pip install arguments follow)",
     )
     parser.add_argument("--version", action="version", version=f"pip-guard {__version__}")
+    parser.add_argument("--python", metavar="PATH",
+                        help="guard the environment of the interpreter at PATH (install runs "
+                             "its own pip; verify and plan take it as their target)")
     add_global_options(parser)
     parser.add_argument("command", choices=COMMANDS)
     return parser
@@ -47,7 +55,8 @@ def split_argv(argv: Sequence[str]) -> tuple[list[str], str | None, list[str]]:
 
     A word that is the value of a global option (``--report install``) is not the command.
     """
-    takes_value = {"--mode", "--report", "--sbom", "--config", "--allow-sdist", "--allow-pure"}
+    takes_value = {"--mode", "--report", "--sbom", "--config", "--allow-sdist", "--allow-pure",
+                   "--python"}
     i = 0
     while i < len(argv):
         word = argv[i]
@@ -174,7 +183,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     assert command is not None
     undo = _guard_output() if command != "install" else (lambda: None)
     try:
-        config_from_namespace(ns)  # a bad config fails here, before any command starts
+        config = config_from_namespace(ns)  # a bad config fails here, before any command
+        if command == "install" and ns.python:
+            from poetry_wheelguard.pip.outside import run_outside, strip_option, strip_python
+
+            head = strip_python(head)
+            if ns.sbom:
+                head = strip_option(head, "--sbom")
+            return run_outside(ns.python, head, command, rest, sbom=ns.sbom,
+                               report=config.report)
         code = _dispatch(command)(ns, rest)
         sys.stdout.flush()
         return code

@@ -69,7 +69,7 @@ from poetry_wheelguard.requirements import (
     read_requirements_file,
 )
 from poetry_wheelguard.target_options import add_target_options, targets_from_options
-from poetry_wheelguard.targets import Target, running_target
+from poetry_wheelguard.targets import Target, probe_interpreter, running_target
 
 STRICT_REFUSES = "warn, strict refuses"
 """The verdict text of a package whose findings include an error shown in warn mode: strict
@@ -235,7 +235,9 @@ def run_plan(ns: argparse.Namespace, argv: list[str]) -> int:
         return exitcodes.OK if exc.code == 0 else exitcodes.USAGE
     merged = argparse.Namespace(**{**vars(ns), **{k: v for k, v in vars(own).items()}})
     config = config_from_namespace(merged)
-    targets = targets_from_options(own) or [running_target()]
+    python = getattr(ns, "python", None)
+    targets = targets_from_options(own) or [probe_interpreter(python) if python
+                                             else running_target()]
     for line in note_lines(targets):
         print(line, file=sys.stderr)
     sources = sum(bool(x) for x in (own.lock, own.requirement, own.packages))

@@ -434,7 +434,8 @@ def run_install(ns: argparse.Namespace, argv: list[str]) -> int:
             why = f"{SUBPROCESS_ENV} is set"
         elif support == "subprocess":
             why = (f"pip {api.version} is older than {PIP_OLDEST}, the oldest pip the "
-                   f"in-process hooks support (upgrade pip to {PIP_OLDEST} or newer for them)")
+                   "in-process hooks support (for them, upgrade it: "
+                   f"'{sys.executable} -m pip install --upgrade pip')")
         else:
             why = f"pip {api.version} lacks {', '.join(api.missing)}"
         say(f"pip-guard: {why}; using subprocess mode (pip install --dry-run --report, then "

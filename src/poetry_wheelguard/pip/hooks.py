@@ -53,7 +53,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Callable, Optional
 
 from poetry_wheelguard.config import Config
-from poetry_wheelguard.distfiles import normalize, platform_info, try_classify
+from poetry_wheelguard.distfiles import DistFile, normalize, platform_info, try_classify
 from poetry_wheelguard.models import NormalizedName, PackageRecord, Selection
 from poetry_wheelguard.pip import compat
 from poetry_wheelguard.pip.compat import (
@@ -71,17 +71,22 @@ from poetry_wheelguard.pip.compat import (
 from poetry_wheelguard.pip.selection import (
     CANDIDATE,
     DIRECT,
+    HINT_VERDICTS,
     SeenLink,
     build_selection,
     canonical_version,
     clean_url,
     index_of,
+    version_key,
 )
 from poetry_wheelguard.policy import Evaluation, evaluate, record_for
 from poetry_wheelguard.targets import Target, find_implementation, make_target
 
 __all__ = ["BACKSTOP", "GATE", "HOOK_POINTS", "OBSERVE", "OPTIONS", "RESOLVED", "PipApi",
            "detect", "GuardSession", "installed", "target_from_pip", "top_level_requirements"]
+
+OtherVersions = tuple[tuple[str, tuple[str, ...]], ...]
+"""``Selection.other_versions``: ``((version, (filename, ...)), ...)``."""
 
 PRECHECK = "precheck"
 """``Decision.via`` of a refusal by :meth:`GuardSession.precheck` (before pip's resolver)."""
@@ -138,6 +143,21 @@ def target_from_pip(target_python: Any, running: Target,
                        platforms=explicit)
 
 
+@dataclass(frozen=True)
+class _Listed:
+    """One file a listing showed, as :meth:`GuardSession.listing` read it: pip's ``Link``,
+    its file name, pip's verdict and detail (the version text, or the reason), the
+    version (``None`` when it cannot be told) and the parsed file name when it was
+    needed for the version."""
+
+    link: Any
+    filename: str
+    verdict: str
+    detail: Any
+    version: str | None
+    dist: DistFile | None
+
+
 @dataclass(eq=False)
 class Decision:
     """The policy's answer for one file pip committed to.
@@ -177,7 +197,12 @@ class GuardSession:
         self.running = running
         self.target = running
         self.refusal = refusal
-        self.seen: dict[NormalizedName, dict[str, SeenLink]] = {}
+        self._raw: dict[NormalizedName, list[tuple[Any, str, Any]]] = {}
+        self._names: dict[str, NormalizedName] = {}
+        self._listings: dict[NormalizedName, tuple[int, dict[str, _Listed]]] = {}
+        self._versions: dict[Any, str | None] = {}
+        self._dists: dict[str, DistFile | None] = {}
+        self._indexes: dict[tuple[str | None, str], str] = {}
         self.decisions: list[Decision] = []
         self.by_key: dict[str, Decision] = {}
         self.refused: list[Decision] = []
@@ -191,27 +216,99 @@ class GuardSession:
 
     # -- hook 1: observe -------------------------------------------------------------
     def observe(self, project: str, link: Any, result: Any, detail: Any) -> None:
-        """Record pip's verdict on one listed file (``LinkEvaluator.evaluate_link``)."""
+        """Keep pip's verdict on one listed file (``LinkEvaluator.evaluate_link``) as it
+        came: ``(link, verdict, detail)``. Nothing is read from the link, parsed or
+        redacted here (pip calls this for every file of every listing, tens of thousands
+        per run): :meth:`listing` does that, once per file, only for a project pip
+        chose a file of."""
+        name = self._names.get(project)
+        if name is None:
+            name = self._names[project] = normalize(project)
         verdict = getattr(result, "name", None) or (CANDIDATE if result is True else "rejected")
-        info = link_info(link, self.notes)
-        if not info.filename:
-            return
-        name = normalize(project)
-        dist = try_classify(info.filename)
-        seen = SeenLink(
-            filename=info.filename,
-            url=info.url,
-            sha256=info.sha256,
-            version=(canonical_version(detail) if verdict == CANDIDATE else None)
-            or (str(dist.version) if dist is not None else None),
-            dist=dist,
-            verdict=str(verdict),
-            reason=None if verdict == CANDIDATE else str(detail),
-            requires_python=info.requires_python,
-            yanked=info.yanked,
-            index=index_of(info.page, info.url, name),
+        self._raw.setdefault(name, []).append((link, str(verdict), detail))
+
+    def listing(self, project: NormalizedName) -> dict[str, _Listed]:
+        """Every file the listings showed for ``project``, by pip's own URL (the last
+        verdict per URL), each read from its pip ``Link`` once: file name, version
+        (pip's for a candidate, else the file name's, parsed once per name) and
+        verdict. Built on first use and extended with what pip observed since."""
+        raw = self._raw.get(project, [])
+        done, files = self._listings.get(project, (0, {}))
+        for link, verdict, detail in raw[done:]:
+            filename = str(getattr(link, "filename", "") or "")
+            if not filename:
+                continue
+            version = self._versions.get(detail) if verdict == CANDIDATE else None
+            if version is None and verdict == CANDIDATE:
+                version = self._versions[detail] = canonical_version(detail)
+            dist = None
+            if version is None:
+                dist = self._dist(filename)
+                version = str(dist.version) if dist is not None else None
+            files[str(getattr(link, "url", "") or "")] = _Listed(link, filename, verdict,
+                                                                 detail, version, dist)
+        self._listings[project] = (len(raw), files)
+        return files
+
+    def _dist(self, filename: str) -> DistFile | None:
+        """:func:`~poetry_wheelguard.distfiles.try_classify`, once per file name."""
+        if filename not in self._dists:
+            self._dists[filename] = try_classify(filename)
+        return self._dists[filename]
+
+    def _seen(self, project: NormalizedName, listed: _Listed) -> SeenLink:
+        """The full :class:`SeenLink` of one listed file (URL redacted, index worked out
+        once per page)."""
+        info = link_info(listed.link, self.notes)
+        page = info.page
+        index = self._indexes.get((page, project))
+        if index is None:
+            index = self._indexes[(page, project)] = index_of(page, info.url, project)
+        dist = listed.dist if listed.dist is not None else self._dist(listed.filename)
+        return SeenLink(
+            filename=listed.filename, url=info.url, sha256=info.sha256,
+            version=listed.version, dist=dist, verdict=listed.verdict,
+            reason=None if listed.verdict == CANDIDATE else str(listed.detail),
+            requires_python=info.requires_python, yanked=info.yanked, index=index,
         )
-        self.seen.setdefault(name, {})[info.url] = seen
+
+    def observed(self, project: NormalizedName, url: str, version: str | None
+                 ) -> tuple[SeenLink | None, list[SeenLink], OtherVersions]:
+        """What the listings showed for ``project`` around pip's choice of the file at
+        ``url`` (credentials removed) as ``version``: ``(the chosen file's SeenLink or
+        None, the SeenLinks of the files of that version, other_versions)``.
+
+        Only the chosen version's files are read in full (:meth:`_seen`); the other
+        versions give the policy's hint their version and file name, for the files pip
+        could install or skipped only for their tags (as
+        :func:`~poetry_wheelguard.pip.selection.build_selection` keeps them).
+        """
+        files = self.listing(project)
+        if not files:
+            return None, [], ()
+        key = version_key(version) if version else None
+        same: list[SeenLink] = []
+        others: dict[str, dict[str, None]] = {}
+        chosen: SeenLink | None = None
+        pending: list[_Listed] = []
+        for raw_url, listed in files.items():
+            if listed.version is not None and key is not None and \
+                    version_key(listed.version) == key:
+                pending.append(listed)
+            elif listed.version and listed.verdict in HINT_VERDICTS:
+                others.setdefault(listed.version, {})[listed.filename] = None
+            if key is None and chosen is None and clean_url(raw_url) == url:
+                chosen = self._seen(project, listed)
+        for listed in pending:
+            seen = self._seen(project, listed)
+            same.append(seen)
+            if seen.url == url:
+                chosen = seen
+        if chosen is None and key is not None:  # listed under another version (rare)
+            found = next((listed for raw_url, listed in files.items()
+                          if clean_url(raw_url) == url), None)
+            chosen = self._seen(project, found) if found is not None else None
+        return chosen, same, tuple((v, tuple(f)) for v, f in others.items())
 
     # -- targets ---------------------------------------------------------------------
     def target_for(self, target_python: Any) -> Target:
@@ -229,11 +326,12 @@ class GuardSession:
                target_python: Any, via: str, substituted: bool = False) -> Decision:
         """The policy's decision on pip's choice of the file ``info``, not recorded."""
         named = normalize(name) if name else None
-        observed = self.seen.get(named, {}).get(info.url) if named else None
-        dist = observed.dist if observed is not None else try_classify(info.filename)
+        dist = self._dist(info.filename)
         project = named or (dist.name if dist else normalize(info.filename))
-        listing = self.seen.get(project, {})
-        observed = listing.get(info.url)
+        wanted = canonical_version(version) or (str(dist.version) if dist else None)
+        observed, same, others = self.observed(project, info.url, wanted)
+        if observed is not None and observed.dist is not None:
+            dist = observed.dist
         first_party = editable or info.is_vcs or info.is_dir or (info.is_file and observed is None)
         chosen = observed or SeenLink(
             filename=info.filename, url=info.url, sha256=info.sha256,
@@ -246,8 +344,9 @@ class GuardSession:
         else:
             built = True if first_party else None
         selection = build_selection(project, str(version) if version is not None else None,
-                                    chosen, listing.values(), first_party=first_party,
+                                    chosen, same, first_party=first_party,
                                     built_locally=built)
+        selection = replace(selection, other_versions=others)
         evaluation = evaluate(selection, self.target_for(target_python), self.config)
         return Decision(info.url, selection, evaluation, via)
 

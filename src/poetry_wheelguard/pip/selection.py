@@ -25,7 +25,7 @@ listing was read for it."""
 # Files that may feed the "nearest version with a wheel" hint: those pip could install
 # (candidate) and those it skipped only for their tags. Files it skipped for
 # Requires-Python, yanking or an unsupported format are no advice for this target.
-_HINT_VERDICTS = frozenset({CANDIDATE, "platform_mismatch"})
+HINT_VERDICTS = frozenset({CANDIDATE, "platform_mismatch"})
 
 
 @dataclass(frozen=True)
@@ -88,7 +88,7 @@ def canonical_version(text: object) -> str | None:
         return None
 
 
-def _version_key(text: str) -> Version | str:
+def version_key(text: str) -> Version | str:
     """Versions compare as PEP 440 says (``1.0 == 1.0.0``); unparsable text as text."""
     try:
         return Version(text)
@@ -146,13 +146,13 @@ def build_selection(
     norm: NormalizedName = normalize(name)
     ver = canonical_version(version) or chosen.version or (
         str(chosen.dist.version) if chosen.dist is not None else "")
-    key = _version_key(ver)
+    key = version_key(ver)
     same: dict[str, SeenLink] = {}
     others: dict[str, dict[str, None]] = {}
     for link in seen:
-        if link.version is not None and _version_key(link.version) == key:
+        if link.version is not None and version_key(link.version) == key:
             same.setdefault(link.filename, link)
-        elif link.version and link.verdict in _HINT_VERDICTS:
+        elif link.version and link.verdict in HINT_VERDICTS:
             others.setdefault(link.version, {})[link.filename] = None
     if chosen.filename not in same:
         same = {chosen.filename: chosen, **same}
