@@ -26,7 +26,12 @@ from poetry_wheelguard import exitcodes
 from tests.support.dists import build_wheel, compile_extension
 from tests.support.env import isolated_env, pyenv_versions
 from tests.support.index import IndexServer
-from tests.support.projects import FixtureIndex, tag_for
+from tests.support.projects import (
+    BACKTRACK_MARKERS,
+    FixtureIndex,
+    build_backtrack_index,
+    tag_for,
+)
 from tests.support.schema import validate_report
 
 pytestmark = pytest.mark.pipversions
@@ -264,6 +269,44 @@ def test_strict_pure_fallback_refused_before_download(venv: Venv, index: IndexSe
     assert (pkg["name"], pkg["verdict"], pkg["kind"], pkg["pure"]) == \
         ("wg-purefallback", "refused", "wheel", True)
     assert pkg["index"] == index.url
+
+
+@pytest.fixture(scope="session")
+def backtrack_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IndexServer]:
+    """:func:`tests.support.projects.build_backtrack_index`, served."""
+    with build_backtrack_index(tmp_path_factory.mktemp("backtrack")).serve() as server:
+        yield server
+
+
+def test_strict_passes_over_refused_files_and_finds_plain_pips_solution(
+        venv: Venv, backtrack_server: IndexServer, tmp_path: Path) -> None:
+    """Issue 10 item 15 on each pip: a refused file is taken out of pip's choice. wg-bt
+    2.0 (pure fallback) is passed over for 1.0, with PASSED_OVER; the sdist of wg-lib 1.0,
+    met while pip backtracks wg-app, is never built, and pip installs what plain pip
+    installs (wg-app 1.0, wg-lib 2.0)."""
+    backtrack_server.requests.clear()
+    report = tmp_path / "r.json"
+    proc = venv.guard("--mode", "strict", "--report", str(report), "install",
+                      "--index-url", backtrack_server.url, "wg-bt", "wg-app", cwd=tmp_path)
+    assert proc.returncode == exitcodes.OK, output(proc)
+    assert_clean(proc)
+    assert list((backtrack_server.root / BACKTRACK_MARKERS).iterdir()) == []
+    files = backtrack_server.file_requests()
+    assert not any("wg_bt-2.0" in f or "wg_lib-1.0" in f for f in files), files
+    data = report_of(report)
+    pkgs = {p["name"]: p for p in data["packages"]}
+    assert {n: p["version"] for n, p in pkgs.items()} == {"wg-bt": "1.0", "wg-app": "1.0",
+                                                         "wg-lib": "2.0"}
+    assert [f["code"] for f in pkgs["wg-bt"]["findings"]] == ["PASSED_OVER"]
+    assert pkgs["wg-lib"]["findings"] == [] and pkgs["wg-lib"]["passed_over"][0]["codes"] \
+        == ["SDIST_BUILD"]
+    assert {"wg-bt", "wg-app", "wg-lib"} <= venv.dists()
+    # no solution without the refused file: one refusal, exit 10, nothing installed
+    proc = venv.guard("--mode", "strict", "install", "--index-url", backtrack_server.url,
+                      "wg-parent", cwd=tmp_path)
+    assert proc.returncode == exitcodes.REFUSED, output(proc)
+    assert "pip found no solution without it" in proc.stderr
+    assert "wg-parent" not in venv.dists()
 
 
 def test_strict_sdist_build_refused_before_any_build_step(

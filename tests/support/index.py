@@ -1,9 +1,10 @@
 """A real package index on 127.0.0.1 for the tests: a static PEP 503 tree over HTTP.
 
 ``StaticIndex(root)`` lays out ``root/simple/<normalized name>/index.html`` (anchors with
-``#sha256=`` fragments, PEP 503) and ``root/files/<file>``; :meth:`StaticIndex.serve`
-serves it with the standard library's HTTP server on an ephemeral loopback port,
-optionally behind HTTP basic auth (to test that credentials never leak).
+``#sha256=`` fragments, PEP 503) and ``root/files/<file>``, optionally with a wheel's
+PEP 658 ``<file>.metadata`` beside it (``data-dist-info-metadata``, ``data-core-metadata``);
+:meth:`StaticIndex.serve` serves it with the standard library's HTTP server on an ephemeral
+loopback port, optionally behind HTTP basic auth (to test that credentials never leak).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import hashlib
 import html
 import shutil
 import threading
+import zipfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import partial
@@ -38,11 +40,18 @@ class StaticIndex:
         (root / "simple").mkdir(parents=True, exist_ok=True)
         (root / "files").mkdir(parents=True, exist_ok=True)
         self.requires_python: dict[str, str] = {}
+        self.core_metadata: set[str] = set()
 
-    def add(self, files: Sequence[Path], requires_python: str | None = None) -> None:
-        """Copy ``files`` into the tree and regenerate the affected project pages."""
+    def add(self, files: Sequence[Path], requires_python: str | None = None,
+            core_metadata: bool = False) -> None:
+        """Copy ``files`` into the tree and regenerate the affected project pages.
+
+        ``core_metadata``: serve each wheel's METADATA as its PEP 658 ``.metadata`` file
+        (pip then resolves with it without downloading the wheel)."""
         projects = set()
         for f in files:
+            if core_metadata and f.name.endswith(".whl"):
+                self.core_metadata.add(f.name)
             dest = self.root / "files" / f.name
             if f.resolve() != dest.resolve():
                 shutil.copy2(f, dest)
@@ -56,14 +65,24 @@ class StaticIndex:
     def files(self, project: str) -> list[Path]:
         """The files of ``project`` in the tree."""
         want = canonicalize_name(project)
-        return sorted(p for p in (self.root / "files").iterdir() if project_of(p.name) == want)
+        return sorted(p for p in (self.root / "files").iterdir()
+                      if not p.name.endswith(".metadata") and project_of(p.name) == want)
 
     def _write_project(self, project: str) -> None:
         links = []
         for f in self.files(project):
             digest = hashlib.sha256(f.read_bytes()).hexdigest()
+            if f.name.endswith(".metadata"):
+                continue
             rp = self.requires_python.get(f.name)
             attr = f' data-requires-python="{html.escape(rp)}"' if rp else ""
+            if f.name in self.core_metadata:
+                with zipfile.ZipFile(f) as zf:
+                    data = next(zf.read(n) for n in zf.namelist()
+                                if n.endswith(".dist-info/METADATA"))
+                (f.parent / f"{f.name}.metadata").write_bytes(data)
+                meta = f"sha256={hashlib.sha256(data).hexdigest()}"
+                attr += f' data-dist-info-metadata="{meta}" data-core-metadata="{meta}"'
             links.append(f'<a href="../../files/{f.name}#sha256={digest}"{attr}>{f.name}</a><br/>')
         page = self.root / "simple" / project / "index.html"
         page.parent.mkdir(parents=True, exist_ok=True)
@@ -106,12 +125,14 @@ class IndexServer:
     """A running HTTP server for a :class:`StaticIndex`.
 
     Attributes:
+        root: the served tree.
         url: ``http://127.0.0.1:PORT/simple/`` (with ``user:password@`` when auth is set).
         bare_url: the same without credentials.
         requests: paths requested so far (to assert that no file was downloaded).
     """
 
     def __init__(self, root: Path, auth: tuple[str, str] | None) -> None:
+        self.root = root
         self.requests: list[str] = []
         header = None
         if auth:
@@ -127,8 +148,13 @@ class IndexServer:
         self._thread.start()
 
     def file_requests(self) -> list[str]:
-        """Requests for distribution files (not index pages)."""
-        return [p for p in self.requests if p.startswith("/files/")]
+        """Requests for distribution files (not index pages, not PEP 658 metadata)."""
+        return [p for p in self.requests
+                if p.startswith("/files/") and not p.endswith(".metadata")]
+
+    def metadata_requests(self) -> list[str]:
+        """Requests for PEP 658 ``.metadata`` files."""
+        return [p for p in self.requests if p.startswith("/files/") and p.endswith(".metadata")]
 
     def close(self) -> None:
         """Stop serving."""

@@ -81,6 +81,8 @@ class Outcome:
             pip's resolver started, and in the subprocess mode.
         degraded: the checks that did not run because a pip name was missing
             (``GuardSession.notes``, report ``degraded_checks``).
+        passed_over: the files strict mode took out of pip's choice
+            (``GuardSession.passed_over_json``, report ``pip.passed_over``).
     """
 
     pip_code: int
@@ -93,6 +95,7 @@ class Outcome:
     internal_error: BaseException | None = None
     prepared: list[str] = field(default_factory=list)
     degraded: list[dict[str, str]] = field(default_factory=list)
+    passed_over: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _truthy(value: str | None) -> bool:
@@ -174,7 +177,7 @@ def run_in_process(api: hooks.PipApi, config: Config, argv: list[str],
     prepared = session.prepared_before() if session.refused else []
     return Outcome(code, session.records(), bool(session.refused), session.target,
                    api.version, "in-process", session.options, session.internal_error,
-                   prepared, session.notes.to_json())
+                   prepared, session.notes.to_json(), session.passed_over_json())
 
 
 Verifier = Callable[[str, Sequence[str], str], InstalledVerification]
@@ -273,7 +276,9 @@ def finish(outcome: Outcome, config: Config, argv: Sequence[str], *,
             command="install", mode=config.mode, target=outcome.target.summary(),
             installer={"name": "pip", "version": outcome.pip_version}, packages=records,
             exit_code=code, degraded_checks=outcome.degraded,
-            extra={"pip": {"mode": outcome.mode, "args": [redact_text(a) for a in argv]},
+            extra={"pip": {"mode": outcome.mode, "args": [redact_text(a) for a in argv],
+                           **({"passed_over": outcome.passed_over}
+                              if outcome.passed_over else {})},
                    "verification": verification},
         )
         write_json_atomic(config.report, report.to_json())
