@@ -15,7 +15,11 @@ Hook points (each a private pip name, listed with every private attribute read h
    in a build environment, or substitutes a wheel from pip's wheel cache. Every path to
    it (``Factory._make_candidate_from_link``, constraints with links, direct URLs) goes
    through this constructor, with the original ``link`` as its first argument. The
-   policy runs here, before the original constructor; a strict refusal raises.
+   policy runs here, before the original constructor. A strict refusal raises pip's own
+   ``MetadataInconsistent`` (:func:`discard_type`): pip's ``Factory`` discards that
+   candidate and the resolver goes on without the file, as ``--only-binary`` would for
+   that one project; the refusal stands only when pip finds no solution without it
+   (hook 4).
 3. ``pip._internal.operations.prepare.RequirementPreparer.prepare_linked_requirement`` -
    backstop: a requirement prepared outside a gated constructor (the legacy resolver,
    ``--use-deprecated=legacy-resolver``) is judged here, before anything is fetched. Its
@@ -25,9 +29,13 @@ Hook points (each a private pip name, listed with every private attribute read h
 4. ``pip._internal.resolution.resolvelib.resolver.Resolver.resolve`` (optional) - before
    it runs, in strict mode, the pre-check (:meth:`GuardSession.precheck`): each top-level
    named requirement whose every candidate version would be refused is refused before
-   pip prepares anything, so no earlier requirement is downloaded or built first. After
-   it: the final choice, the requirement set pip will install. Decisions taken for
-   candidates the resolver later discarded (backtracking) are left out of the report.
+   pip prepares anything, so no earlier requirement is downloaded or built first; all of
+   them are listed, with the refused dependencies pip's resolver reaches through PEP 658
+   metadata alone (:meth:`GuardSession.explore_roots`). Around it: pip's
+   ``ResolutionImpossible`` after the gate took files out becomes one refusal of them all
+   (:meth:`GuardSession.no_solution`). After it: the final choice, the requirement set pip
+   will install, with the files passed over. Decisions taken for candidates the resolver
+   later discarded (backtracking) are left out of the report.
 5. ``pip._internal.commands.install.InstallCommand.run`` (optional) - pip's parsed
    options (``--target``, ``--prefix``, ``--root``, ``--user``, ``--dry-run``), which
    decide whether post-install verification applies.
