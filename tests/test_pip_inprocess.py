@@ -418,3 +418,21 @@ def test_strict_lists_every_refused_top_level_requirement(
     assert many_refusals_index.file_requests() == []
     # the hint is read within the requirement's own specifier (issue 10 item 3)
     assert "hint: no version inside ==1.0 has a wheel for" in err
+
+
+def test_find_links_files_of_other_projects_are_not_the_release(
+        tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    """pip shows every file of a find-links directory to each project's evaluation; a
+    compiled wheel of another project of the same version is no file of this release."""
+    links = tmp_path / "links"
+    build_wheel(links, "wg-one", "1.0", requires=["wg-two"])
+    build_wheel(links, "wg-two", "1.0", "py3-none-manylinux_2_17_x86_64")
+    report = tmp_path / "r.json"
+    code = guard("--mode", "strict", "--report", str(report), "install", "--no-cache-dir",
+                 "--target", str(tmp_path / "site"), "--no-index", "--find-links", str(links),
+                 "wg-one")
+    assert code == exitcodes.OK, capfd.readouterr().err
+    pkgs = {p["name"]: p for p in load_report(report)["packages"]}
+    assert pkgs["wg-one"]["findings"] == [] and pkgs["wg-one"]["verdict"] == "ok"
+    assert [c["filename"] for c in pkgs["wg-one"]["candidates"]] == \
+        ["wg_one-1.0-py3-none-any.whl"]

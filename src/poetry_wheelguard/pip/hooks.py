@@ -260,6 +260,8 @@ class GuardSession:
             return
         name = normalize(project)
         dist = try_classify(info.filename)
+        if dist is not None and dist.name != name:
+            return  # another project's file in a find-links directory (pip skips it too)
         seen = SeenLink(
             filename=info.filename,
             url=info.url,
