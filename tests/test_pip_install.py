@@ -13,6 +13,7 @@ import importlib.util
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterator, Mapping
@@ -605,6 +606,31 @@ def test_verification_errors_after_install(venv: Venv, broken_wheel_dir: Path,
     assert report_of(report)["verification"]["status"] == "skipped"
 
 
+def test_a_failed_install_verifies_what_was_installed(venv: Venv, broken_wheel_dir: Path,
+                                                     tmp_path: Path) -> None:
+    """Issue 10 item 8: pip installs wg-badelf (a dependency: first), then fails on
+    wg-halfbad (a file outside the target directory): the half-installed environment is
+    verified (wg-badelf's CORRUPT_ELF is reported) and pip's exit code stays."""
+    links = tmp_path / "links"
+    shutil.copytree(broken_wheel_dir, links)
+    build_wheel(links, "wg-halfbad", "1.0", files={"../../../../wg_halfbad_escape.py": "x = 1\n"},
+                requires=["wg-badelf"])
+    report = tmp_path / "r.json"
+    proc = venv.guard("--mode", "strict", "--report", str(report), "install", "--no-index",
+                      "--find-links", str(links), "wg-halfbad", cwd=tmp_path)
+    assert proc.returncode == 1, output(proc)
+    assert_clean(proc)
+    assert "wg-badelf" in venv.dists() and "wg-halfbad" not in venv.dists()
+    data = report_of(report)
+    assert data["exit_code"] == 1
+    assert data["verification"]["status"] == "ran" and data["verification"]["partial"] is True
+    assert "the install failed (exit code 1); verified what was installed" in proc.stderr
+    pkgs = {p["name"]: p for p in data["packages"]}
+    assert "CORRUPT_ELF" in {f["code"] for f in pkgs["wg-badelf"]["findings"]}
+    assert "verification" in pkgs["wg-badelf"] and "verification" not in pkgs["wg-halfbad"]
+    venv.pip("uninstall", "-y", "wg-badelf", cwd=tmp_path)
+
+
 def test_pip_failures_keep_pips_exit_code(venv: Venv, index: IndexServer,
                                           tmp_path: Path) -> None:
     unknown = venv.guard("--mode", "strict", "install", "--index-url", index.url,
@@ -710,6 +736,41 @@ def test_pip_older_than_the_hooks_uses_the_subprocess_mode(
     data = report_of(report)
     assert data["pip"]["mode"] == "subprocess"
     assert data["installer"] == {"name": "pip", "version": "22.3.1"}
+
+
+def test_subprocess_mode_judges_the_pins_when_the_dry_run_fails(
+        tmp_path_factory: pytest.TempPathFactory, project_wheel: Path, index: IndexServer,
+        tmp_path: Path) -> None:
+    """Issue 10 item 7, pip 22.3.1 (subprocess mode): the dry run fails on an unknown
+    project and writes no report. The pinned requirements are judged from the index
+    (strict refuses wg-purefallback 1.0: exit 10), the line says what was not judged, and
+    the report lists the judged package; with nothing judgeable it says so plainly."""
+    old = old_pip_venv(tmp_path_factory.mktemp("old-pip"), base_python(), "22.3.1",
+                       project_wheel)
+    before = old.freeze()
+    report = tmp_path / "r.json"
+    proc = old.guard("--mode", "strict", "--report", str(report), "install", "--index-url",
+                     index.url, "wg-purefallback==1.0", "wg-no-such-project==1.0",
+                     cwd=tmp_path)
+    assert proc.returncode == exitcodes.REFUSED, output(proc)
+    assert_clean(proc)
+    assert ("pip-guard: pip's dry run failed (exit 1; pip's error above) and wrote no "
+            "report; judged the pinned requirements from the index alone: wg-purefallback "
+            "1.0; not judged: wg-no-such-project (listing not read") in proc.stderr
+    assert "PURE_FALLBACK" in proc.stderr and old.freeze() == before
+    data = report_of(report)
+    assert [(p["name"], p["verdict"]) for p in data["packages"]] == \
+        [("wg-purefallback", "refused")]
+    assert data["pip"]["dry_run"]["judged"] == ["wg-purefallback"]
+    assert list(data["pip"]["dry_run"]["not_judged"]) == ["wg-no-such-project"]
+    assert data["verification"]["status"] == "skipped"
+    proc = old.guard("--mode", "strict", "--report", str(report), "install", "--index-url",
+                     index.url, "wg-no-such-project", cwd=tmp_path)
+    assert proc.returncode == 1, output(proc)
+    assert ("pip-guard: pip's dry run failed (exit 1; pip's error above) and wrote no "
+            "report: nothing could be judged (pip resolves only in its dry run, and no "
+            "requirement is pinned with ==)") in proc.stderr
+    assert report_of(report)["packages"] == []
 
 
 # -- public index (handed cases, ../shared/cases/handed.md) ------------------------------

@@ -83,6 +83,10 @@ class Outcome:
             (``GuardSession.notes``, report ``degraded_checks``).
         passed_over: the files strict mode took out of pip's choice
             (``GuardSession.passed_over_json``, report ``pip.passed_over``).
+        resolved: pip's resolver returned its final set (``False``: pip failed before
+            installing anything).
+        pip_extra: more of the report's ``pip`` object (``dry_run`` of the subprocess
+            mode when pip's dry run failed).
     """
 
     pip_code: int
@@ -96,6 +100,8 @@ class Outcome:
     prepared: list[str] = field(default_factory=list)
     degraded: list[dict[str, str]] = field(default_factory=list)
     passed_over: list[dict[str, Any]] = field(default_factory=list)
+    resolved: bool = True
+    pip_extra: dict[str, Any] = field(default_factory=dict)
 
 
 def _truthy(value: str | None) -> bool:
@@ -177,7 +183,8 @@ def run_in_process(api: hooks.PipApi, config: Config, argv: list[str],
     prepared = session.prepared_before() if session.refused else []
     return Outcome(code, session.records(), bool(session.refused), session.target,
                    api.version, "in-process", session.options, session.internal_error,
-                   prepared, session.notes.to_json(), session.passed_over_json())
+                   prepared, session.notes.to_json(), session.passed_over_json(),
+                   session.final is not None or not api.owners.get(hooks.RESOLVED.label))
 
 
 Verifier = Callable[[str, Sequence[str], str], InstalledVerification]
@@ -203,13 +210,14 @@ def _verify_skip_checks(outcome: Outcome, config: Config, code: int, custom_targ
     :func:`~poetry_wheelguard.postinstall.verify_after_install`, in their order."""
     opts = outcome.options
     checks = [
-        (code != exitcodes.OK, f"exit code {code}"),
         (not config.verify, "disabled (--no-verify / verify = false)"),
         (verifier is None, f"{VERIFY_MODULE} is not installed"),
         (custom_target, "the target is not this interpreter (pip --platform/--python-version/"
                         "--abi/--implementation)"),
         (bool(opts.get("dry_run")), "pip --dry-run installed nothing"),
         (not outcome.records, "nothing was installed"),
+        (not outcome.resolved, f"pip failed (exit code {code}) before its resolver chose what "
+                               "to install; nothing was installed"),
     ]
     for key, flag in (("target_dir", "--target"), ("prefix_path", "--prefix"),
                       ("root_path", "--root")):
@@ -278,7 +286,7 @@ def finish(outcome: Outcome, config: Config, argv: Sequence[str], *,
             exit_code=code, degraded_checks=outcome.degraded,
             extra={"pip": {"mode": outcome.mode, "args": [redact_text(a) for a in argv],
                            **({"passed_over": outcome.passed_over}
-                              if outcome.passed_over else {})},
+                              if outcome.passed_over else {}), **outcome.pip_extra},
                    "verification": verification},
         )
         write_json_atomic(config.report, report.to_json())
@@ -343,7 +351,8 @@ def run_install(ns: argparse.Namespace, argv: list[str]) -> int:
 
         sub = subprocess_mode.run(config, argv, running)
         outcome = Outcome(sub.pip_code, sub.records, sub.refused, sub.target,
-                          api.version, "subprocess", sub.options)
+                          api.version, "subprocess", sub.options, resolved=sub.dry_run is None,
+                          pip_extra={} if sub.dry_run is None else {"dry_run": sub.dry_run})
     else:
         outcome = run_in_process(api, config, argv, running)
     return finish(outcome, config, argv, custom_target=outcome.target is not running,
