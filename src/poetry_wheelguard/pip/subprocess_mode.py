@@ -210,12 +210,12 @@ def _seen(listed: ListedFile, target: Target) -> SeenLink:
 def fetch_listing(client: IndexClient, project: str, target: Target
                   ) -> tuple[list[SeenLink], str | None]:
     """Every file the indexes and find-links locations list for ``project``, and the
-    problem (one line, no credentials) if they could not be read: the policy then judges
-    with the chosen file alone."""
+    problem (one line without the project's name, no credentials) if they could not be
+    read: the policy then judges with the chosen file alone."""
     try:
         listing = client.listing(project)
     except IndexFetchError as exc:
-        return [], str(exc)
+        return [], exc.reason
     return [_seen(f, target) for f in listing.files], None
 
 
@@ -241,8 +241,10 @@ def _default_runner(cmd: Sequence[str]) -> subprocess.CompletedProcess[str]:
 def records_from_report(data: Mapping[str, Any], client: IndexClient, target: Target,
                         config: Config, notes: list[str]) -> list[PackageRecord]:
     """Judge every ``install`` item of a pip installation report (pip's ``--report``
-    format, version 1). Listing problems are appended to ``notes``."""
+    format, version 1). Listing problems are appended to ``notes``, one per problem
+    (``a, b: reason``: an index the interpreter cannot read is said once)."""
     records = []
+    problems: dict[str, list[str]] = {}
     for item in data.get("install", []):
         meta = item.get("metadata") or {}
         info = item.get("download_info") or {}
@@ -257,7 +259,7 @@ def records_from_report(data: Mapping[str, Any], client: IndexClient, target: Ta
         if not direct:
             listing, problem = fetch_listing(client, name, target)
             if problem:
-                notes.append(problem)
+                problems.setdefault(problem, []).append(name)
         listed = next((s for s in listing if s.url == clean_url(url)), None)
         dist = listed.dist if listed is not None and listed.filename == filename \
             else try_classify(filename)
@@ -269,6 +271,7 @@ def records_from_report(data: Mapping[str, Any], client: IndexClient, target: Ta
         selection = build_selection(name, str(meta.get("version") or ""), chosen, listing,
                                     first_party=first_party, built_locally=built)
         records.append(record_for(selection, evaluate(selection, target, config)))
+    notes.extend(f"{', '.join(names)}: {reason}" for reason, names in problems.items())
     return records
 
 
