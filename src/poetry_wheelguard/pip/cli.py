@@ -47,7 +47,13 @@ from poetry_wheelguard.postinstall import (
     verify_installed,
 )
 from poetry_wheelguard.render import render_findings, render_table
-from poetry_wheelguard.report import Report, check_report_path, redact_text, write_json_atomic
+from poetry_wheelguard.report import (
+    Report,
+    check_report_path,
+    now_iso,
+    redact_text,
+    write_json_atomic,
+)
 from poetry_wheelguard.targets import Target, running_target
 
 SUBPROCESS_ENV = "WHEELGUARD_PIP_SUBPROCESS"
@@ -243,8 +249,10 @@ def refusal_summary(outcome: Outcome) -> str:
 
 
 def finish(outcome: Outcome, config: Config, argv: Sequence[str], *,
-           custom_target: bool, verifier: Verifier | None) -> int:
+           custom_target: bool, verifier: Verifier | None, started: str | None = None) -> int:
     """Verify, print the table and findings, write the report; return the exit code.
+
+    ``started``: when the command started (the report's ``started``; now when ``None``).
 
     A strict refusal exits ``REFUSED`` whatever pip returned; a closed output pipe only
     silences the output (module docstring).
@@ -283,7 +291,7 @@ def finish(outcome: Outcome, config: Config, argv: Sequence[str], *,
         report = Report(
             command="install", mode=config.mode, target=outcome.target.summary(),
             installer={"name": "pip", "version": outcome.pip_version}, packages=records,
-            exit_code=code, degraded_checks=outcome.degraded,
+            exit_code=code, degraded_checks=outcome.degraded, started=started or now_iso(),
             extra={"pip": {"mode": outcome.mode, "args": [redact_text(a) for a in argv],
                            **({"passed_over": outcome.passed_over}
                               if outcome.passed_over else {}), **outcome.pip_extra},
@@ -320,6 +328,7 @@ def run_install(ns: argparse.Namespace, argv: list[str]) -> int:
             that cannot be written (exit 64).
         WheelguardError: the report cannot be written at the end (exit 12).
     """
+    started = now_iso()
     config = config_from_namespace(ns)
     if config.report:
         check_report_path(config.report)
@@ -356,4 +365,4 @@ def run_install(ns: argparse.Namespace, argv: list[str]) -> int:
     else:
         outcome = run_in_process(api, config, argv, running)
     return finish(outcome, config, argv, custom_target=outcome.target is not running,
-                  verifier=verifier)
+                  verifier=verifier, started=started)
