@@ -340,6 +340,23 @@ def test_compiled_size_known_on_one_side_only_is_not_a_change(
         ["compiled"]
 
 
+def test_summary_counts_every_changed_package(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A package whose only change is its compiled files (and one whose only change is its
+    version) is counted in the summary, so the counts add up to the packages that differ."""
+    a = _verify_report(tmp_path / "a.json", {"numpy": ("1.26.4", 40, 30_000_000, False),
+                                             "pydantic": ("1.9.1", 12, 9_000_000, False),
+                                             "attrs": ("23.1.0", 0, 0, True),
+                                             "six": ("1.16.0", 0, 0, True)})
+    b = _verify_report(tmp_path / "b.json", {"numpy": ("1.26.4", 41, 30_500_000, False),
+                                             "pydantic": ("1.9.1", 0, 0, True),
+                                             "attrs": ("23.2.0", 0, 0, True),
+                                             "six": ("1.16.0", 0, 0, True)})
+    lines = _table(a, b, capsys)
+    assert lines[-1] == ("3 packages differ (1 changed file kind, 1 changed version, same "
+                         "kind, 1 changed only compiled files), 1 unchanged")
+
+
 def test_platform_shown_by_lowest_libc_and_pep600_name(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """A legacy manylinux name alone, and a wheel tagged for two glibc versions, are shown

@@ -5,10 +5,10 @@ never a traceback (an exception escaping ``main`` fails the example).
 
 Bounded: each property has ``max_examples`` (``WHEELGUARD_FUZZ_EXAMPLES`` scales them),
 no per-example deadline, no example database (``derandomize``: the same inputs every
-run), so the whole file stays within about two minutes on a CI machine. Known crash
-classes whose fix is pending (tests/test_hostile.py) are given as ``@example`` inputs of
-properties marked ``xfail(strict=True)``. ELF files are fuzzed further by
-tests/test_elf_fuzz.py (mutations of real fixtures).
+run), so the whole file stays within about two minutes on a CI machine. Each crash class
+of issue 11 is an ``@example`` input of its property (and a hand-made case in
+tests/test_hostile.py). ELF files are fuzzed further by tests/test_elf_fuzz.py (mutations
+of real fixtures).
 """
 
 from __future__ import annotations
@@ -85,11 +85,11 @@ REQ_SEED = (b"six==1.16.0 --hash=sha256:abc\n-r other.txt\n--index-url https://u
             b"  --hash=sha256:00\n")
 
 
-@pytest.mark.xfail(strict=True, reason="fix pending: plan -r non-UTF-8, unbalanced quote")
 @fuzz(150)
 @given(data=mutate(REQ_SEED) | TEXTY.map(str.encode))
 @example(data=b"\xff\xfe six\n")
 @example(data=b'six==1.16.0 --hash="abc\n')
+@example(data=b"-r o\x00ther.txt\n")
 def test_requirements(data: bytes, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "req.txt"
     path.write_bytes(data)
@@ -137,7 +137,6 @@ content-hash = "00"
 '''
 
 
-@pytest.mark.xfail(strict=True, reason="fix pending: lock shape validation (plan --lock)")
 @fuzz(200)
 @given(data=mutate(LOCK_SEED))
 @example(data=b'metadata = "x"\n')
@@ -146,6 +145,107 @@ def test_poetry_lock(data: bytes, tmp_path: Path, capsys: pytest.CaptureFixture[
     lock = tmp_path / "poetry.lock"
     lock.write_bytes(data)
     run(["plan", "--no-index", "--target", "python:3.11-slim", "--lock", str(lock)], capsys)
+
+
+LOCK_PYPROJECT_SEED = b'''[project]
+name = "x"
+version = "1"
+dependencies = ["six>=1.0"]
+[project.optional-dependencies]
+fast = ["six[x]; python_version >= '3.9'"]
+[dependency-groups]
+lint = ["six"]
+[tool.poetry.dependencies]
+python = ">=3.9"
+six = {version = "^1.16", optional = true, extras = ["x"], markers = "sys_platform == 'linux'"}
+[tool.poetry.group.dev.dependencies]
+six = [{version = "1", python = ">=3.9"}, {version = "2", platform = "linux"}]
+[tool.poetry.extras]
+x = ["six"]
+'''
+
+
+# --- uv.lock and pylock.toml (plan --lock) -----------------------------------------------------
+
+UV_LOCK_SEED = b'''version = 1
+revision = 3
+requires-python = ">=3.11"
+
+[[package]]
+name = "app"
+version = "0.1.0"
+source = { editable = "." }
+dependencies = [{ name = "six", marker = "sys_platform == 'linux'" }]
+
+[package.optional-dependencies]
+x = [{ name = "six", extra = ["y"] }]
+
+[package.dev-dependencies]
+dev = [{ name = "six", version = "1.16.0" }]
+
+[[package]]
+name = "six"
+version = "1.16.0"
+source = { registry = "https://example.invalid/simple" }
+sdist = { url = "https://example.invalid/six-1.16.0.tar.gz", hash = "sha256:11", size = 1 }
+wheels = [{ url = "https://example.invalid/six-1.16.0-py2.py3-none-any.whl", hash = "sha256:00" }]
+'''
+
+PYLOCK_SEED = b'''lock-version = "1.0"
+created-by = "pip"
+requires-python = ">=3.9"
+extras = ["x"]
+dependency-groups = ["dev"]
+default-groups = []
+
+[[packages]]
+name = "six"
+version = "1.16.0"
+marker = "'x' in extras or sys_platform == 'linux'"
+index = "https://example.invalid/simple"
+
+[[packages.wheels]]
+name = "six-1.16.0-py2.py3-none-any.whl"
+url = "https://example.invalid/six-1.16.0-py2.py3-none-any.whl"
+hashes = { sha256 = "00" }
+
+[packages.sdist]
+name = "six-1.16.0.tar.gz"
+url = "https://example.invalid/six-1.16.0.tar.gz"
+hashes = { sha256 = "11" }
+'''
+
+
+@fuzz(200)
+@given(data=mutate(LOCK_PYPROJECT_SEED))
+@example(data=b'[tool]\npoetry = "x"\n')
+@example(data=b"project = 5\n")
+@example(data=b'[tool.poetry]\ndependencies = ["six"]\n')
+def test_pyproject_beside_lock(data: bytes, tmp_path: Path,
+                               capsys: pytest.CaptureFixture[str]) -> None:
+    """The pyproject.toml a 2.0 lock is walked from (roots, groups, extras)."""
+    (tmp_path / "pyproject.toml").write_bytes(data)
+    lock = tmp_path / "poetry.lock"
+    lock.write_bytes(LOCK_SEED.replace(b'lock-version = "2.1"', b'lock-version = "2.0"'))
+    run(["plan", "--no-index", "--target", "python:3.11-slim", "--lock", str(lock)], capsys)
+
+
+@fuzz(200)
+@given(data=mutate(UV_LOCK_SEED))
+@example(data=b"version = 1\npackage = \"x\"\n")
+def test_uv_lock(data: bytes, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    lock = tmp_path / "uv.lock"
+    lock.write_bytes(data)
+    run(["plan", "--offline", "--target", "python:3.11-slim", "--lock", str(lock)], capsys)
+
+
+@fuzz(200)
+@given(data=mutate(PYLOCK_SEED))
+@example(data=b'lock-version = "1.0"\npackages = "x"\n')
+def test_pylock(data: bytes, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    lock = tmp_path / "pylock.toml"
+    lock.write_bytes(data)
+    run(["plan", "--offline", "--target", "python:3.11-slim", "--lock", str(lock)], capsys)
 
 
 # --- reports for diff -----------------------------------------------------------------------

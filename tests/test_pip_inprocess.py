@@ -436,3 +436,24 @@ def test_find_links_files_of_other_projects_are_not_the_release(
     assert pkgs["wg-one"]["findings"] == [] and pkgs["wg-one"]["verdict"] == "ok"
     assert [c["filename"] for c in pkgs["wg-one"]["candidates"]] == \
         ["wg_one-1.0-py3-none-any.whl"]
+
+
+def test_hash_mismatch_is_not_ok(index_server: IndexServer, tmp_path: Path,
+                                 capfd: pytest.CaptureFixture[str]) -> None:
+    """pip refuses the file for its own hash mismatch and installs nothing: the report and
+    the table say NOT_INSTALLED (verdict warn), never ok with the hash the index claimed."""
+    target, report = tmp_path / "site", tmp_path / "r.json"
+    req = tmp_path / "req.txt"
+    req.write_text("wg-puredep==1.0 --hash=sha256:" + "0" * 64 + "\n")
+    code = guard("--report", str(report), "install", "--no-cache-dir", "--no-deps",
+                 "--target", str(target), "--index-url", index_server.url, "-r", str(req))
+    out, err = capfd.readouterr()
+    assert code == 1, err  # pip's own status
+    assert "THESE PACKAGES DO NOT MATCH THE HASHES" in err and "Traceback" not in out + err
+    assert not (target / "wg_puredep").exists()
+    (pkg,) = load_report(report)["packages"]
+    assert pkg["name"] == "wg-puredep" and pkg["verdict"] == "warn"
+    assert [f["code"] for f in pkg["findings"]] == ["NOT_INSTALLED"]
+    assert "pip exited 1 before it was installed" in pkg["findings"][0]["message"]
+    row = next(line for line in err.splitlines() if line.startswith("wg-puredep "))
+    assert " ok " not in row + " " and "NOT_INSTALLED" in row

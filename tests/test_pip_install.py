@@ -441,6 +441,12 @@ def test_healthy_compiled_wheel_is_ok_in_strict_mode(venv: Venv, index: IndexSer
     assert all(p["verdict"] == "ok" and p["findings"] == [] for p in pkgs.values())
     assert pkgs["wg-healthy"]["filename"].startswith("wg_healthy-1.0-cp311-cp311-manylinux")
     assert pkgs["wg-healthy"]["built_locally"] is False
+    # the run ends its table with the verification's counts and the packages' verdicts
+    lines = proc.stderr.splitlines()
+    assert "pip-guard: verified 1 compiled file in 2 distributions: 0 errors, 0 warnings" \
+        in lines, proc.stderr
+    assert "pip-guard: 2 packages: 2 ok, 0 warn, 0 refused" in lines
+    assert data["verification"]["elf_files"] == 1
     code = "import wg_healthy; print(wg_healthy._native.answer())"
     imported = venv.run([venv.python, "-c", code], tmp_path)
     assert imported.stdout.strip() == "42", imported.stderr

@@ -292,7 +292,8 @@ def test_lock_20_dependency_walk(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("text", "message"), [
     ("[metadata]\nlock-version = \"1.1\"\n", "lock format 1.1 is not supported"),
-    ("[[package]]\nversion = \"1\"\n[metadata]\nlock-version = \"2.1\"\n", "malformed"),
+    ("[[package]]\nversion = \"1\"\n[metadata]\nlock-version = \"2.1\"\n",
+     r"\[\[package\]\] #1: 'name' and 'version' are required"),
     ("not toml = = =", "not valid TOML"),
 ])
 def test_bad_lock_is_one_line_error(tmp_path: Path, text: str, message: str) -> None:
@@ -490,3 +491,123 @@ def test_report_path_checked_before_planning(tmp_path: Path,
                                 "python:3.12-slim", "--report", str(directory)], capsys)
     assert code == exitcodes.USAGE and out == "" and len(err) == 1, err
     assert "the report path is a directory" in err[0]
+
+
+def test_target_newer_than_the_presets_prints_its_note(tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture[str]
+                                                       ) -> None:
+    """``--target python:3.16-slim`` (newer than the presets table) is planned, with one
+    ``pip-guard: note:`` line on stderr naming the base it was planned on; a known version
+    prints none."""
+    lock = _write(tmp_path, LOCK_21)
+    assert main(["plan", "--lock", str(lock), "--target", "python:3.16-slim"]) == exitcodes.OK
+    captured = capsys.readouterr()
+    note = preset_target("python:3.16-slim").note
+    assert note and captured.err.splitlines() == [f"pip-guard: note: {note}"]
+    assert "python:3.16-slim" in captured.out
+    assert main(["plan", "--lock", str(lock), "--target", "python:3.12-slim"]) == exitcodes.OK
+    assert capsys.readouterr().err == ""
+
+
+CONSTRAINTS = ["^0.25", "^1.4", "^0", "^0.0", "^0.0.3", "^1.2.3", "~1.2.3", "~1.2", "~1",
+               "1.2.3", ">=1,<2", "1.2.*", "*", ">=1.0 <2.0", "!=1.5", ">= 1.0, < 2.0",
+               "~=1.4", "^2.0.0rc1", "==1.2.*", "!=1.2.*", ">1.0", "<=3", "^1.4,!=1.4.5",
+               "^0.25.1"]
+PROBES = ["0", "0.0.2", "0.0.3", "0.0.4", "0.1", "0.24.9", "0.25", "0.25.0", "0.25.1",
+          "0.25.9", "0.26", "0.26.0", "0.27.0", "1", "1.0", "1.2", "1.2.2", "1.2.3", "1.2.9",
+          "1.3", "1.3.0", "1.4", "1.4.5", "1.4.54", "1.5", "1.9.9", "2", "2.0", "2.0.0rc1",
+          "2.0.0", "2.5", "3", "3.0.1"]
+
+
+@pytest.mark.parametrize("constraint", CONSTRAINTS)
+def test_poetry_constraint_as_pep440_matches_poetry_core(constraint: str) -> None:
+    """The core's conversion of Poetry's constraint forms admits exactly the versions
+    poetry-core's own ``parse_constraint`` admits (poetry-core is a test dependency only;
+    the core never imports it)."""
+    from packaging.specifiers import SpecifierSet
+    from poetry.core.constraints.version import Version as PoetryVersion
+    from poetry.core.constraints.version import parse_constraint
+
+    from poetry_wheelguard.locks.poetry import poetry_specifier
+
+    ours = poetry_specifier(constraint)
+    theirs = parse_constraint(constraint)
+    spec = SpecifierSet(ours)
+    for probe in PROBES:
+        assert spec.contains(probe, prereleases=True) == theirs.allows(
+            PoetryVersion.parse(probe)), (constraint, ours, probe)
+
+
+@pytest.mark.parametrize("constraint", ["^1.4 || ^2.0", "1.0 | 2.0", "junk", "~=1", "*", ""])
+def test_poetry_constraint_pep440_cannot_write_gives_none(constraint: str) -> None:
+    from poetry_wheelguard.locks.poetry import poetry_specifier
+
+    assert poetry_specifier(constraint) == ""
+
+
+LOCK_S16 = """
+[[package]]
+name = "wg-sqla"
+version = "1.4.54"
+description = ""
+optional = false
+python-versions = "*"
+groups = ["main"]
+markers = "python_version >= \\"3.10\\""
+files = [
+    {file = "wg_sqla-1.4.54-cp311-cp311-manylinux_2_17_x86_64.whl", hash = "sha256:aa"},
+    {file = "wg_sqla-1.4.54.tar.gz", hash = "sha256:bb"},
+]
+
+[[package]]
+name = "wg-sqla"
+version = "1.4.49"
+description = ""
+optional = false
+python-versions = "*"
+groups = ["main"]
+markers = "python_version < \\"3.10\\""
+files = [
+    {file = "wg_sqla-1.4.49-cp311-cp311-musllinux_1_1_x86_64.whl", hash = "sha256:cc"},
+]
+
+[[package]]
+name = "wg-sqla"
+version = "2.0.0"
+description = ""
+optional = false
+python-versions = "*"
+groups = ["dev"]
+markers = "python_version < \\"3.9\\""
+files = [
+    {file = "wg_sqla-2.0.0-cp311-cp311-musllinux_1_1_x86_64.whl", hash = "sha256:dd"},
+]
+
+[metadata]
+lock-version = "2.1"
+python-versions = ">=3.8"
+content-hash = "0"
+"""
+
+
+def test_lock_plan_hints_inside_the_projects_constraint(tmp_path: Path) -> None:
+    """S16: the root project's ``^1.4`` (pyproject.toml beside the lock) is the
+    selection's specifier, so on musl the hint names the nearest version inside it
+    (1.4.49), not 2.0.0; ``^1.5`` has none inside and says so."""
+    lock_path = _write(tmp_path, LOCK_S16)
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text('[tool.poetry]\nname = "p"\nversion = "0"\n\n'
+                         '[tool.poetry.dependencies]\npython = "^3.8"\n'
+                         'wg-sqla = {version = "^1.4", optional = false}\n')
+    alpine = preset_target("python:3.11-alpine")
+    (rec,) = plan_lock(read_lock(lock_path), [alpine], Config()).records[alpine.name]
+    assert rec.selection.version == "1.4.54" and rec.selection.specifier == "<2,>=1.4"
+    (finding,) = [f for f in rec.findings if f.code == "SDIST_BUILD"]
+    assert finding.hint.startswith("1.4.49 is the newest older version with one "
+                                   "(inside <2,>=1.4)"), finding.hint
+    pyproject.write_text(pyproject.read_text().replace("^1.4", "^1.4.50"))
+    (rec,) = plan_lock(read_lock(lock_path), [alpine], Config()).records[alpine.name]
+    (finding,) = [f for f in rec.findings if f.code == "SDIST_BUILD"]
+    assert finding.hint.startswith(
+        "no version inside <2,>=1.4.50 has a wheel for python:3.11-alpine; outside it, "
+        "wg-sqla 2.0.0+ has a wheel"), finding.hint

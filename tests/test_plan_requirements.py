@@ -98,14 +98,16 @@ def compare_with_pip(ours: dict[str, dict[str, object]], targets: list[Target],
 
 
 def _plan(reqs: list[str], targets: list[Target], index_url: str,
-          config: Config | None = None) -> dict[str, dict[str, object]]:
+          config: Config | None = None, resolve: bool = False
+          ) -> dict[str, dict[str, object]]:
     rs = RequirementSet()
     from poetry_wheelguard.requirements import parse_requirement_line
 
     for r in reqs:
         parse_requirement_line(r, "test", rs)
     client = IndexClient(IndexConfig(index_urls=(index_url,)))
-    result = plan_requirements(rs, targets, config or Config(), client)
+    index_args = ["--index-url", index_url] if resolve else []
+    result = plan_requirements(rs, targets, config or Config(), client, index_args)
     return {t.name: {f"{r.selection.name}=={r.selection.version}": r
                      for r in result.records[t.name]} for t in targets}
 
@@ -131,6 +133,126 @@ def test_hint_names_nearest_version_with_a_wheel(index_server: IndexServer) -> N
                 index_server.url)["python:3.11-slim"]["wg-sdistbuild==1.0"]
     finding = rec.findings[0]  # type: ignore[attr-defined]
     assert finding.code == "SDIST_BUILD" and "2.0+ has a wheel" in finding.hint
+
+
+def test_hints_skip_yanked_files_and_releases(tmp_path: Path) -> None:
+    """PEP 592: an all-yanked release (aiohttp 3.8.2) is no hint; the first release with a
+    wheel that is not yanked is (3.8.3). A yanked wheel next to a usable one is left out."""
+    from tests.support.dists import build_sdist, build_wheel
+    from tests.support.index import StaticIndex
+
+    wheel_tag = "cp311-cp311-manylinux_2_17_x86_64"
+    files = tmp_path / "dists"
+    index = StaticIndex(tmp_path / "index")
+    index.add([build_sdist(files, "wg-yank", "1.0", tmp_path / "marker")])
+    index.add([build_wheel(files, "wg-yank", "1.1", wheel_tag)], yanked=True)
+    index.add([build_wheel(files, "wg-yank", "1.2", wheel_tag),
+               build_wheel(files, "wg-yank", "1.2", "cp310-cp310-manylinux_2_17_x86_64")])
+    index.add([build_wheel(files, "wg-yank", "0.9", wheel_tag)], yanked=True)
+    with index.serve() as server:
+        rec = _plan(["wg-yank==1.0"], [preset_target("python:3.11-slim")],
+                    server.url)["python:3.11-slim"]["wg-yank==1.0"]
+    finding = rec.findings[0]  # type: ignore[attr-defined]
+    assert finding.code == "SDIST_BUILD"
+    assert finding.hint.startswith("wg-yank 1.2+ has a wheel for python:3.11-slim")
+    assert "1.1" not in finding.hint and "0.9" not in finding.hint
+    others = dict(rec.selection.other_versions)  # type: ignore[attr-defined]
+    assert set(others) == {"1.2"}
+
+
+def test_hints_name_versions_inside_the_requirement(tmp_path: Path) -> None:
+    """S16 with requirements: a range's specifier bounds the hints (the nearest version
+    inside it first, or "no version inside ..."); an exact pin admits no other version, so
+    its hints name the nearest versions as they are."""
+    from tests.support.dists import build_sdist, build_wheel
+    from tests.support.index import StaticIndex
+
+    cp311, cp310 = "cp311-cp311-manylinux_2_17_x86_64", "cp310-cp310-manylinux_2_17_x86_64"
+    files = tmp_path / "dists"
+    index = StaticIndex(tmp_path / "index")
+    index.add([build_sdist(files, "wg-asyncpg", "0.25.0", tmp_path / "marker"),
+               build_wheel(files, "wg-asyncpg", "0.25.0", cp310),
+               build_wheel(files, "wg-asyncpg", "0.27.0", cp311),
+               build_wheel(files, "wg-rng", "1.2", cp311),
+               build_wheel(files, "wg-rng", "1.5"), build_wheel(files, "wg-rng", "1.5", cp310),
+               build_wheel(files, "wg-rng", "2.0", cp311)])
+    slim = preset_target("python:3.11-slim")
+    with index.serve() as server:
+        pinned = _plan(["wg-asyncpg==0.25.0"], [slim], server.url)[slim.name]
+        wide = _plan(["wg-rng>=1.0,<2"], [slim], server.url, resolve=True)[slim.name]
+        narrow = _plan(["wg-rng>=1.5,<2"], [slim], server.url, resolve=True)[slim.name]
+    rec = pinned["wg-asyncpg==0.25.0"]
+    assert rec.selection.specifier == ""  # type: ignore[attr-defined]
+    (finding,) = rec.findings  # type: ignore[attr-defined]
+    assert finding.code == "SDIST_BUILD"
+    assert finding.hint.startswith("wg-asyncpg 0.27.0+ has a wheel for python:3.11-slim")
+    rec = wide["wg-rng==1.5"]
+    assert rec.selection.specifier == "<2,>=1.0"  # type: ignore[attr-defined]
+    (finding,) = rec.findings  # type: ignore[attr-defined]
+    assert finding.code == "PURE_FALLBACK" and finding.severity == "error"
+    assert finding.hint.startswith("1.2 is the newest older version with one (inside "
+                                   "<2,>=1.0)"), finding.hint
+    (finding,) = narrow["wg-rng==1.5"].findings  # type: ignore[attr-defined]
+    assert finding.hint.startswith(
+        "no version inside <2,>=1.5 has a wheel for python:3.11-slim; outside it, wg-rng "
+        "2.0+ has a wheel"), finding.hint
+
+
+def test_table_tells_a_warning_from_an_error_shown_in_warn_mode(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Item 12: an sdist of a project with no Linux wheel anywhere (pycairo) is a true
+    warning (``warn``); one whose release has Linux wheels (asyncpg) is an error that warn
+    mode only reports (``warn, strict refuses``): plain text and rich differ."""
+    import io
+
+    from poetry_wheelguard.cli.plan import render_plan
+    from poetry_wheelguard.planning import PlanResult
+    from tests.support.dists import build_sdist, build_wheel
+    from tests.support.index import StaticIndex
+
+    files = tmp_path / "dists"
+    index = StaticIndex(tmp_path / "index")
+    index.add([build_sdist(files, "wg-cairo", "1.0", tmp_path / "m1"),
+               build_wheel(files, "wg-cairo", "1.0", "cp311-cp311-win_amd64"),
+               build_sdist(files, "wg-apg", "1.0", tmp_path / "m2"),
+               build_wheel(files, "wg-apg", "1.0", "cp310-cp310-manylinux_2_17_x86_64")])
+    slim = preset_target("python:3.11-slim")
+    with index.serve() as server:
+        code = main(["plan", "--index-url", server.url, "--target", slim.name,
+                     "wg-cairo==1.0", "wg-apg==1.0"])
+    assert code == exitcodes.OK
+    out = capsys.readouterr().out
+    rows = {line.split()[0]: line for line in out.splitlines() if line.startswith("wg-")}
+    assert rows["wg-cairo"].endswith("sdist (build) [SDIST_BUILD] warn")
+    assert rows["wg-apg"].endswith("sdist (build) [SDIST_BUILD] warn, strict refuses")
+    assert out.splitlines()[-1] == "plan: python:3.11-slim: 2 packages: 0 ok, 2 warn, " \
+        "0 refused"
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    rs = RequirementSet()
+    from poetry_wheelguard.requirements import parse_requirement_line
+
+    for r in ("wg-cairo==1.0", "wg-apg==1.0"):
+        parse_requirement_line(r, "test", rs)
+    with index.serve() as server:
+        result = plan_requirements(rs, [slim], Config(), IndexClient(
+            IndexConfig(index_urls=(server.url,))))
+    assert isinstance(result, PlanResult)
+    monkeypatch.setenv("COLUMNS", "200")
+    term = Terminal()
+    render_plan(result, term)
+    lines = {ln.split("│")[1].strip(): ln for ln in term.getvalue().splitlines()
+             if ln.count("│") > 2 and "wg-" in ln}
+    assert "[SDIST_BUILD] warn, strict refuses" in lines["wg-apg"]
+    assert "strict refuses" not in lines["wg-cairo"] and "[SDIST_BUILD] warn" in \
+        lines["wg-cairo"]
+    # bold orange (bright red on a 16-colour terminal) against the plain yellow of warn
+    assert "\x1b[1;91m" in lines["wg-apg"] or "\x1b[1;38;5;208m" in lines["wg-apg"]
+    assert "\x1b[33m" in lines["wg-cairo"]
 
 
 def _c(name: str, **kw: object) -> Candidate:

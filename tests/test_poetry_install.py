@@ -189,8 +189,14 @@ def test_healthy_wheel_installs_in_strict_mode(make_project: Any) -> None:
                      run.stdout)
     assert "wg-healthy" in project.installed() and "wg-puredep" in project.installed()
     if verify_available():  # verification ran in the project env, on what was installed
-        assert data["verification"] == {"status": "ran", "exit_code": 0}
+        assert data["verification"] == {"status": "ran", "exit_code": 0, "elf_files": 1,
+                                        "distributions": 2, "errors": 0, "warnings": 0}
         assert healthy["verification"]["extensions"] == 1
+        # the table ends with the verification's counts and the packages' verdicts
+        lines = run.stdout.splitlines()
+        assert "wheelguard: verified 1 compiled file in 2 distributions: 0 errors, " \
+            "0 warnings" in lines, run.stdout
+        assert "wheelguard: 2 packages: 2 ok, 0 warn, 0 refused" in lines
         assert package(data, "wg-puredep")["verification"]["elf_files"] == 0
 
 
@@ -391,6 +397,57 @@ def test_strict_verify_error_during_add_leaves_what_poetry_wrote(
     assert ("wg-badelf", "1.0") in locked and ("wg-puredep", "1.0") in locked
     data = report_of(project.path / "r.json")
     assert data["exit_code"] == exitcodes.VERIFY_ERRORS
-    assert data["verification"] == {"status": "ran", "exit_code": exitcodes.VERIFY_ERRORS}
+    assert data["verification"]["status"] == "ran"
+    assert data["verification"]["exit_code"] == exitcodes.VERIFY_ERRORS
+    assert data["verification"]["errors"] >= 1
     pkg = package(data, "wg-badelf")
     assert pkg["verdict"] == "refused" and "CORRUPT_ELF" in codes(pkg)
+
+
+@pytest.fixture(scope="session")
+def s16_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IndexServer]:
+    """S16's shapes for this interpreter (``cpXY``): ``wg-asyncpg`` 0.25.0 (sdist and a wheel
+    for another CPython only) and 0.27.0 (a wheel for this one); ``wg-sqla`` 1.4.1 (a wheel
+    for this CPython), 1.4.2 (sdist and another CPython's wheel) and 2.0.0 (this one's)."""
+    work = tmp_path_factory.mktemp("s16-index")
+    py = f"cp{sys.version_info[0]}{sys.version_info[1]}"
+    other = "cp38" if py != "cp38" else "cp39"
+    dl = work / "dl"
+    from tests.support.dists import build_sdist
+
+    files = [build_sdist(dl, "wg-asyncpg", "0.25.0", work / "marker-a"),
+             build_wheel(dl, "wg-asyncpg", "0.25.0", tag_for(other)),
+             build_wheel(dl, "wg-asyncpg", "0.27.0", tag_for(py)),
+             build_wheel(dl, "wg-sqla", "1.4.1", tag_for(py)),
+             build_sdist(dl, "wg-sqla", "1.4.2", work / "marker-s"),
+             build_wheel(dl, "wg-sqla", "1.4.2", tag_for(other)),
+             build_wheel(dl, "wg-sqla", "2.0.0", tag_for(py))]
+    index = StaticIndex(work / "tree")
+    index.add(files)
+    with index.serve() as server:
+        yield server
+
+
+def test_hints_name_versions_inside_the_projects_constraint(
+    make_project: Any, s16_index: IndexServer
+) -> None:
+    """S16 through the plugin: the root package's ``^0.25`` / ``^1.4`` (Poetry's own
+    objects) bound the hints: none inside ``^0.25`` has a wheel (so the hint says so, then
+    names 0.27.0 outside it); inside ``^1.4`` the nearest is 1.4.1, not 2.0.0."""
+    project = make_project({"wg-asyncpg": "^0.25", "wg-sqla": "^1.4"},
+                           {"mode": "strict", "report": "r.json"}, index_url=s16_index.url)
+
+    run = project.poetry("install")
+
+    assert run.returncode == exitcodes.REFUSED, run.output
+    data = report_of(project.path / "r.json")
+    asyncpg, sqla = package(data, "wg-asyncpg"), package(data, "wg-sqla")
+    assert (asyncpg["version"], sqla["version"]) == ("0.25.0", "1.4.2")
+    assert codes(asyncpg) == ["SDIST_BUILD"] and codes(sqla) == ["SDIST_BUILD"]
+    target = data["target"]["name"]
+    assert asyncpg["findings"][0]["hint"].startswith(
+        f"no version inside <0.26,>=0.25 has a wheel for {target}; outside it, "
+        f"wg-asyncpg 0.27.0+ has a wheel for {target}"), asyncpg["findings"][0]["hint"]
+    assert sqla["findings"][0]["hint"].startswith(
+        "1.4.1 is the newest older version with one (inside <2.0,>=1.4)"), \
+        sqla["findings"][0]["hint"]

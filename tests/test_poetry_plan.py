@@ -246,6 +246,8 @@ def test_activation_stays_cheap_and_bad_input_is_one_line(version: str,
         Path("poetry.lock").write_text("[[package]]\\nversion = 1\\n"
                                        "[metadata]\\nlock-version = '2.1'\\n")
         out["bad_lock"] = run("wheelguard plan --target python:3.12-slim")
+        Path("poetry.lock").write_text("metadata = 'x'\\n")
+        out["shape_lock"] = run("wheelguard plan --target python:3.12-slim")
         out["no_target"] = run("wheelguard plan")
         out["unknown"] = run("wheelguard plan --target python:3.12-busybox")
         out["arch"] = run("wheelguard plan --target python:3.12-slim --arch sparc")
@@ -267,7 +269,10 @@ def test_activation_stays_cheap_and_bad_input_is_one_line(version: str,
                            "poetry_wheelguard.poetry.plugin"]
     expected = {
         "no_lock": (exitcodes.INPUT_ERROR, "no poetry.lock; run `poetry lock` first"),
-        "bad_lock": (exitcodes.INPUT_ERROR, "poetry.lock: malformed [[package]] entry"),
+        "bad_lock": (exitcodes.INPUT_ERROR,
+                     "poetry.lock: [[package]] #1: 'version' must be a string, not an integer"),
+        "shape_lock": (exitcodes.INPUT_ERROR,
+                       "poetry.lock: top level: 'metadata' must be a table, not a string"),
         "no_target": (exitcodes.USAGE, "give --target NAME"),
         "unknown": (exitcodes.USAGE, "unknown target 'python:3.12-busybox'"),
         "arch": (exitcodes.USAGE, "--arch must be one of x86_64, aarch64, not 'sparc'"),
@@ -337,3 +342,19 @@ def test_unknown_group_extra_or_report_path_is_refused_before_planning(
         assert len(lines) == 1 and lines[0].startswith(
             "wheelguard: error: /proc/wg-none/plan.json: cannot write the report there ("), lines
         assert "--report / report in [tool.wheelguard] / WHEELGUARD_REPORT" in lines[0]
+
+
+def test_target_newer_than_the_presets_prints_its_note(version: str, tmp_path: Path) -> None:
+    """``poetry wheelguard plan --target python:3.16-slim`` plans it and prints the
+    target's note as one ``wheelguard: note:`` line on stderr."""
+    from poetry_wheelguard.target_options import preset_target
+
+    path = write_project(tmp_path / "proj", dependencies={}, index_url=DEAD_INDEX,
+                         python=">=3.10,<3.17")
+    shutil.copy(DATASTACK, path / "poetry.lock")
+    run = project_at(path, version).poetry("wheelguard", "plan", "--target",
+                                           "python:3.16-slim")
+    assert run.returncode == exitcodes.OK, run.output
+    note = preset_target("python:3.16-slim").note
+    assert note and f"wheelguard: note: {note}" in run.stderr.splitlines()
+    assert "python:3.16-slim" in run.stdout

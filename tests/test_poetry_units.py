@@ -224,3 +224,71 @@ def test_verify_that_cannot_run_is_a_warning_or_internal_as_in_pip_guard(
     assert data["verification"]["status"] == "failed"
     assert "boom" in data["verification"]["reason"]
     assert any("wheelguard: warning:" in text and "boom" in text for text, _ in lines)
+
+
+def test_other_release_files_leave_yanked_links_out() -> None:
+    """PEP 592: the hints' file names from Poetry's project page skip yanked links (Poetry's
+    own ``Link.yanked``), so an all-yanked release is no hint."""
+    from types import SimpleNamespace
+
+    from poetry.core.packages.utils.link import Link
+
+    from poetry_wheelguard.poetry.compat import other_release_files
+
+    base = "http://i/files/"
+    links = [Link(base + "aiohttp-3.8.2-cp311-cp311-manylinux_2_17_x86_64.whl", yanked="bad"),
+             Link(base + "aiohttp-3.8.3-cp311-cp311-manylinux_2_17_x86_64.whl"),
+             Link(base + "aiohttp-3.8.3-cp310-cp310-manylinux_2_17_x86_64.whl", yanked=True)]
+    page = SimpleNamespace(links=links)
+    repository = SimpleNamespace(get_page=lambda name: page)
+    got = other_release_files(repository, SimpleNamespace(name="aiohttp"))
+    assert got == ["aiohttp-3.8.3-cp311-cp311-manylinux_2_17_x86_64.whl"]
+    sel = build_selection(name="aiohttp", version="3.6.2",
+                          chosen=LinkFacts("aiohttp-3.6.2-py3-none-any.whl", "", None),
+                          release=[], other_files=got)
+    assert dict(sel.other_versions) == {"3.8.3": tuple(got)}
+
+
+def test_unsupported_tag_hint_under_poetry_2_on_musl() -> None:
+    """Poetry 2.x on a musl environment: the UNSUPPORTED_TAG hint says Poetry computed the
+    tags in its own process and what works; Poetry 1.8.5, or a glibc environment, keep the
+    policy's hint."""
+    from poetry_wheelguard.poetry.hooks import _with_tag_hint, tag_hint
+
+    musl = make_target(python_version=(3, 11), machine="x86_64", libc="musl",
+                       libc_version=(1, 2))
+    hint = tag_hint("2.5.1", musl)
+    assert hint is not None and "in its own process" in hint and "Poetry 1.8.5" in hint
+    assert "poetry export" in hint and "upgrade" not in hint
+    assert tag_hint("1.8.5", musl) is None and tag_hint("2.5.1", CP311) is None
+    assert tag_hint("not-a-version", musl) is None
+    sel = build_selection(
+        name="wg-ignored", version="1.0", release=[LINUX],
+        chosen=LinkFacts("wg_ignored-1.0-cp311-cp311-manylinux_2_17_x86_64.whl", "", None))
+    evaluation = _with_tag_hint(evaluate(sel, musl, STRICT), hint)
+    assert [(f.code, f.hint) for f in evaluation.findings
+            if f.code == "UNSUPPORTED_TAG"] == [("UNSUPPORTED_TAG", hint)]
+    assert evaluation.verdict == "refused"
+
+
+def test_root_specifiers_from_poetrys_own_objects() -> None:
+    """The plugin reads the root package's constraints from Poetry's ``ProjectPackage``
+    (every group), converted by poetry-core: ``^0.25`` -> ``>=0.25,<0.26``; a union
+    (``||``) and ``*`` give none."""
+    from poetry.core.packages.dependency import Dependency
+    from poetry.core.packages.dependency_group import DependencyGroup
+    from poetry.core.packages.project_package import ProjectPackage
+
+    from poetry_wheelguard.poetry.hooks import root_specifiers
+
+    root = ProjectPackage("app", "1.0")
+    root.add_dependency(Dependency("asyncpg", "^0.25"))
+    root.add_dependency(Dependency("SQLAlchemy", "^1.4"))
+    root.add_dependency(Dependency("either", "^1.0 || ^3.0"))
+    root.add_dependency(Dependency("anything", "*"))
+    dev = DependencyGroup("dev")
+    dev.add_dependency(Dependency("pytest", "~7.4"))
+    root.add_dependency_group(dev)
+    assert root_specifiers(root) == {"asyncpg": "<0.26,>=0.25", "sqlalchemy": "<2.0,>=1.4",
+                                     "pytest": "<7.5,>=7.4"}
+    assert root_specifiers(None) == {}

@@ -128,3 +128,22 @@ def test_print_table_rich_on_a_terminal_plain_otherwise() -> None:
     tty = Tty()
     print_table(("package", "verdict"), rows, tty, title="t")
     assert "┃" in tty.getvalue() and "warn [PURE_FALLBACK]" in tty.getvalue()
+
+
+def test_started_is_the_commands_start_time(tmp_path: Path) -> None:
+    """``started`` is what the command passed in (taken at its start), ``finished`` the time
+    the report is made; the plan command passes its start time through ``finish_plan``."""
+    from poetry_wheelguard.cli.plan import finish_plan
+    from poetry_wheelguard.planning import PlanResult
+
+    start = "2026-01-02T03:04:05Z"
+    data = Report(command="verify", mode="warn", target=None, started=start).to_json()
+    assert data["started"] == start and data["finished"] > start
+    validate(data)
+    out = tmp_path / "plan.json"
+    result = PlanResult("pip", [TARGET], {TARGET.name: []})
+    code = finish_plan(result, Config(report=str(out)), {}, io.StringIO(), io.StringIO(),
+                       started=start)
+    assert code == 0
+    plan = json.loads(out.read_text())
+    assert plan["started"] == start and plan["finished"] > start

@@ -605,7 +605,7 @@ def test_verify_installed_runs_a_separate_process(fixture_site: Path, tmp_path: 
     result = verify_installed(str(venv / "bin" / "python"), ["wg-missing", "wg-tls"],
                               mode="strict", runner=runner)
     assert isinstance(result, InstalledVerification)
-    assert seen[0][:4] == [sys.executable, "-m", "poetry_wheelguard", "verify"]
+    assert seen[0][:4] == [sys.executable, "-I", "-S", "-c"] and seen[0][5] == "verify"
     assert result.exit_code == exitcodes.VERIFY_ERRORS
     assert {k: [f.code for f in fs] for k, fs in result.findings.items()} == {
         "wg-missing": ["MISSING_LIBRARY"], "wg-tls": ["STATIC_TLS"]}
@@ -827,3 +827,85 @@ def test_module_init_name() -> None:
         "pydantic"
     assert v.module_init_name("/s/pydantic/fields.cpython-311-x86_64-linux-gnu.so") == "fields"
     assert v.module_init_name("_cffi_backend.abi3.so") == "_cffi_backend"
+
+
+# --- a venv of Debian's own /usr/bin/python3 (S12) ----------------------------------------
+
+DEBIAN_PYTHON = Path("/usr/bin/python3")
+
+
+def _debian_python() -> str:
+    """``/usr/bin/python3`` when it is Debian's (default scheme ``posix_local``) and of this
+    interpreter's minor version (the fixture wheels are built for it); else skip."""
+    if not DEBIAN_PYTHON.is_file():
+        pytest.skip("no /usr/bin/python3")
+    proc = subprocess.run([str(DEBIAN_PYTHON), "-c", "import sys, sysconfig; print("
+                           "sysconfig.get_default_scheme(), sys.version_info[:2] == "
+                           f"{tuple(sys.version_info[:2])})"],
+                          capture_output=True, text=True, check=False)
+    if proc.stdout.split() != ["posix_local", "True"]:
+        pytest.skip(f"/usr/bin/python3 is not a Debian Python {sys.version_info[:2]}")
+    return str(DEBIAN_PYTHON)
+
+
+def test_debian_system_python_venv_is_found_and_verified(
+        index_server: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """S12: ``/usr/bin/python3 -m venv`` (Debian patches the default scheme to
+    ``posix_local``); a compiled wheel installed into it by real pip is found by
+    ``verify --python`` and verified with no finding, in strict mode."""
+    venv = tmp_path / "dvenv"
+    subprocess.run([_debian_python(), "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    # An empty environment: nothing where the target installs packages is no pass.
+    code, out = run(["--mode", "strict", "verify", "--python", str(python)], capsys)
+    assert code == exitcodes.INPUT_ERROR, out
+    (line,) = out.splitlines()
+    assert "found no installed distribution" in line and "site-packages" in line
+    proc = subprocess.run(
+        [sys.executable, "-m", "pip", "--python", str(python), "install", "--no-cache-dir",
+         "--no-deps", "--index-url", index_server.url, "wg-healthy==1.0"],
+        capture_output=True, text=True, env=_pip_env(), check=False)
+    assert proc.returncode == 0, proc.stderr
+    imported = subprocess.run([str(python), "-c", "import wg_healthy._native as m; "
+                               "print(m.answer())"], capture_output=True, text=True,
+                              check=False)
+    assert imported.stdout.strip() == "42", imported.stderr
+    report = tmp_path / "r.json"
+    code, out = run(["--mode", "strict", "verify", "--python", str(python), "--report",
+                     str(report)], capsys)
+    assert code == exitcodes.OK, out
+    data = json.loads(report.read_text())
+    validate(data)
+    assert codes_by_package(data, ("info", "warning", "error")) == {"wg-healthy": set()}
+    assert data["verification"]["sites"] == [str(venv / "lib" / f"python{sys.version_info[0]}."
+                                                 f"{sys.version_info[1]}" / "site-packages")]
+    assert data["verification"]["elf_files"] == 1
+    assert out.splitlines()[-2:] == [
+        "verified 1 compiled file in 1 distribution: 0 errors, 0 warnings",
+        "1 package: 1 ok, 0 warn, 0 refused"]
+
+
+def test_many_findings_of_a_package_are_grouped(tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """The Poetry-on-musl run printed ~100 finding lines for 4 packages: one package with
+    40 musl-linked extension modules (LIBC_MISMATCH on glibc; NO_PYINIT too, their init
+    function is not named after the file) prints one line and one hint per code; the
+    report still lists every file."""
+    site = tmp_path / "site-packages"
+    root = elf_fixtures()
+    files: dict[str, Path | bytes] = {"wg_many/__init__.py": b""}
+    files.update({f"wg_many/m{i}{SUFFIX}": root / "musl-x86_64/healthy.so" for i in range(40)})
+    make_dist(site, "wg-many", files)
+    report = tmp_path / "r.json"
+    code, out = run(["verify", "--path", str(site), "--report", str(report)], capsys)
+    assert code == exitcodes.OK
+    data = json.loads(report.read_text())
+    (pkg,) = data["packages"]
+    assert sum(f["code"] == "LIBC_MISMATCH" for f in pkg["findings"]) == 40
+    finding_lines = [ln for ln in out.splitlines() if ": LIBC_MISMATCH" in ln]
+    assert len(finding_lines) == 1, out
+    assert "(and 39 more files of wg-many with LIBC_MISMATCH: see the report)" in \
+        finding_lines[0]
+    assert len([ln for ln in out.splitlines() if ": NO_PYINIT" in ln]) == 1
+    assert sum(f["code"] == "NO_PYINIT" for f in pkg["findings"]) == 40
+    assert sum(ln.startswith("  hint:") for ln in out.splitlines()) == 2

@@ -1,5 +1,6 @@
 """The TOML parser: the standard library's ``tomllib`` (Python 3.11+) or its backport
-``tomli`` (the same API) on older Pythons. Import ``tomllib`` from here.
+``tomli`` (the same API) on older Pythons. Import ``tomllib`` from here; read a TOML file
+given by the user (a lock, a pyproject.toml) with :func:`load_toml_file`.
 
 The ``tomllib`` exported here is that module's API (``load``, ``loads``,
 ``TOMLDecodeError``) with one difference: a document nested deeper than the parser's
@@ -11,7 +12,10 @@ malformed file reports this one too.
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import IO, Any, Callable
+
+from poetry_wheelguard.errors import WheelguardError
 
 if sys.version_info >= (3, 11):
     import tomllib as _tomllib
@@ -53,4 +57,26 @@ class _Toml:
 
 tomllib = _Toml
 
-__all__ = ["TomlNestingError", "tomllib"]
+__all__ = ["TomlNestingError", "load_toml_file", "tomllib"]
+
+
+def load_toml_file(path: Path, text: str | None = None, fix: str = "") -> dict[str, Any]:
+    """The TOML document of the file at ``path`` (or of ``text``, read from it).
+
+    Raises:
+        WheelguardError: the file cannot be read (its OS reason), is not a regular file
+            (:func:`~poetry_wheelguard.inputs.read_input_text`), or is not valid TOML
+            ("corrupt or truncated", the parser's reason, deep nesting included, then
+            ``fix``: what to do); both name the file.
+    """
+    from poetry_wheelguard.inputs import read_input_text
+
+    try:
+        # a regular file only: a FIFO or /dev/zero named as a lock would block or never end
+        return tomllib.loads(read_input_text(path, "file") if text is None else text)
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise WheelguardError(f"cannot read the file ({reason})", filename=str(path)) from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise WheelguardError(f"not valid TOML, corrupt or truncated ({exc})"
+                              + (f"; {fix}" if fix else ""), filename=str(path)) from exc

@@ -1,7 +1,8 @@
 """Which file of one release an installer picks for a target: like pip
-(:func:`choose_like_pip`, pip's ``CandidateEvaluator``) and like Poetry
-(:func:`choose_like_poetry`, Poetry's ``Chooser``). One function per installer, each
-following that installer's own sort key; a uv chooser belongs beside them.
+(:func:`choose_like_pip`, pip's ``CandidateEvaluator``), like Poetry
+(:func:`choose_like_poetry`, Poetry's ``Chooser``) and like uv (:func:`choose_like_uv`,
+uv's ``Package::to_dist`` with its own tag order, :func:`uv_tags`). One function per
+installer, each following that installer's own sort key.
 
 Pure: the candidate files and the :class:`~poetry_wheelguard.targets.Target` in, the
 chosen :class:`~poetry_wheelguard.models.Candidate` out.
@@ -15,6 +16,7 @@ from functools import lru_cache
 from typing import Any
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.tags import Tag
 from packaging.utils import parse_wheel_filename
 from packaging.version import Version
 
@@ -154,3 +156,115 @@ def choose_like_pip(files: Sequence[Candidate], target: Target,
             chosen, best = cand, key
     return PipChoice(chosen, tuple(out))
 
+
+
+def _uv_platforms(target: Target) -> list[str]:
+    """``compatible_tags`` of uv's ``crates/uv-platform-tags/src/tags.rs`` for Linux: glibc
+    ``manylinux_2_{N..min}`` with the legacy ``manylinux2010``/``manylinux2014``/
+    ``manylinux1`` right after ``2_12``, ``2_17``, ``2_5``, then ``linux_<arch>`` last
+    ("Non-manylinux is given lowest priority"); musl ``musllinux_1_{N..0}`` then
+    ``linux_<arch>``, and never a manylinux tag (the ``Os::Musllinux`` arm). ``min`` is
+    ``Arch::get_minimum_manylinux_minor``: 5 on x86_64/i686, 17 on other architectures."""
+    arch = target.machine
+    out: list[str] = []
+    if target.libc == "glibc" and target.libc_version is not None:
+        major, minor = target.libc_version
+        lowest = 5 if arch in {"x86_64", "i686"} else 17
+        for m in range(minor, lowest - 1, -1):
+            out.append(f"manylinux_{major}_{m}_{arch}")
+            if m == 12:
+                out.append(f"manylinux2010_{arch}")
+            if m == 17:
+                out.append(f"manylinux2014_{arch}")
+            if m == 5:
+                out.append(f"manylinux1_{arch}")
+    elif target.libc == "musl" and target.libc_version is not None:
+        major, minor = target.libc_version
+        out.extend(f"musllinux_{major}_{m}_{arch}" for m in range(minor, -1, -1))
+    out.append(f"linux_{arch}")
+    return out
+
+
+@lru_cache(maxsize=64)
+def _uv_tags_cached(key: tuple[Any, ...], platforms: tuple[str, ...]) -> tuple[Tag, ...]:
+    impl, (major, minor), abi, free_threaded = key
+    tags: list[Tag] = []
+    lang = f"{impl}{major}{minor}"
+    cpython = impl == "cp"
+    # 1. This exact c api version (cp311-cp311-<platform>)
+    tags += [Tag(lang, abi, p) for p in platforms]
+    # 2. abi3 (abi3t on free-threaded builds) for cp3{Y..2}, and cp3Y-none-<platform>
+    if cpython:
+        for m in range(minor, 1, -1):
+            stable = "abi3t" if free_threaded else "abi3"
+            tags += [Tag(f"cp{major}{m}", stable, p) for p in platforms]
+            if m == minor:
+                tags += [Tag(f"cp{major}{m}", "none", p) for p in platforms]
+    # 3. no abi: py3{Y..0}-none-<platform>, py3-none-<platform> right after py3Y
+    for m in range(minor, -1, -1):
+        tags += [Tag(f"py{major}{m}", "none", p) for p in platforms]
+        if m == minor:
+            tags += [Tag(f"py{major}", "none", p) for p in platforms]
+    # 4. no binary: cp3Y-none-any, then py3{Y..0}-none-any with py3-none-any after py3Y
+    if cpython:
+        tags.append(Tag(lang, "none", "any"))
+    for m in range(minor, -1, -1):
+        tags.append(Tag(f"py{major}{m}", "none", "any"))
+        if m == minor:
+            tags.append(Tag(f"py{major}", "none", "any"))
+    return tuple(dict.fromkeys(tags))
+
+
+def uv_tags(target: Target) -> tuple[Tag, ...]:
+    """The supported tags of ``target`` in uv's priority order, best first.
+
+    Follows ``Tags::from_env`` (uv ``crates/uv-platform-tags/src/tags.rs``): (1) the exact
+    ``cpXY-cpXY[t]`` for every platform tag, (2) ``abi3`` (``abi3t`` when free-threaded) from
+    ``cpXY`` down to ``cp32`` and ``cpXY-none-<platform>``, (3) ``pyXY..py30-none-<platform>``
+    with ``py3-none-<platform>``, (4) ``cpXY-none-any`` and ``py*-none-any`` last. Platform
+    tags as :func:`_uv_platforms`. Only CPython gets (1)'s ABI from the target's first
+    ABI tag; other implementations keep their interpreter tag and ABI.
+    """
+    impl = target.interpreter[:2] if target.interpreter[:2] in {"cp", "pp"} else "cp"
+    abi = target.abis[0] if target.abis else \
+        f"{impl}{target.python_version[0]}{target.python_version[1]}"
+    key = (impl, target.python_version, abi, target.free_threaded)
+    return _uv_tags_cached(key, tuple(_uv_platforms(target)))
+
+
+@lru_cache(maxsize=64)
+def _uv_rank_map(tags: tuple[Tag, ...]) -> dict[Tag, int]:
+    return {t: i for i, t in enumerate(tags)}
+
+
+def choose_like_uv(files: Sequence[Candidate], target: Target) -> Candidate | None:
+    """The file uv installs from a locked release's ``files`` on ``target``.
+
+    ``Package::to_dist`` (uv ``crates/uv-resolver/src/lock/mod.rs``): (1) the wheel with the
+    highest ``(TagPriority, build tag)`` among those whose tags are compatible
+    (``Package::find_best_wheel``: the tag priority decides first, the build tag only
+    between equal priorities; the first of equal keys wins, ``>`` not ``>=``); (2) else the
+    sdist (``to_source_dist``); (3) else none ("neither a source distribution nor a
+    compatible wheel"). The same order as a resolution's ``PrioritizedDist::get``
+    (``crates/uv-distribution-types/src/prioritized_distribution.rs``): a compatible wheel
+    before a compatible sdist, the sdist when no wheel fits. ``TagPriority`` is the
+    position in :func:`uv_tags`.
+    """
+    ranks = _uv_rank_map(uv_tags(target))
+    best: Candidate | None = None
+    best_key: tuple[Any, ...] | None = None
+    sdist: Candidate | None = None
+    for cand in files:
+        dist = cand.dist
+        if dist is None:
+            continue
+        if dist.kind == "sdist":
+            sdist = sdist or cand
+            continue
+        found = [ranks[t] for t in dist.tags if t in ranks]
+        if not found:
+            continue
+        key = (-min(found), _build_tag(dist.filename))
+        if best_key is None or key > best_key:
+            best, best_key = cand, key
+    return best if best is not None else sdist

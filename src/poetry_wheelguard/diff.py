@@ -20,7 +20,12 @@ For each package the diff says:
   object, written by verify and by install with verification), the number or total size in
   bytes of compiled (ELF) files of the distribution changed; a side without the data says
   nothing about compiled files;
+* ``installed``: when both sides carry it (``verification.installed_bytes``, written by
+  ``pip-guard audit``), the distribution's installed size on disk changed;
 * ``findings``: the warning/error codes changed (shown with the other changes).
+
+An audit report holds a package once per environment of the image: a name found in a
+second environment is shown as ``NAME (PREFIX)``.
 
 A plan report for several targets holds a package once per target (its ``target`` field):
 pick one with ``--a-target``/``--b-target`` (the same file may be given twice). Output: a
@@ -48,7 +53,7 @@ from poetry_wheelguard.distfiles import (
 )
 from poetry_wheelguard.errors import WheelguardError
 from poetry_wheelguard.render import print_table
-from poetry_wheelguard.report import Report, load_report
+from poetry_wheelguard.report import Report, load_report, now_iso
 from poetry_wheelguard.targets import linux_platforms
 
 KIND_LABELS = ("platform wheel", "pure wheel", "sdist", "no file", "local project")
@@ -67,6 +72,7 @@ class Side:
         codes: warning/error finding codes, sorted.
         compiled_files: number of compiled files (verify reports), else ``None``.
         compiled_bytes: their total size in bytes (verify reports), else ``None``.
+        installed_bytes: installed size on disk (audit reports), else ``None``.
     """
 
     version: str
@@ -76,18 +82,23 @@ class Side:
     codes: tuple[str, ...]
     compiled_files: int | None
     compiled_bytes: int | None
+    installed_bytes: int | None = None
 
     def to_json(self) -> dict[str, Any]:
-        """JSON form."""
-        return {"version": self.version, "kind": self.kind, "filename": self.filename,
-                "platform": self.platform, "codes": list(self.codes),
-                "compiled_files": self.compiled_files, "compiled_bytes": self.compiled_bytes}
+        """JSON form (``installed_bytes`` only when known)."""
+        out: dict[str, Any] = {
+            "version": self.version, "kind": self.kind, "filename": self.filename,
+            "platform": self.platform, "codes": list(self.codes),
+            "compiled_files": self.compiled_files, "compiled_bytes": self.compiled_bytes}
+        if self.installed_bytes is not None:
+            out["installed_bytes"] = self.installed_bytes
+        return out
 
 
 @dataclass(frozen=True)
 class Change:
     """One package that differs: ``what`` lists ``only_a``, ``only_b``, ``version``,
-    ``kind``, ``file``, ``compiled``, ``findings``."""
+    ``kind``, ``file``, ``compiled``, ``installed``, ``findings``."""
 
     name: str
     a: Side | None
@@ -187,8 +198,11 @@ def _side(pkg: Mapping[str, Any]) -> Side:
                     if isinstance(f, Mapping) and f.get("severity") in ("warning", "error")})
     count, size = compiled_summary(pkg.get("verification"))
     filename = str(pkg.get("filename") or "")
+    verification = pkg.get("verification")
+    installed = _as_int(verification.get("installed_bytes")) \
+        if isinstance(verification, Mapping) else None
     return Side(str(pkg["version"]), kind_label(pkg), filename, platform_label(filename),
-                tuple(codes), count, size)
+                tuple(codes), count, size, installed)
 
 
 def _targets_of(data: Mapping[str, Any]) -> list[str]:
@@ -215,7 +229,11 @@ def packages_for(data: Mapping[str, Any], path: str, target: str | None,
     for pkg in data["packages"]:
         if target is not None and names and pkg.get("target") != target:
             continue
-        out[normalize(pkg["name"])] = _side(pkg)
+        key: str = normalize(pkg["name"])
+        verification = pkg.get("verification")
+        if key in out and isinstance(verification, Mapping) and verification.get("environment"):
+            key = f"{key} ({verification['environment']})"  # an audit's second environment
+        out[key] = _side(pkg)
     return out, label
 
 
@@ -257,6 +275,8 @@ def diff_packages(a: Mapping[str, Side], b: Mapping[str, Side]) -> list[Change]:
         if (_known_and_different(sa.compiled_files, sb.compiled_files)
                 or _known_and_different(sa.compiled_bytes, sb.compiled_bytes)):
             what.append("compiled")
+        if _known_and_different(sa.installed_bytes, sb.installed_bytes):
+            what.append("installed")
         if sa.codes != sb.codes:
             what.append("findings")
         if what:
@@ -285,6 +305,8 @@ def _side_text(side: Side | None) -> str:
     text = f"{side.version} {side.kind}"
     if side.compiled_files is not None:
         text += f", {side.compiled_files} compiled ({_size(side.compiled_bytes)})"
+    if side.installed_bytes is not None:
+        text += f", {_size(side.installed_bytes)} installed"
     if side.codes:
         text += f" [{', '.join(side.codes)}]"
     return text
@@ -308,6 +330,9 @@ def _what_text(change: Change) -> str:
         elif what == "compiled" and a and b:
             parts.append(f"compiled files {_count(a)} ({_size(a.compiled_bytes)}) -> "
                          f"{_count(b)} ({_size(b.compiled_bytes)})")
+        elif what == "installed" and a and b:
+            parts.append(f"installed {_size(a.installed_bytes)} -> "
+                         f"{_size(b.installed_bytes)}")
         elif what == "findings":
             parts.append("findings changed")
     return "; ".join(parts)
@@ -316,8 +341,8 @@ def _what_text(change: Change) -> str:
 def render_diff(changes: Sequence[Change], a_label: str, b_label: str, unchanged: int,
                 stream: IO[str]) -> None:
     """The diff as one table (:func:`render.print_table`; no table when nothing differs),
-    then the summary line, e.g. ``1 package differs (0 changed file kind, 1 changed file of
-    the same kind), 3 unchanged`` (the ``file`` count only when there is one)."""
+    then the summary line (:func:`summary_line`), e.g. ``1 package differs (0 changed file
+    kind, 1 changed file of the same kind), 3 unchanged``."""
     if changes:
         rows = [[c.name, _side_text(c.a), _side_text(c.b), _what_text(c)] for c in changes]
         print_table(("package", "A", "B", "change"), rows, stream,
@@ -325,22 +350,39 @@ def render_diff(changes: Sequence[Change], a_label: str, b_label: str, unchanged
     print(summary_line(changes, unchanged), file=stream)
 
 
+SUMMARY_ORDER: tuple[tuple[str, str], ...] = (
+    ("kind", "changed file kind"),
+    ("file", "changed file of the same kind"),
+    ("only_a", "only in A"),
+    ("only_b", "only in B"),
+    ("version", "changed version, same kind"),
+    ("compiled", "changed only compiled files"),
+    ("findings", "changed only findings"),
+)
+"""The summary's counts, in order: each changed package is counted once, under the first
+of its changes in this order (a new version of another kind counts as ``kind``)."""
+
+
 def summary_line(changes: Sequence[Change], unchanged: int) -> str:
-    """``N package(s) differ(s) (K changed file kind[, F changed file of the same kind]),
-    U unchanged``."""
-    kinds = sum("kind" in c.what for c in changes)
-    files = sum("file" in c.what for c in changes)
-    counted = f"{kinds} changed file kind"
-    if files:
-        counted += f", {files} changed file of the same kind"
+    """``N package(s) differ(s) (K changed file kind[, F changed file of the same kind]
+    [, ...]), U unchanged``: every changed package is counted once, under its first change
+    in :data:`SUMMARY_ORDER`, so the counts add up to N; ``file kind`` is always shown,
+    the others when not zero."""
+    counts = dict.fromkeys((key for key, _ in SUMMARY_ORDER), 0)
+    for change in changes:
+        first = next((key for key, _ in SUMMARY_ORDER if key in change.what), "findings")
+        counts[first] += 1
+    counted = ", ".join(f"{counts[key]} {label}" for key, label in SUMMARY_ORDER
+                        if key == "kind" or counts[key])
     differ = "1 package differs" if len(changes) == 1 else f"{len(changes)} packages differ"
     return f"{differ} ({counted}), {unchanged} unchanged"
 
 
 def diff_document(a_path: str, b_path: str, a_target: str | None = None,
-                  b_target: str | None = None, mode: str = "warn"
+                  b_target: str | None = None, mode: str = "warn", started: str = ""
                   ) -> tuple[dict[str, Any], list[Change], str, str, int]:
-    """Compare two report files: ``(report JSON, changes, A label, B label, unchanged)``.
+    """Compare two report files: ``(report JSON, changes, A label, B label, unchanged)``;
+    ``started`` is the report's start time (default: now).
 
     Raises:
         WheelguardError: as :func:`poetry_wheelguard.report.load_report` and
@@ -352,7 +394,7 @@ def diff_document(a_path: str, b_path: str, a_target: str | None = None,
     changes = diff_packages(pa, pb)
     unchanged = len(set(pa) & set(pb)) - sum(1 for c in changes if c.a and c.b)
     doc = Report(command="diff", mode=mode, target=[{"name": la}, {"name": lb}],
-                 exit_code=exitcodes.OK, extra={"diff": {
+                 exit_code=exitcodes.OK, started=started or now_iso(), extra={"diff": {
                      "a": {"path": a_path, "target": la, "command": data_a.get("command")},
                      "b": {"path": b_path, "target": lb, "command": data_b.get("command")},
                      "unchanged": unchanged,

@@ -21,3 +21,6 @@ USAGE = 64
 
 INTERNAL = 70
 """A failure inside poetry-wheelguard itself (``EX_SOFTWARE``); please report it."""
+
+INTERRUPTED = 130
+"""Interrupted (Ctrl-C, SIGINT): 128 + the signal number, as shells report it."""

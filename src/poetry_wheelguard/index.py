@@ -135,10 +135,18 @@ class ProjectListing:
             out.setdefault(str(f.dist.version), []).append(f)
         return out
 
-    def other_versions(self) -> tuple[tuple[str, tuple[str, ...]], ...]:
-        """``((version, (filename, ...)), ...)`` for :attr:`Selection.other_versions`."""
-        return tuple((v, tuple(f.candidate.filename for f in fs))
-                     for v, fs in self.versions().items())
+    def other_versions(self, exclude: str | None = None
+                       ) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        """``((version, (filename, ...)), ...)`` for :attr:`Selection.other_versions` (the
+        hints), without version ``exclude`` (the chosen one). PEP 592: a yanked file is
+        left out (an installer takes it only for a pin that matches nothing else), so a
+        release whose every file is yanked is not listed at all."""
+        out = []
+        for version, files in self.versions().items():
+            names = tuple(f.candidate.filename for f in files if not f.candidate.yanked)
+            if names and version != exclude:
+                out.append((version, names))
+        return tuple(out)
 
 
 # --- configuration ------------------------------------------------------------------------
@@ -183,7 +191,11 @@ def index_config(
     skip_index = no_index or values.get("no-index", "").lower() in {"1", "true", "yes", "on"}
     urls: tuple[str, ...] = () if skip_index else tuple(dict.fromkeys([base, *extras]))
     for url in urls:
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+        except ValueError as exc:  # an IPv6 typo: http://[::1/simple/
+            raise ConfigError(f"index URL {redact_url(url)!r} is not a valid URL ({exc}); "
+                              "pass e.g. --index-url https://pypi.org/simple/") from exc
         if parts.scheme not in {"http", "https", "file"} or any(c.isspace() for c in url) or (
                 parts.scheme != "file" and not parts.netloc):
             raise ConfigError(f"index URL {redact_url(url)!r} is not an http://, https:// or "
@@ -819,3 +831,10 @@ class IndexClient:
             out[n] = ProjectListing(n, tuple(files), self.sources)
         return out
 
+
+
+def client_for(index_url: str) -> IndexClient:
+    """An :class:`IndexClient` for the one index ``index_url`` (PEP 691/503), with the page
+    cache (:func:`default_cache_dir`): a lock's releases looked up on the index the lock
+    names (``pip-guard plan --lock``, ``pip-guard uv``)."""
+    return IndexClient(IndexConfig(index_urls=(index_url,), cache_dir=default_cache_dir()))

@@ -170,7 +170,8 @@ def _inside(path: str, root: str) -> bool:
 
 def _check_entry(path: str, root: str, real_root: str) -> str | None:
     """Why ``path`` (absolute, normalized) may not be read, or ``None`` when it may: a
-    regular file inside ``root`` (or a file that does not exist any more)."""
+    regular file inside ``root`` (or a file that does not exist any more), reached through
+    symbolic links that stay inside ``real_root``."""
     if not _inside(path, root):
         return f"outside the environment {root}"
     try:
@@ -193,7 +194,7 @@ def _check_entry(path: str, root: str, real_root: str) -> str | None:
     return None
 
 
-def _record_files(dist_dir: str, site: str
+def _record_files(dist_dir: str, site: str, link_root: str | None = None
                   ) -> tuple[tuple[str, ...], bool, tuple[tuple[str, str], ...]]:
     record = os.path.join(dist_dir, "RECORD")
     base = site
@@ -220,7 +221,7 @@ def _record_files(dist_dir: str, site: str
         rows = [line.strip() for line in text.splitlines() if line.strip()]
         base = dist_dir
     root = environment_root(site)
-    real_root = os.path.realpath(root)
+    real_root = os.path.realpath(link_root or root)
     prefix = base.rstrip("/") + "/"
     files: list[str] = []
     for rel in dict.fromkeys(rows):
@@ -265,13 +266,15 @@ def provenance_of(tags: Sequence[str], direct_url: dict[str, Any] | None,
     return "index", "platform wheel", first_party
 
 
-def read_distribution(dist_dir: str, site: str) -> DistInfo | None:
+def read_distribution(dist_dir: str, site: str, link_root: str | None = None
+                      ) -> DistInfo | None:
     """Read one ``.dist-info``/``.egg-info`` directory; ``None`` if it has neither metadata
     nor a file list. Without ``METADATA`` the name and version come from the directory
-    name and :attr:`DistInfo.metadata_missing` is set."""
+    name and :attr:`DistInfo.metadata_missing` is set. ``link_root``: see
+    :func:`find_distributions`."""
     is_egg = dist_dir.endswith(".egg-info")
     meta = _read_text(os.path.join(dist_dir, "PKG-INFO" if is_egg else "METADATA"))
-    files, has_record, problems = _record_files(dist_dir, site)
+    files, has_record, problems = _record_files(dist_dir, site, link_root)
     if meta is None and not has_record:
         return None
     head = _headers(meta or "")
@@ -305,11 +308,16 @@ def read_distribution(dist_dir: str, site: str) -> DistInfo | None:
     )
 
 
-def find_distributions(sites: Iterable[str], names: Iterable[str] | None = None
-                       ) -> list[DistInfo]:
+def find_distributions(sites: Iterable[str], names: Iterable[str] | None = None,
+                       link_root: str | None = None) -> list[DistInfo]:
     """Every distribution installed in ``sites`` (each directory once, in order), sorted by
     name; only those whose normalized name is in ``names`` when given. A name found in two
-    sites is taken from the first, as ``importlib.metadata`` would."""
+    sites is taken from the first, as ``importlib.metadata`` would.
+
+    A ``RECORD`` entry must lie inside its environment's prefix; a symbolic link there may
+    point anywhere inside ``link_root`` (the root of an image or sysroot, where a
+    distribution's file links to ``/opt/...`` of the same image), by default only inside
+    the environment itself."""
     wanted = {normalize(n) for n in names} if names is not None else None
     seen: set[str] = set()
     out: dict[str, DistInfo] = {}
@@ -328,7 +336,7 @@ def find_distributions(sites: Iterable[str], names: Iterable[str] | None = None
             path = os.path.join(site, entry)
             if not os.path.isdir(path):
                 continue
-            dist = read_distribution(path, site)
+            dist = read_distribution(path, site, link_root)
             if dist is None or dist.name in out:
                 continue
             if wanted is not None and dist.name not in wanted:

@@ -61,5 +61,6 @@ def marker_holds(text: str | None, env: Mapping[str, str],
         marker = _marker(text)
         return any(marker.evaluate({**env, "extra": e}) for e in ("", *extras))
     except (InvalidMarker, UndefinedComparison, UndefinedEnvironmentName) as exc:
-        raise WheelguardError(f"invalid environment marker {text!r} ({exc})",
+        first = (str(exc).splitlines() or [type(exc).__name__])[0]  # no caret lines
+        raise WheelguardError(f"invalid environment marker {text!r} ({first})",
                               filename=where or None) from exc

@@ -1,9 +1,16 @@
 """Planning: for each target, the file each package would install from and the policy's
 findings, without installing anything.
 
-* :func:`plan_lock`: a lock (:mod:`poetry_wheelguard.locks`), offline; the candidate files
-  are the lock's, the file is the one the lock's installer picks
-  (:func:`~poetry_wheelguard.choosers.choose_like_poetry` for a poetry.lock).
+* :func:`plan_lock`: a lock (:mod:`poetry_wheelguard.locks`); the candidate files are the
+  lock's, the file is the one the lock's installer picks (:func:`poetry_wheelguard.locks.
+  installs_for`: Poetry's for a poetry.lock, uv's for a uv.lock, ``Pylock.select``'s for
+  a pylock.toml). A poetry.lock is planned offline. A uv.lock or pylock.toml does not keep
+  every file of a release (uv.lock leaves out the wheels outside the project's
+  ``requires-python``, ``pip lock`` records one file), so with an injected ``lookup``
+  each release is looked up on the index the lock names (or ``index_url``)
+  (:func:`lookup_listings`); a locked file whose sha256 differs from the index's is
+  refused, and a release none of whose locked files installs on the target gets
+  ``LOCK_OTHER_TARGET`` (locked for another platform), not ``NO_DISTRIBUTION``.
 * :func:`plan_requirements`: a requirement set (:mod:`poetry_wheelguard.requirements`); the
   candidate files come from the injected index client, unpinned requirements are resolved
   by pip's own resolver (:func:`poetry_wheelguard.resolve.pip_resolve`, with an injectable
@@ -15,19 +22,20 @@ file of the release installs on the target. Pure apart from the injected client 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Optional
 
 from packaging.version import InvalidVersion, Version
 
-from poetry_wheelguard.choosers import choose_like_pip, choose_like_poetry
+from poetry_wheelguard.choosers import choose_like_pip, choose_like_uv
 from poetry_wheelguard.config import Config
-from poetry_wheelguard.errors import WheelguardError
-from poetry_wheelguard.locks import Lock, LockedPackage, check_selection, locked_packages_for
+from poetry_wheelguard.errors import IndexFetchError, WheelguardError
+from poetry_wheelguard.locks import Lock, LockedPackage, check_selection, installs_for
 from poetry_wheelguard.markers import marker_environment, marker_holds
-from poetry_wheelguard.models import Candidate, NormalizedName, PackageRecord, Selection
+from poetry_wheelguard.models import Candidate, Finding, NormalizedName, PackageRecord, Selection
 from poetry_wheelguard.policy import (
+    apply_lock,
     evaluate,
     no_distribution,
     record_for,
@@ -77,40 +85,74 @@ def plan_selection(selection: Selection | None, fallback: Selection, target: Tar
 
 
 def plan_lock(lock: Lock, targets: Sequence[Target], config: Config,
-              extras: Sequence[str] = (), groups: Sequence[str] = ()) -> PlanResult:
-    """Plan a lock offline for each target, with its installer's choice of file (a
-    poetry.lock: Poetry's).
+              extras: Sequence[str] = (), groups: Sequence[str] = (), *,
+              lookup: Callable[[str], Any] | None = None, index_url: str | None = None,
+              python_full_version: str | None = None) -> PlanResult:
+    """Plan a lock for each target, with its installer's choice of file
+    (:func:`poetry_wheelguard.locks.installs_for`; ``python_full_version`` as there).
 
-    ``other_versions`` for hints are the other versions of the same name in the lock.
+    ``lookup(index_url)`` returns an :class:`~poetry_wheelguard.index.IndexClient` for one
+    index; given, a uv.lock's or pylock.toml's releases are looked up on their index (module
+    docstring), on ``index_url`` when given; ``None`` plans from the lock's files alone. A
+    poetry.lock is always planned offline. ``other_versions`` for hints are the other
+    versions of the same name in the lock, or on the index.
+    The ``specifier`` of a root package is the project's own constraint on it
+    (:func:`root_specifiers`).
 
     Raises:
-        ConfigError: an unknown group or extra (:func:`check_selection`).
-        WheelguardError: an invalid environment marker in the lock.
+        ConfigError: an unknown group or extra (:func:`check_selection`), a pylock.toml
+            that excludes the target.
+        IndexFetchError: a release's index cannot be read.
+        WheelguardError: an invalid environment marker in the lock, a locked file whose
+            sha256 is not the index's.
     """
     check_selection(lock, extras, groups)
-    result = PlanResult("poetry", list(targets))
+    poetry_lock = lock.format == "poetry.lock"
+    result = PlanResult("poetry" if poetry_lock else "uv", list(targets))
+    per_target = {t.name: installs_for(lock, t, extras, groups, python_full_version)
+                  for t in targets}
+    listings: dict[tuple[str, str], Any] | None = None
+    if lookup is not None and not poetry_lock:
+        every = [pkg for pairs in per_target.values() for pkg, _ in pairs]
+        try:
+            listings = lookup_listings(every, index_url, lookup)
+        except IndexFetchError as exc:
+            raise IndexFetchError(f"{exc.reason} (looking up the lock's releases; "
+                                  "--offline plans from the lock alone)",
+                                  package=exc.package) from exc
     by_name: dict[NormalizedName, list[LockedPackage]] = {}
     for pkg in lock.packages:
         by_name.setdefault(pkg.name, []).append(pkg)
+    specifiers = root_specifiers(lock)
     for target in targets:
-        recs = []
-        for pkg in locked_packages_for(lock, target, extras, groups):
-            others = tuple((p.version, tuple(f.filename for f in p.files))
-                           for p in by_name[pkg.name] if p is not pkg)
-            first_party = pkg.first_party
-            base = Selection(name=pkg.name, version=pkg.version,
-                             chosen=Candidate(filename="", url=pkg.source_url),
-                             candidates=pkg.files, other_versions=others,
-                             index=pkg.source_url, first_party=first_party)
-            if first_party:
-                chosen: Candidate | None = Candidate(filename=pkg.source_url or pkg.name,
-                                                     url=pkg.source_url)
-            else:
-                chosen = choose_like_poetry(pkg.files, target)
-            sel = replace(base, chosen=chosen) if chosen is not None else None
-            recs.append(plan_selection(sel, base, target, config))
+        if poetry_lock:
+            recs = []
+            for pkg, chosen in per_target[target.name]:
+                others = tuple((p.version, tuple(f.filename for f in p.files))
+                               for p in by_name[pkg.name] if p is not pkg)
+                base = Selection(name=pkg.name, version=pkg.version,
+                                 chosen=Candidate(filename="", url=pkg.source_url),
+                                 candidates=pkg.files, other_versions=others,
+                                 index=pkg.source_url, first_party=pkg.first_party,
+                                 specifier=specifiers.get(pkg.name, ""))
+                sel = replace(base, chosen=chosen) if chosen is not None else None
+                recs.append(plan_selection(sel, base, target, config))
+        else:
+            recs = plan_installs(per_target[target.name], target, config, listings,
+                                 index_url, lock.path, _refresh_hint(lock))
         result.records[target.name] = recs
     return result
+
+
+def root_specifiers(lock: Lock) -> dict[NormalizedName, str]:
+    """``{name: PEP 440 specifier}`` of the project's direct dependencies (the lock's
+    roots, each root's :attr:`~poetry_wheelguard.locks.LockedDependency.specifier`); a
+    name constrained in several groups gets every constraint (all hold)."""
+    out: dict[NormalizedName, list[str]] = {}
+    for root in lock.roots:
+        if root.specifier:
+            out.setdefault(root.name, []).append(root.specifier)
+    return {name: ",".join(dict.fromkeys(specs)) for name, specs in out.items()}
 
 
 def plan_requirements(reqs: RequirementSet, targets: Sequence[Target], config: Config,
@@ -119,7 +161,9 @@ def plan_requirements(reqs: RequirementSet, targets: Sequence[Target], config: C
     """Plan requirements for each target with pip's choice of file.
 
     ``client`` is an :class:`~poetry_wheelguard.index.IndexClient`. Requirements whose
-    markers do not hold for a target are left out there.
+    markers do not hold for a target are left out there. A package the user required
+    with a range gets the requirement's specifier (``>=0.25,<0.26``) for the hints
+    (:func:`_hint_specifier`); pins and packages pip's resolver added get none.
 
     Raises:
         IndexFetchError: from the index client or the resolver.
@@ -160,15 +204,24 @@ def plan_requirements(reqs: RequirementSet, targets: Sequence[Target], config: C
             choice = choose_like_pip(cands, target, req.hashes if req else frozenset())
             source = next((f.source for f in files
                            if choice.chosen and f.candidate is choice.chosen), files[0].source)
-            others = tuple((v, tuple(f.candidate.filename for f in fs))
-                           for v, fs in versions.items() if v != key)
+            others = listing.other_versions(exclude=key)  # yanked files left out
             base = Selection(name=name, version=key, chosen=Candidate(filename=""),
                              candidates=choice.candidates, other_versions=others,
-                             index=source)
+                             index=source, specifier=_hint_specifier(req))
             sel = replace(base, chosen=choice.chosen) if choice.chosen else None
             recs.append(plan_selection(sel, base, target, config))
         result.records[target.name] = recs
     return result
+
+
+def _hint_specifier(req: PinnedRequirement | None) -> str:
+    """The specifier that bounds the hints of a required package: the requirement's own,
+    except for an exact pin (``==V``/``===V``), inside which no other version can be named
+    (the hints then name the nearest versions as they are); ``""`` for a package only
+    pip's resolver added."""
+    if req is None or req.pin is not None:
+        return ""
+    return str(req.requirement.specifier)
 
 
 def _listed_version(version: str, versions: Mapping[str, Any]) -> str | None:
@@ -181,3 +234,118 @@ def _listed_version(version: str, versions: Mapping[str, Any]) -> str | None:
         return version if version in versions else None
     return want if want in versions else None
 
+
+
+LOCK_OTHER_TARGET = "LOCK_OTHER_TARGET"
+"""A release none of whose locked files installs on the target (docs/codes.md)."""
+
+Install = tuple[LockedPackage, Optional[Candidate]]
+"""A package and the file its installer takes on one target (``None``: none installs)."""
+
+
+def _refresh_hint(lock: Lock) -> str:
+    return ("uv lock --upgrade-package NAME" if lock.format == "uv.lock"
+            else "write the pylock.toml again (uv export / pip lock)")
+
+
+def lookup_listings(packages: Sequence[LockedPackage], index_url: str | None,
+                    lookup: Callable[[str], Any]) -> dict[tuple[str, str], Any]:
+    """The index listing (:class:`~poetry_wheelguard.index.ProjectListing`) of every
+    registry package, keyed ``(index, name)``: on ``index_url`` when given, else on each
+    package's own index (``source_url``); first-party packages and packages without an
+    index are not looked up.
+
+    Raises:
+        IndexFetchError: an index cannot be read, or a locked release is not on it.
+    """
+    wanted: dict[str, list[str]] = {}
+    for pkg in packages:
+        where = index_url or pkg.source_url
+        if pkg.first_party or not where:
+            continue
+        wanted.setdefault(where, []).append(pkg.name)
+    out: dict[tuple[str, str], Any] = {}
+    for where, names in wanted.items():
+        for name, listing in lookup(where).listings(list(dict.fromkeys(names))).items():
+            out[(where, name)] = listing
+    return out
+
+
+def _merge(pkg: LockedPackage, listing: Any, lock_path: str,
+           ) -> tuple[tuple[Candidate, ...], tuple[tuple[str, tuple[str, ...]], ...]]:
+    """The release's candidates: the lock's files, then the index's other files of the
+    same version (passed over: "not in the lock"); and the other versions for hints.
+
+    Raises:
+        WheelguardError: a locked file whose sha256 differs from the index's.
+    """
+    if listing is None:
+        return pkg.files, ()
+    versions = listing.versions()
+    key = _listed_version(pkg.version, versions)
+    listed = [f.candidate for f in versions.get(key, [])] if key else []
+    locked = {c.filename: c for c in pkg.files}
+    for cand in listed:
+        mine = locked.get(cand.filename)
+        if mine and mine.sha256 and cand.sha256 and mine.sha256 != cand.sha256:
+            raise WheelguardError(
+                f"{cand.filename}: the lock's sha256 {mine.sha256[:16]}... is not the "
+                f"index's {cand.sha256[:16]}...; the lock does not describe what the index "
+                "serves: lock again (or check the index)", package=pkg.name, filename=lock_path)
+    extra = tuple(replace(c, rejected_reason="not in the lock") for c in listed
+                  if c.filename not in locked)
+    others = listing.other_versions(exclude=key)  # yanked files left out (PEP 592)
+    return (*pkg.files, *extra), others
+
+
+def _other_target_finding(pkg: LockedPackage, candidates: Sequence[Candidate],
+                          target: Target, looked_up: bool) -> Finding:
+    names = ", ".join(c.filename for c in pkg.files[:3]) or "no file"
+    more = f" (+{len(pkg.files) - 3} more)" if len(pkg.files) > 3 else ""
+    fits = choose_like_uv([c for c in candidates if c.rejected_reason], target)
+    if fits is not None:
+        hint = (f"the release has {fits.filename} for {target.name}: lock for this target "
+                "(run the locker there, or uv lock for every platform)")
+    elif looked_up:
+        hint = "the release has no file for this target either; pick another version"
+    else:
+        hint = "give --index-url URL (without --offline) to look the release up"
+    return Finding(
+        LOCK_OTHER_TARGET, "error",
+        f"{pkg.name} {pkg.version}: the lock holds {names}{more}, none of which installs "
+        f"on {target.name}: it was locked for another platform", hint)
+
+
+def plan_installs(installs: Sequence[Install], target: Target, config: Config,
+                  listings: Mapping[tuple[str, str], Any] | None, index_url: str | None,
+                  lock_path: str, refresh_hint: str) -> list[PackageRecord]:
+    """One record per install on ``target`` (a uv.lock's, a pylock.toml's, or pins planned
+    as uv picks): the policy's evaluation of the chosen file, with
+    :func:`~poetry_wheelguard.policy.apply_lock` against the lock's hashes (a compatible
+    wheel the lock lacks is ``LOCK_MISSING_WHEEL``, hint ``refresh_hint``); or
+    ``LOCK_OTHER_TARGET`` when no locked file installs there. ``listings`` from
+    :func:`lookup_listings` (``None``: the lock's files alone).
+
+    Raises:
+        WheelguardError: a hash mismatch between the lock and the index (:func:`_merge`).
+    """
+    recs: list[PackageRecord] = []
+    for pkg, chosen in installs:
+        where = index_url or pkg.source_url
+        listing = listings.get((where, pkg.name)) if listings is not None else None
+        candidates, others = _merge(pkg, listing, lock_path)
+        base = Selection(name=pkg.name, version=pkg.version,
+                         chosen=chosen or Candidate(filename="", url=""),
+                         candidates=candidates, other_versions=others,
+                         index="" if pkg.first_party else where, first_party=pkg.first_party)
+        if chosen is None:
+            finding = _other_target_finding(pkg, candidates, target, listing is not None)
+            recs.append(PackageRecord(selection=base, kind=None, tags=(), pure=False,
+                                      findings=[finding],
+                                      verdict=verdict_for([finding], config.strict)))
+            continue
+        evaluation = evaluate(base, target, config)
+        hashes = [f"sha256:{c.sha256}" for c in pkg.files if c.sha256]
+        evaluation = apply_lock(base, evaluation, target, config, hashes, refresh_hint)
+        recs.append(record_for(base, evaluation))
+    return recs

@@ -26,7 +26,7 @@ from poetry_wheelguard.errors import VerifyError, WheelguardError
 from poetry_wheelguard.models import SEVERITY_RANK, Finding, PackageRecord
 from poetry_wheelguard.policy import verdict_for
 from poetry_wheelguard.report import finding_from_json, redact_text
-from poetry_wheelguard.selfcmd import guard_command
+from poetry_wheelguard.selfcmd import child_environment, isolated_guard_command
 
 VERIFY_MODULE = "poetry_wheelguard.cli.verify"
 """The module of ``pip-guard verify``; verification runs only when it is installed."""
@@ -68,7 +68,8 @@ def verify_after_install(records: Sequence[PackageRecord], code: int, strict: bo
        strict mode and stays 0 in warn mode (``{"status": "failed", "reason": ...}``).
     4. Otherwise its findings are merged into ``records`` (:func:`merge_verification`) and
        its exit code wins: 0, or ``VERIFY_ERRORS`` (11) for an error in strict mode
-       (``{"status": "ran", "exit_code": N}``).
+       (``{"status": "ran", "exit_code": N, "elf_files": F, "distributions": D,
+       "errors": E, "warnings": W}``, the counts from verify's own report).
     """
     reason = next((why for applies, why in skip if applies), None)
     if reason is None and code == exitcodes.REFUSED:
@@ -90,13 +91,19 @@ def verify_after_install(records: Sequence[PackageRecord], code: int, strict: bo
         return (exitcodes.INTERNAL if strict else exitcodes.OK,
                 {"status": "failed", "reason": str(exc)})
     merge_verification(records, result)
+    out: dict[str, Any] = {"status": "ran", "exit_code": int(result.exit_code)}
+    summary = result.report.get("verification")
+    if isinstance(summary, dict):  # the counts of render.verification_line
+        for key in ("elf_files", "distributions", "errors", "warnings"):
+            if isinstance(summary.get(key), int):
+                out[key] = summary[key]
     if failed:
         say(f"{prog}: the install failed (exit code {code}); verified what was installed "
             f"(verification exit code {int(result.exit_code)})")
-        return code, {"status": "ran", "exit_code": int(result.exit_code), "partial": True,
-                      "reason": f"the install failed (exit code {code}); verified what was "
-                                "installed"}
-    return int(result.exit_code), {"status": "ran", "exit_code": int(result.exit_code)}
+        out.update(partial=True, reason=f"the install failed (exit code {code}); verified "
+                                        "what was installed")
+        return code, out
+    return int(result.exit_code), out
 
 
 VerifyRunner = Callable[..., "subprocess.CompletedProcess[str]"]
@@ -149,9 +156,8 @@ def _run_verify_process(cmd: list[str], cwd: str | None, runner: VerifyRunner | 
                         timeout: float | None) -> subprocess.CompletedProcess[str]:
     if runner is not None:
         return runner(cmd) if cwd is None else runner(cmd, cwd=cwd)
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONSTARTUP"}
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False,
-                          env=env, cwd=cwd)
+                          env=child_environment(), cwd=cwd, stdin=subprocess.DEVNULL)
 
 
 def verify_installed(python: str, names: Iterable[str] | None = None, *,
@@ -160,9 +166,11 @@ def verify_installed(python: str, names: Iterable[str] | None = None, *,
                      timeout: float | None = 600) -> InstalledVerification:
     """Verify distributions installed for the interpreter ``python``, in a separate process.
 
-    Runs ``sys.executable -m poetry_wheelguard verify --python PYTHON --mode MODE --report
-    TMP [--package NAME]...`` (``sys.executable pip-guard.pyz verify ...`` from the
-    single-file guard: :func:`~poetry_wheelguard.selfcmd.guard_command`) in ``cwd``
+    Runs ``sys.executable -I -S -c BOOT verify --python PYTHON --mode MODE --report TMP
+    [--package NAME]...`` isolated (:func:`~poetry_wheelguard.selfcmd.isolated_guard_command`:
+    no ``site``, so no ``.pth`` file of the environment just installed runs; the guard's
+    own directories, or the single-file guard's archive, put on ``sys.path`` by ``BOOT``), in
+    a clean environment (:func:`~poetry_wheelguard.selfcmd.child_environment`), in ``cwd``
     (default: this process's; the verify command reads
     ``[tool.wheelguard]`` there) and reads the report back (:meth:`InstalledVerification.
     from_report`). A separate process because pip 26 refuses imports while it installs, and
@@ -178,7 +186,7 @@ def verify_installed(python: str, names: Iterable[str] | None = None, *,
     """
     fd, report_path = tempfile.mkstemp(prefix="wheelguard-verify-", suffix=".json")
     os.close(fd)
-    cmd = [*guard_command(), "verify", "--python", python, "--mode", mode,
+    cmd = [*isolated_guard_command(), "verify", "--python", python, "--mode", mode,
            "--report", report_path]
     for name in names or ():
         cmd += ["--package", name]

@@ -31,6 +31,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from poetry_wheelguard import __version__
 from poetry_wheelguard.errors import ConfigError, WheelguardError
+from poetry_wheelguard.inputs import read_input_text
 from poetry_wheelguard.models import Candidate, Finding, PackageRecord, PassedOver, Selection
 
 SCHEMA = "wheelguard-report/1"
@@ -135,6 +136,9 @@ class Report:
         target: the target summary (:meth:`Target.summary`), or several for ``plan``.
         mode: ``warn`` or ``strict``.
         packages: one record per package, in the installer's order.
+        started: when the command started (:func:`now_iso`): each command takes it at its
+            start and passes it in (the default, the time the report is made, is the
+            finishing time); ``finished`` is taken by :meth:`to_json`.
         extra: further top-level fields (``verification``, ``errors``...).
         degraded_checks: checks that did not run (fully) because an installer name was
             missing, as ``{check, missing, fallback}``; written only when not empty.
@@ -304,19 +308,24 @@ def schema_path() -> Path:
 # --- reading reports back -----------------------------------------------------------------
 
 def load_report(path: str) -> dict[str, Any]:
-    """Read and check a ``wheelguard-report/1`` file: a JSON object of this schema whose
-    ``packages`` each have ``name``, ``version`` (strings) and ``kind``.
+    """Read and check a ``wheelguard-report/1`` file (a regular file, or ``-`` for standard
+    input: :func:`~poetry_wheelguard.inputs.read_input_text`): a JSON object of this schema
+    whose ``packages`` each have ``name``, ``version`` (strings) and ``kind``, and whose
+    ``findings``, where present, are a list of objects.
 
     Raises:
-        WheelguardError: unreadable, not JSON, another schema, or a package object without
-            ``name``/``version``/``kind`` (names the file).
+        WheelguardError: unreadable, not a regular file, not UTF-8, not JSON (also JSON
+            nested too deeply for the parser), another schema, or a package object without
+            ``name``/``version``/``kind`` or with ``findings`` of another shape (names the
+            file).
     """
+    text = read_input_text(path, "report")
     try:
-        data = json.loads(Path(path).read_text("utf-8"))
-    except OSError as exc:
-        raise WheelguardError(f"cannot read the report ({exc.strerror})",
+        data = json.loads(text)
+    except RecursionError as exc:
+        raise WheelguardError("not a wheelguard report (JSON nested too deeply)",
                               filename=path) from exc
-    except (UnicodeDecodeError, ValueError) as exc:
+    except ValueError as exc:
         raise WheelguardError(f"not a JSON report ({exc})", filename=path) from exc
     if not isinstance(data, dict) or data.get("schema") != SCHEMA:
         found = data.get("schema") if isinstance(data, dict) else type(data).__name__
@@ -328,6 +337,12 @@ def load_report(path: str) -> dict[str, Any]:
             and isinstance(p.get("version"), str) and "kind" in p for p in packages):
         raise WheelguardError("invalid report: every package needs name, version and kind",
                               filename=path)
+    for pkg in packages:
+        findings = pkg.get("findings", [])
+        if not isinstance(findings, list) or not all(isinstance(f, dict) for f in findings):
+            raise WheelguardError(
+                f"invalid report: findings of package {printable(pkg['name'])!r} must be a "
+                f"list of objects, not {type(findings).__name__}", filename=path)
     return data
 
 

@@ -8,17 +8,21 @@ requirement runs up to the first word that starts with ``-``.
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from packaging.requirements import InvalidRequirement, Requirement
 
 from poetry_wheelguard.distfiles import normalize
 from poetry_wheelguard.errors import WheelguardError
+from poetry_wheelguard.inputs import read_input_text
 from poetry_wheelguard.models import NormalizedName
+from poetry_wheelguard.report import printable, redact_url
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,25 @@ class RequirementSet:
     extra_index_urls: list[str] = field(default_factory=list)
     find_links: list[str] = field(default_factory=list)
     no_index: bool = False
+    # the files being read, outermost first (real paths): a file that includes itself,
+    # directly or through others, is an error, not a RecursionError
+    reading: list[str] = field(default_factory=list, repr=False, compare=False)
+
+
+# Nested -r files deeper than this are refused (pip has no bound; a chain this long is a
+# generated mistake).
+MAX_INCLUDE_DEPTH = 50
+
+
+def _check_url(value: str, option: str, origin: str) -> str:
+    """``value`` when it parses as a URL or a path (an IPv6 typo such as ``http://[::1/``
+    does not: one line naming ``origin``)."""
+    try:
+        urlsplit(value)
+    except ValueError as exc:
+        raise WheelguardError(f"{option} {printable(redact_url(value))!r} is not a valid URL "
+                              f"({exc})", filename=origin) from exc
+    return value
 
 
 _OPTION_WITH_VALUE = {"-i": "index", "--index-url": "index", "--extra-index-url": "extra",
@@ -94,7 +117,11 @@ def parse_requirement_line(line: str, origin: str, reqs: RequirementSet,
     tokens = line.split()
     cut = next((i for i, t in enumerate(tokens) if t.startswith("-")), len(tokens))
     spec = " ".join(tokens[:cut])
-    words = shlex.split(" ".join(tokens[cut:]))
+    try:
+        words = shlex.split(" ".join(tokens[cut:]))
+    except ValueError as exc:  # an unbalanced quote: `--hash="abc`
+        raise WheelguardError(f"cannot split the options ({exc}); close the quote",
+                              filename=origin) from exc
     if not spec:
         if not words:
             return
@@ -104,12 +131,15 @@ def parse_requirement_line(line: str, origin: str, reqs: RequirementSet,
             value = inline or (words[1] if len(words) > 1 else "")
             kind = _OPTION_WITH_VALUE[opt]
             if kind == "index":
-                reqs.index_url = value
+                reqs.index_url = _check_url(value, opt, origin)
             elif kind == "extra":
-                reqs.extra_index_urls.append(value)
+                reqs.extra_index_urls.append(_check_url(value, opt, origin))
             elif kind == "links":
-                reqs.find_links.append(value)
+                reqs.find_links.append(_check_url(value, opt, origin))
             elif kind == "req":
+                if "\x00" in value:
+                    raise WheelguardError(f"{opt} {printable(value)!r}: the file name holds a "
+                                          "NUL byte", filename=origin)
                 read_requirements_file((base or Path.cwd()) / value, reqs)
             return
         if head in _FLAGS:
@@ -141,18 +171,35 @@ def parse_requirement_line(line: str, origin: str, reqs: RequirementSet,
 
 
 def read_requirements_file(path: Path, reqs: RequirementSet | None = None) -> RequirementSet:
-    """Read a requirements file (pip's format, as ``pip freeze`` and pip-compile write it).
+    """Read a requirements file (pip's format, as ``pip freeze`` and pip-compile write it);
+    ``-`` is standard input. Only a regular file is read
+    (:func:`~poetry_wheelguard.inputs.read_input_text`): a FIFO or a device is refused
+    before any byte is read.
 
     Raises:
-        WheelguardError: unreadable file or invalid line (names ``file:line``).
+        WheelguardError: unreadable, a name with a NUL byte, not a regular file, not UTF-8,
+            a file that includes
+            itself (directly or through other ``-r`` files), ``-r`` files nested deeper
+            than :data:`MAX_INCLUDE_DEPTH`, or an invalid line (names ``file:line``).
     """
     out = reqs if reqs is not None else RequirementSet()
+    if "\x00" in str(path):
+        raise WheelguardError("the requirements file name holds a NUL byte",
+                              filename=printable(str(path)))
+    real = str(path) if str(path) == "-" else os.path.realpath(path)
+    if real in out.reading:
+        chain = " -> ".join([*out.reading[out.reading.index(real):], real])
+        raise WheelguardError(f"the requirements file includes itself ({chain}); remove "
+                              "the -r line that closes the loop", filename=str(path))
+    if len(out.reading) >= MAX_INCLUDE_DEPTH:
+        raise WheelguardError(f"-r files nested deeper than {MAX_INCLUDE_DEPTH}",
+                              filename=str(path))
+    text = read_input_text(path, "requirements file")
+    out.reading.append(real)
     try:
-        text = path.read_text("utf-8")
-    except OSError as exc:
-        raise WheelguardError(f"cannot read the requirements file ({exc.strerror})",
-                              filename=str(path)) from exc
-    for number, line in _logical_lines(text):
-        parse_requirement_line(line, f"{path}:{number}", out, path.parent)
+        for number, line in _logical_lines(text):
+            parse_requirement_line(line, f"{path}:{number}", out, path.parent)
+    finally:
+        out.reading.pop()
     return out
 

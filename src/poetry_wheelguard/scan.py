@@ -162,14 +162,23 @@ def build_context(target: Target, root: str = "/", *, interp: str | None = None,
 
 
 def _binaries(dist: DistInfo, ctx: ScanContext) -> dict[str, ElfResult]:
-    """Every file of ``dist`` whose magic bytes say ELF, Mach-O or PE (any name)."""
+    """Every file of ``dist`` whose magic bytes say ELF, Mach-O or PE (any name).
+
+    A cached scan is used only when every path it names is one of ``dist.files`` (the
+    RECORD entries :mod:`poetry_wheelguard.installed` accepted: regular files inside the
+    environment) with a known kind; any other cached scan is damaged or forged, and the
+    files are scanned again, so a cache file can never make verify open another path."""
     record_key = None
     kinds: dict[str, str] | None = None
     try:
         record_key = "record:" + FactsCache.key(os.stat(os.path.join(dist.path, "RECORD")))
         cached = ctx.store.scan(record_key)
-        if cached is not None and isinstance(cached.get("binaries"), dict):
-            kinds = cached["binaries"]
+        found = cached.get("binaries") if isinstance(cached, dict) else None
+        if isinstance(found, dict):
+            allowed = set(dist.files)
+            if all(isinstance(k, str) and k in allowed and v in ("elf", "macho", "pe")
+                   for k, v in found.items()):
+                kinds = found
     except OSError:
         record_key = None
     if kinds is None:
@@ -306,7 +315,7 @@ def index_findings(dists: Sequence[DistInfo], target: Target, config: Config, in
             chosen = sdists[0] if sdists else chosen
         selection = Selection(name=d.name, version=d.version, chosen=chosen,
                               candidates=tuple(f.candidate for f in files),
-                              other_versions=listing.other_versions(),
+                              other_versions=listing.other_versions(exclude=version),
                               index=listing.sources[-1] if listing.sources else "")
         out.setdefault(d.name, []).extend(evaluate(selection, target, config).findings)
     return out

@@ -133,5 +133,10 @@ def test_poetry2_wheel_for_its_own_libc_refused_before_install(
     assert pkg["filename"] == f"wg_musl_healthy-1.0-{MANYLINUX}.whl"  # Poetry's own choice
     assert run.returncode == exitcodes.REFUSED, run.output
     assert pkg["verdict"] == "refused"
+    # the hint says why (Poetry 2 computes the tags in its own glibc process) and what
+    # works (Poetry 1.8.5: test_poetry_installs_healthy_musllinux_wheel), not "upgrade"
+    (tag,) = [f for f in pkg["findings"] if f["code"] == "UNSUPPORTED_TAG"]
+    assert "in its own process" in tag["hint"] and "Poetry 1.8.5" in tag["hint"]
+    assert "upgrade" not in tag["hint"]
     assert env.state() == before, "installed before refusing"
     assert not [r for r in musl_server.requests[seen:] if r.startswith("/files/")]

@@ -41,13 +41,14 @@ class StaticIndex:
         (root / "files").mkdir(parents=True, exist_ok=True)
         self.requires_python: dict[str, str] = {}
         self.core_metadata: set[str] = set()
+        self.yanked: set[str] = set()
 
     def add(self, files: Sequence[Path], requires_python: str | None = None,
-            core_metadata: bool = False) -> None:
-        """Copy ``files`` into the tree and regenerate the affected project pages.
-
-        ``core_metadata``: serve each wheel's METADATA as its PEP 658 ``.metadata`` file
-        (pip then resolves with it without downloading the wheel)."""
+            core_metadata: bool = False, yanked: bool = False) -> None:
+        """Copy ``files`` into the tree and regenerate the affected project pages;
+        ``yanked`` marks them ``data-yanked`` (PEP 592); ``core_metadata`` serves each
+        wheel's METADATA as its PEP 658 ``.metadata`` file (pip then resolves with it
+        without downloading the wheel)."""
         projects = set()
         for f in files:
             if core_metadata and f.name.endswith(".whl"):
@@ -57,6 +58,8 @@ class StaticIndex:
                 shutil.copy2(f, dest)
             if requires_python:
                 self.requires_python[f.name] = requires_python
+            if yanked:
+                self.yanked.add(f.name)
             projects.add(project_of(f.name))
         for project in projects:
             self._write_project(project)
@@ -83,6 +86,7 @@ class StaticIndex:
                 (f.parent / f"{f.name}.metadata").write_bytes(data)
                 meta = f"sha256={hashlib.sha256(data).hexdigest()}"
                 attr += f' data-dist-info-metadata="{meta}" data-core-metadata="{meta}"'
+            attr += ' data-yanked="broken"' if f.name in self.yanked else ""
             links.append(f'<a href="../../files/{f.name}#sha256={digest}"{attr}>{f.name}</a><br/>')
         page = self.root / "simple" / project / "index.html"
         page.parent.mkdir(parents=True, exist_ok=True)

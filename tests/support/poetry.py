@@ -39,18 +39,25 @@ def poetry_venv(version: str) -> Path:
     """
     pyver = f"{sys.version_info[0]}.{sys.version_info[1]}"
     venv = CACHE / f"poetry-{version}-py{pyver}"
-    stamp = venv / "wheelguard-stamp.json"
     want = {"poetry": version, "python": base_python(), "repo": str(REPO)}
-    if stamp.is_file() and json.loads(stamp.read_text()) == want:
+    return cached_venv(venv, want, [f"poetry=={version}"], ["-e", str(REPO)])
+
+
+def cached_venv(venv: Path, want: Mapping[str, str], *installs: Sequence[str]) -> Path:
+    """``venv`` built with :func:`base_python` and each of ``installs`` (``pip install``
+    arguments) run in it, isolated from this machine's pip configuration; reused while its
+    stamp file holds ``want`` (what it was built for)."""
+    stamp = venv / "wheelguard-stamp.json"
+    if stamp.is_file() and json.loads(stamp.read_text()) == dict(want):
         return venv
     if venv.exists():
         shutil.rmtree(venv)
     env = isolated_env()
     subprocess.run([base_python(), "-m", "venv", str(venv)], check=True, env=env)
     pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q"]
-    subprocess.run([*pip, f"poetry=={version}"], check=True, env=env)
-    subprocess.run([*pip, "-e", str(REPO)], check=True, env=env)
-    stamp.write_text(json.dumps(want))
+    for args in installs:
+        subprocess.run([*pip, *args], check=True, env=env)
+    stamp.write_text(json.dumps(dict(want)))
     return venv
 
 
@@ -156,11 +163,18 @@ def write_project(
     url = index_url or "https://pypi.org/simple/"
     lines += ["", "[[tool.poetry.source]]", 'name = "wgindex"', f'url = "{url}"',
               'priority = "primary"']
-    if wheelguard:
-        lines += ["", "[tool.wheelguard]"]
-        lines += [f"{key} = {json.dumps(value)}" for key, value in wheelguard.items()]
+    lines += wheelguard_table(wheelguard)
     (path / "pyproject.toml").write_text("\n".join(lines) + "\n")
     return path
+
+
+def wheelguard_table(wheelguard: Mapping[str, object] | None) -> list[str]:
+    """The ``[tool.wheelguard]`` lines of a test project's pyproject.toml (none when
+    ``wheelguard`` is empty)."""
+    if not wheelguard:
+        return []
+    return ["", "[tool.wheelguard]",
+            *(f"{key} = {json.dumps(value)}" for key, value in wheelguard.items())]
 
 
 def drop_lock_files(lock: Path, filenames: Sequence[str]) -> None:

@@ -14,7 +14,7 @@ import sys
 from poetry_wheelguard import exitcodes
 from poetry_wheelguard.cli.options import add_global_options
 from poetry_wheelguard.diff import diff_document, render_diff
-from poetry_wheelguard.report import write_json_atomic
+from poetry_wheelguard.report import now_iso, write_json_atomic
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -38,6 +38,7 @@ def run_diff(ns: argparse.Namespace, argv: list[str]) -> int:
     Raises:
         WheelguardError: translated to exit code 12 by :func:`poetry_wheelguard.cli.main`.
     """
+    started = now_iso()
     try:
         own = _parser().parse_args(argv)
     except SystemExit as exc:
@@ -45,7 +46,7 @@ def run_diff(ns: argparse.Namespace, argv: list[str]) -> int:
     mode = getattr(own, "mode", None) or getattr(ns, "mode", None) or "warn"
     report_path = getattr(own, "report", None) or getattr(ns, "report", None)
     doc, changes, la, lb, unchanged = diff_document(own.a, own.b, own.a_target,
-                                                    own.b_target, mode)
+                                                    own.b_target, mode, started)
     if own.json:
         json.dump(doc, sys.stdout, indent=2)
         sys.stdout.write("\n")

@@ -19,6 +19,9 @@ def add_global_options(parser: argparse.ArgumentParser, *, suppress: bool = Fals
                         help="warn: log and report; strict: refuse and exit non-zero")
     parser.add_argument("--report", metavar="PATH", default=default,
                         help="write the JSON report (wheelguard-report/1) to PATH")
+    parser.add_argument("--sbom", metavar="PATH", default=default,
+                        help="also write a CycloneDX 1.6 JSON SBOM to PATH (install, audit; "
+                             "needs the sbom extra)")
     parser.add_argument("--config", metavar="PATH", default=default,
                         help="read [tool.wheelguard] from this pyproject.toml")
     parser.add_argument("--allow-sdist", metavar="NAME", action="append",

@@ -1,7 +1,7 @@
 """``pip-guard plan``: what each package would install on each target, without installing.
 
-    pip-guard plan --target NAME... [-r requirements.txt | PKG==VER ... | --lock poetry.lock]
-                   [--index-url URL] [--extra-index-url URL]... [--find-links LOC]...
+    pip-guard plan --target NAME... [-r requirements.txt | PKG==VER ... | --lock LOCK]
+                   [--offline] [--index-url URL] [--extra-index-url URL]... [--find-links LOC]...
                    [--no-index] [--no-cache] [--extras NAME]... [--group NAME]...
 
 Nothing is built or installed and no package code runs; only index pages are read
@@ -13,6 +13,12 @@ Nothing is built or installed and no package code runs; only index pages are rea
   edges, walked from the project's roots; :mod:`poetry_wheelguard.locks.poetry`). The file
   is the one Poetry's ``Chooser`` picks
   (:func:`~poetry_wheelguard.choosers.choose_like_poetry`).
+* **uv.lock** (version 1, revisions 1-5) and **pylock.toml** (PEP 751), recognised by name
+  and content (:func:`poetry_wheelguard.locks.read_lock`): the packages uv (or a PEP 751
+  installer, ``Pylock.select``) installs on the target, the file uv takes
+  (:func:`~poetry_wheelguard.choosers.choose_like_uv`); each release is looked up on the
+  index the lock names (``--index-url`` replaces it; ``--offline`` plans from the lock
+  alone), since neither format keeps every file of a release.
 * **pinned requirements** (``==``/``===``; ``--hash`` honoured; the format ``pip freeze`` and
   pip-compile write; :mod:`poetry_wheelguard.requirements`): the index listings
   (:mod:`poetry_wheelguard.index`), the file pip picks
@@ -37,6 +43,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -47,23 +54,54 @@ from poetry_wheelguard.errors import ConfigError
 from poetry_wheelguard.locks import check_selection, read_lock
 from poetry_wheelguard.models import PackageRecord
 from poetry_wheelguard.planning import PlanResult, plan_lock, plan_requirements
-from poetry_wheelguard.render import VERDICT_STYLE, Cell, print_table, render_findings, table_rows
-from poetry_wheelguard.report import Report, check_report_path, write_json_atomic
+from poetry_wheelguard.render import (
+    VERDICT_STYLE,
+    Cell,
+    packages_line,
+    print_table,
+    render_findings,
+    table_rows,
+)
+from poetry_wheelguard.report import Report, check_report_path, now_iso, write_json_atomic
 from poetry_wheelguard.requirements import (
     RequirementSet,
     parse_requirement_line,
     read_requirements_file,
 )
 from poetry_wheelguard.target_options import add_target_options, targets_from_options
-from poetry_wheelguard.targets import running_target
+from poetry_wheelguard.targets import Target, running_target
+
+STRICT_REFUSES = "warn, strict refuses"
+"""The verdict text of a package whose findings include an error shown in warn mode: strict
+mode would refuse it (a plain ``warn`` is a true warning, which strict mode lets through)."""
+
+STRICT_REFUSES_STYLE = "bold dark_orange"
+"""The rich style of :data:`STRICT_REFUSES` (a true warning is ``yellow``)."""
+
+
+def cell_verdict(rec: PackageRecord) -> tuple[str, str]:
+    """``(text, rich style)`` of one package's verdict in the plan table: ``ok``,
+    ``refused`` (strict mode), ``warn`` (warnings only) or :data:`STRICT_REFUSES` (an
+    error-severity finding in warn mode)."""
+    if rec.verdict == "warn" and any(f.severity == "error" for f in rec.findings):
+        return STRICT_REFUSES, STRICT_REFUSES_STYLE
+    return rec.verdict, VERDICT_STYLE[rec.verdict]
 
 
 def cell_label(rec: PackageRecord) -> str:
-    """Short text of one package on one target: file kind and codes of its findings."""
+    """Short text of one package on one target: file kind, codes of its findings and the
+    verdict (:func:`cell_verdict`; none when ``ok``)."""
     if rec.kind is None:
         return "no file"
     _, _, label, verdict, codes = table_rows([rec])[0]
-    return label + (f" [{codes}]" if codes else "") + ("" if verdict == "ok" else f" {verdict}")
+    text, _ = cell_verdict(rec)
+    return label + (f" [{codes}]" if codes else "") + ("" if verdict == "ok" else f" {text}")
+
+
+def note_lines(targets: Sequence[Target], prog: str = "pip-guard") -> list[str]:
+    """One ``PROG: note: ...`` line per target that carries a :attr:`Target.note` (a
+    Python version newer than the presets table, planned on the family's newest base)."""
+    return [f"{prog}: note: {t.note}" for t in targets if t.note]
 
 
 def render_plan(result: PlanResult, stream: IO[str]) -> None:
@@ -86,24 +124,34 @@ def render_plan(result: PlanResult, stream: IO[str]) -> None:
             text = cell_label(got)
             if len(versions) > 1:
                 text = f"{got.selection.version}: {text}"
-            cells.append((text, VERDICT_STYLE[got.verdict]))
+            cells.append((text, cell_verdict(got)[1]))
         table.append([pkg, versions[0] if len(versions) == 1 else "varies", *cells])
     print_table(["package", "version", *names], table, stream,
                 title=f"plan ({result.installer}'s choice of file)")
     for tname in names:
         render_findings(result.records[tname], stream, prefix=tname)
+    print(plan_summary(result), file=stream)
+
+
+def plan_summary(result: PlanResult) -> str:
+    """The plan's closing line: per target, its packages' verdicts (one line for every
+    target), e.g. ``plan: python:3.11-slim: 4 packages: 3 ok, 1 warn, 0 refused``."""
+    return "plan: " + "; ".join(packages_line(result.records[t.name], t.name)
+                                for t in result.targets)
 
 
 def plan_report(result: PlanResult, config: Config, exit_code: int,
-                extra: dict[str, Any] | None = None) -> dict[str, Any]:
+                extra: dict[str, Any] | None = None, started: str = "") -> dict[str, Any]:
     """The ``wheelguard-report/1`` document of a plan: ``target`` is the list of target
-    summaries and every package object carries the ``target`` name it is planned for."""
+    summaries and every package object carries the ``target`` name it is planned for;
+    ``started`` is when the command started (default: now)."""
     records = [r for t in result.targets for r in result.records[t.name]]
     owners = [t.name for t in result.targets for _ in result.records[t.name]]
     report = Report(command="plan", mode=config.mode,
                     target=[t.summary() for t in result.targets],
                     installer={"name": result.installer}, packages=records,
-                    exit_code=exit_code, extra=dict(extra or {}))
+                    exit_code=exit_code, started=started or now_iso(),
+                    extra=dict(extra or {}))
     data = report.to_json()
     for pkg, owner in zip(data["packages"], owners):
         pkg["target"] = owner
@@ -119,7 +167,11 @@ def _parser() -> argparse.ArgumentParser:
                         help="requirements (pinned ones are planned as given)")
     parser.add_argument("-r", "--requirement", action="append", default=[], metavar="FILE",
                         help="a requirements file (pip freeze / pip-compile format)")
-    parser.add_argument("--lock", metavar="POETRY_LOCK", help="plan a poetry.lock (offline)")
+    parser.add_argument("--lock", metavar="LOCK",
+                        help="plan a poetry.lock (offline), uv.lock or pylock.toml")
+    parser.add_argument("--offline", action="store_true",
+                        help="uv.lock / pylock.toml: plan from the lock's files alone, "
+                        "without looking the releases up on their index")
     parser.add_argument("--extras", action="append", default=[], metavar="NAME",
                         help="root extras to include (lock)")
     parser.add_argument("--group", action="append", default=[], metavar="NAME",
@@ -160,9 +212,10 @@ def run_plan(ns: argparse.Namespace, argv: list[str]) -> int:
     Raises:
         ConfigError, WheelguardError: translated to exit codes by :func:`cli.main`.
     """
-    from poetry_wheelguard.index import IndexClient, default_cache_dir
+    from poetry_wheelguard.index import IndexClient, client_for, default_cache_dir
     from poetry_wheelguard.pip.config import pip_index_config
 
+    started = now_iso()
     parser = _parser()
     try:
         own = parser.parse_args(argv)
@@ -171,9 +224,11 @@ def run_plan(ns: argparse.Namespace, argv: list[str]) -> int:
     merged = argparse.Namespace(**{**vars(ns), **{k: v for k, v in vars(own).items()}})
     config = config_from_namespace(merged)
     targets = targets_from_options(own) or [running_target()]
+    for line in note_lines(targets):
+        print(line, file=sys.stderr)
     sources = sum(bool(x) for x in (own.lock, own.requirement, own.packages))
     if sources != 1:
-        raise ConfigError("give one of --lock POETRY_LOCK, -r FILE or PKG==VER arguments")
+        raise ConfigError("give one of --lock LOCK, -r FILE or PKG==VER arguments")
     if not own.lock and (own.extras or own.group):
         raise ConfigError("--extras and --group select from a poetry.lock: give --lock, or "
                           "write the extras into the requirements (name[extra]==version)")
@@ -182,8 +237,12 @@ def run_plan(ns: argparse.Namespace, argv: list[str]) -> int:
     if own.lock:
         lock = read_lock(own.lock)
         check_selection(lock, own.extras, own.group)
-        result = plan_lock(lock, targets, config, own.extras, own.group)
+        lookup = None if own.offline or lock.format == "poetry.lock" else client_for
+        result = plan_lock(lock, targets, config, own.extras, own.group, lookup=lookup,
+                           index_url=own.index_url)
         extra: dict[str, Any] = {"plan": {"lock": own.lock, "lock_version": lock.lock_version}}
+        if lock.format != "poetry.lock":
+            extra["plan"].update(lock_format=lock.format, index_lookup=lookup is not None)
     else:
         reqs = RequirementSet()
         for path in own.requirement:
@@ -203,17 +262,19 @@ def run_plan(ns: argparse.Namespace, argv: list[str]) -> int:
         result = plan_requirements(reqs, targets, config, client, index_args)
         extra = {"plan": {"requirements": own.requirement + own.packages,
                           "sources": list(client.sources)}}
-    return finish_plan(result, config, extra, sys.stdout)
+    return finish_plan(result, config, extra, sys.stdout, started=started)
 
 
 def finish_plan(result: PlanResult, config: Config, extra: dict[str, Any],
                 stream: IO[str], errors: IO[str] | None = None,
-                prog: str = "pip-guard") -> int:
+                prog: str = "pip-guard", started: str = "") -> int:
     """Print the plan to ``stream``, write ``config.report`` and return the exit code
     (10 in strict mode when some target would refuse something, else 0). Shared by
     ``pip-guard plan`` and the Poetry plugin (``poetry wheelguard plan``).
 
-    The strict-mode line goes to ``errors`` (default ``sys.stderr``), prefixed by ``prog``.
+    The strict-mode line goes to ``errors`` (default ``sys.stderr``), prefixed by ``prog``;
+    ``started`` is the report's start time (:func:`~poetry_wheelguard.report.now_iso` taken
+    when the command started; default: now).
 
     Raises:
         WheelguardError: the report cannot be written.
@@ -221,7 +282,7 @@ def finish_plan(result: PlanResult, config: Config, extra: dict[str, Any],
     code = exitcodes.REFUSED if config.strict and result.refused else exitcodes.OK
     render_plan(result, stream)
     if config.report:
-        write_json_atomic(config.report, plan_report(result, config, code, extra))
+        write_json_atomic(config.report, plan_report(result, config, code, extra, started))
     if code == exitcodes.REFUSED:
         print(f"{prog}: strict mode: the plan has refusals (exit 10)",
               file=errors if errors is not None else sys.stderr)

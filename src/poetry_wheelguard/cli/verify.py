@@ -21,7 +21,9 @@ Targets:
 Exit codes (:mod:`poetry_wheelguard.exitcodes`): 0 when no error finding, or in warn mode
 (the default) whatever was found - findings are printed and reported, the exit code stays
 0; 11 (``VERIFY_ERRORS``) in strict mode when any error finding exists; 12 for unreadable
-input (an interpreter that does not run, a missing directory, an unreachable ``--index``);
+input (an interpreter that does not run, a missing directory, an unreachable ``--index``)
+and, in either mode, when no distribution is found where the target installs packages
+(nothing verified is no pass);
 64 for a bad command line.
 
 Nothing is imported or executed from the verified files: they are read as bytes
@@ -46,8 +48,8 @@ from poetry_wheelguard.factscache import FactsCache, cache_file
 from poetry_wheelguard.image.rootfs import SysrootFacts, sysroot_target
 from poetry_wheelguard.installed import find_distributions
 from poetry_wheelguard.models import SEVERITY_RANK, NormalizedName
-from poetry_wheelguard.render import render_findings, render_table
-from poetry_wheelguard.report import Report, write_json_atomic
+from poetry_wheelguard.render import packages_line, render_findings, render_table, verified_line
+from poetry_wheelguard.report import Report, check_report_path, now_iso, write_json_atomic
 from poetry_wheelguard.scan import (
     build_context,
     index_findings,
@@ -98,6 +100,7 @@ def run_verify(ns: argparse.Namespace, argv: list[str]) -> int:
         args = _parser().parse_args(argv, namespace=ns)
     except SystemExit as exc:
         return exitcodes.OK if exc.code == 0 else exitcodes.USAGE
+    started_at = now_iso()
     config = config_from_namespace(args)
     if args.sysroot and not args.path:
         print("pip-guard: error: --sysroot needs --path DIR (the image's site-packages)",
@@ -107,6 +110,8 @@ def run_verify(ns: argparse.Namespace, argv: list[str]) -> int:
         print("pip-guard: error: --libc needs --sysroot ROOT (without it, the interpreter "
               "tells its libc)", file=sys.stderr)
         return exitcodes.USAGE
+    if config.report:  # before the run, as every other command: exit 64, not 12 at the end
+        check_report_path(config.report)
     started = time.perf_counter()
     root = os.path.abspath(args.sysroot) if args.sysroot else "/"
     sys_facts: SysrootFacts | None = None
@@ -132,7 +137,17 @@ def run_verify(ns: argparse.Namespace, argv: list[str]) -> int:
     ctx = build_context(target, root, interp=sys_facts.interp if sys_facts else None,
                         libc_path=sys_facts.libc_path if sys_facts else None,
                         ld_library_path=args.ld_library_path, store=store)
-    dists = find_distributions(sites, args.package)
+    dists = find_distributions(sites, args.package,
+                               link_root=args.sysroot or None)
+    if not dists and not args.package:
+        # Nothing where the target says packages go (a probe that named the wrong scheme,
+        # a wrong --path): checking nothing is no pass.
+        raise WheelguardError(
+            f"found no installed distribution (*.dist-info) in {', '.join(sites) or '(none)'}"
+            ", where the target installs packages: nothing was verified; check that "
+            "--python (ENV/bin/python) or --path (its site-packages) names the environment "
+            "you meant",
+            filename=target.executable or None)
     if args.package:
         unknown = sorted(set(map(_norm, args.package)) - {d.name for d in dists})
         if unknown and not dists:
@@ -167,12 +182,14 @@ def run_verify(ns: argparse.Namespace, argv: list[str]) -> int:
     store.save()
     if config.report:
         report = Report(command="verify", mode=config.mode, target=target.summary(),
-                        packages=records, exit_code=code, extra={"verification": summary})
+                        packages=records, exit_code=code, started=started_at,
+                        extra={"verification": summary})
         write_json_atomic(config.report, report.to_json())
     render_findings(records, sys.stdout)
     render_table(records, sys.stdout, title=f"pip-guard verify: {target.name}")
-    print(f"verified {summary['elf_files']} ELF files in {len(records)} distributions: "
-          f"{errors} error(s), {summary['warnings']} warning(s)", file=sys.stdout)
+    print(verified_line(summary["elf_files"], len(records), errors, summary["warnings"]),
+          file=sys.stdout)
+    print(packages_line(records), file=sys.stdout)
     return code
 
 

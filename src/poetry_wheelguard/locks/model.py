@@ -1,7 +1,7 @@
 """The locked-package model every lock reader returns, whatever the lock's format.
 
-A reader (``locks/poetry.py`` today; a pylock.toml (PEP 751) or uv.lock reader
-likewise) turns its format into a :class:`Lock`: the packages, each with its files (file
+A reader (``locks/poetry.py``, ``locks/uv.py``, ``locks/pylock.py``) turns its format
+into a :class:`Lock`: the packages, each with its files (file
 name, URL, sha256), its dependencies (name, constraint, PEP 508 markers, extras), its
 groups and its environment markers, plus the project's roots, extras and groups. Planning
 (:mod:`poetry_wheelguard.planning`) reads nothing else.
@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from poetry_wheelguard.models import Candidate, NormalizedName
 
-LockFormat = Literal["poetry.lock"]
-"""The lock formats read (``pylock.toml`` and ``uv.lock`` are to come)."""
+LockFormat = Literal["poetry.lock", "uv.lock", "pylock.toml"]
+"""The lock formats read: poetry.lock 2.0/2.1, uv.lock version 1, PEP 751 pylock.toml 1.x."""
 
 FIRST_PARTY_SOURCES = frozenset({"directory", "git", "file", "url"})
 """Source types of a package built from a local directory, a VCS checkout, a local file
@@ -37,6 +37,13 @@ class LockedDependency:
         extras: the extras asked of the dependency.
         group: a root's dependency group (PEP 503 normalized: ``main``, ``dev``, or a
             declared group's name); ``main`` for a package's own dependencies.
+        specifier: ``constraint`` as a PEP 440 specifier set (``^0.25`` ->
+            ``>=0.25,<0.26``), ``""`` for any version or a constraint PEP 440 cannot
+            express (Poetry's ``||``); the reader fills it for the roots (the hints name
+            versions inside it: :attr:`~poetry_wheelguard.models.Selection.specifier`).
+        extra: the package's own extra that brings the (optional) edge in, when the lock
+            records edges per extra (uv.lock ``[package.optional-dependencies]``);
+            ``None`` otherwise (poetry.lock names them in ``LockedPackage.extras``).
     """
 
     name: NormalizedName
@@ -45,6 +52,8 @@ class LockedDependency:
     optional: bool
     extras: tuple[str, ...]
     group: str = "main"
+    specifier: str = ""
+    extra: str | None = None
 
 
 @dataclass(frozen=True)
@@ -59,7 +68,8 @@ class LockedPackage:
             ``{group: marker}``; ``None`` = always (or: the lock tells only by its edges).
         extras: the package's own extras, ``{extra: (PEP 508 requirements, ...)}``.
         source_type: ``legacy``, ``directory``, ``git``, ``file``, ``url`` or ``None``
-            (the default index).
+            (the default index); uv.lock's ``registry`` for a release of a named index
+            (its ``editable``/``directory`` read as ``directory``, ``path`` as ``file``).
         source_url: the index or the first-party source's URL (credentials removed).
     """
 
@@ -87,13 +97,19 @@ class Lock:
     Attributes:
         path: the lock file, as given.
         format: the lock's format (:data:`LockFormat`).
-        lock_version: the format's own version (poetry.lock: ``2.0``, ``2.1``).
+        lock_version: the format's own version (poetry.lock: ``2.0``, ``2.1``; uv.lock:
+            ``1 revision 3``; pylock.toml: ``1.0``).
         packages: the locked packages, in lock order.
         roots: the project's direct dependencies, each with its group; empty when the
             lock and its project do not tell.
         extras: the project's own extras, ``{normalized extra: (project names, ...)}``.
         declared_groups: the dependency groups the project declares (normalized;
             ``main`` included), or ``None`` when they cannot be read.
+        created_by: the tool that wrote the lock, when the format says (pylock.toml
+            ``created-by``); ``""`` otherwise.
+        document: the format's validated document where selection runs on it (pylock.toml:
+            the ``packaging.pylock.Pylock`` that ``Pylock.select`` is called on); ``None``
+            for the other formats.
     """
 
     path: str
@@ -103,3 +119,5 @@ class Lock:
     roots: tuple[LockedDependency, ...] = ()
     extras: Mapping[str, tuple[NormalizedName, ...]] = field(default_factory=dict)
     declared_groups: frozenset[str] | None = None
+    created_by: str = ""
+    document: Any = field(default=None, compare=False, repr=False)

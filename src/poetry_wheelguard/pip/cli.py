@@ -17,6 +17,11 @@ pip older than 22.2 or no pip; ``USAGE`` (64) for a bad pip-guard option, config
 ``WHEELGUARD_*`` variable or a report path that cannot be written (checked before pip
 runs); ``INTERNAL`` (70) for a failure of the guard.
 
+Ctrl-C (SIGINT) while pip runs exits ``130`` (pip itself answers it with 1). After pip
+fails or is interrupted, a package whose distribution is not in the destination at the
+chosen version gets the ``NOT_INSTALLED`` finding (:func:`mark_not_installed`): the table
+and the report never say ``ok`` of a package pip did not install.
+
 A closed output pipe (``pip-guard ... | head -1``) changes nothing but the output: on
 ``BrokenPipeError`` stdout and stderr are pointed at ``os.devnull`` (Python's documented
 recipe) and the run ends as it would have, report and exit code included.
@@ -27,7 +32,10 @@ from __future__ import annotations
 import argparse
 import io
 import os
+import signal
+import site
 import sys
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -37,7 +45,8 @@ from packaging.version import InvalidVersion, Version
 from poetry_wheelguard import exitcodes
 from poetry_wheelguard.cli.options import config_from_namespace
 from poetry_wheelguard.config import Config
-from poetry_wheelguard.models import PackageRecord
+from poetry_wheelguard.distfiles import normalize
+from poetry_wheelguard.models import Finding, PackageRecord
 from poetry_wheelguard.pip import hooks
 from poetry_wheelguard.postinstall import (
     VERIFY_MODULE,
@@ -46,7 +55,7 @@ from poetry_wheelguard.postinstall import (
     verify_available,
     verify_installed,
 )
-from poetry_wheelguard.render import render_findings, render_table
+from poetry_wheelguard.render import render_findings, render_table, summary_lines
 from poetry_wheelguard.report import (
     Report,
     check_report_path,
@@ -217,6 +226,7 @@ def _verify_skip_checks(outcome: Outcome, config: Config, code: int, custom_targ
     opts = outcome.options
     checks = [
         (not config.verify, "disabled (--no-verify / verify = false)"),
+        (code == exitcodes.INTERRUPTED, "interrupted (Ctrl-C)"),
         (verifier is None, f"{VERIFY_MODULE} is not installed"),
         (custom_target, "the target is not this interpreter (pip --platform/--python-version/"
                         "--abi/--implementation)"),
@@ -248,23 +258,98 @@ def refusal_summary(outcome: Outcome) -> str:
             "directories, not in the environment)")
 
 
+NOT_INSTALLED = "NOT_INSTALLED"
+
+
+def _destination_sites(outcome: Outcome) -> list[str] | None:
+    """Where pip installed to, when it can be told without pip: ``--target DIR``, the user
+    site (``--user``), else the running interpreter's purelib/platlib; ``None`` for
+    ``--prefix``/``--root`` (not looked into)."""
+    opts = outcome.options
+    if opts.get("prefix_path") or opts.get("root_path"):
+        return None
+    if opts.get("target_dir"):
+        return [str(opts["target_dir"])]
+    sites = [p for p in (outcome.target.purelib, outcome.target.platlib) if p]
+    if opts.get("use_user_site") and site.USER_SITE:
+        sites.insert(0, site.USER_SITE)
+    return sites
+
+
+def mark_not_installed(outcome: Outcome, why: str) -> None:
+    """After pip failed (``why``: ``"pip exited 1"``, ``"interrupted"``): every record whose
+    distribution is not in the destination (:func:`_destination_sites`) at the chosen
+    version gets a ``NOT_INSTALLED`` warning and is no longer ``ok`` (pip's own hash
+    mismatch, a download error, Ctrl-C: pip installs nothing, or only part).
+    Refused records keep their verdict."""
+    from poetry_wheelguard.installed import find_distributions
+
+    sites = _destination_sites(outcome)
+    found = {} if sites is None else {
+        d.name: d.version for d in find_distributions(
+            sites, [r.selection.name for r in outcome.records])}
+    for rec in outcome.records:
+        if rec.verdict == "refused":
+            continue
+        if found.get(normalize(rec.selection.name)) == rec.selection.version:
+            continue
+        where = "" if sites is not None else " (not looked for under --prefix/--root)"
+        rec.findings.append(Finding(
+            NOT_INSTALLED, "warning",
+            f"{rec.selection.name} {rec.selection.version}: {why} before it was installed; "
+            f"it is not in the environment{where}",
+            "read pip's error above; run the install again"))
+        rec.verdict = "warn"
+
+
+class _Interrupts:
+    """Notes Ctrl-C (SIGINT) while pip runs: pip catches ``KeyboardInterrupt`` and returns
+    1, so without this the guard could not tell an interrupted install from a failed one.
+    Only in the main thread (where Python delivers signals); the handler it replaces is
+    put back on exit."""
+
+    def __init__(self) -> None:
+        self.seen = False
+        self._previous: Any = None
+
+    def _on_sigint(self, signum: int, frame: Any) -> None:
+        self.seen = True
+        raise KeyboardInterrupt
+
+    def __enter__(self) -> _Interrupts:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._on_sigint)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+
+
 def finish(outcome: Outcome, config: Config, argv: Sequence[str], *,
-           custom_target: bool, verifier: Verifier | None, started: str | None = None) -> int:
-    """Verify, print the table and findings, write the report; return the exit code.
+           custom_target: bool, verifier: Verifier | None, sbom: str | None = None,
+           interrupted: bool = False, started: str = "") -> int:
+    """Verify, print the table and findings, write the report (``started``: when the
+    command started, default now); return the exit code.
 
-    ``started``: when the command started (the report's ``started``; now when ``None``).
-
-    A strict refusal exits ``REFUSED`` whatever pip returned; a closed output pipe only
+    A strict refusal exits ``REFUSED`` whatever pip returned; Ctrl-C (``interrupted``)
+    exits 130; after pip failed or was interrupted, a package that is not installed is
+    marked ``NOT_INSTALLED`` (:func:`mark_not_installed`); a closed output pipe only
     silences the output (module docstring).
     """
     records = outcome.records
     _flush_stdout()
     if outcome.refused:
         code = exitcodes.REFUSED
+    elif interrupted:
+        code = exitcodes.INTERRUPTED
     elif outcome.internal_error is not None and outcome.pip_code != 0:
         code = exitcodes.INTERNAL
     else:
         code = outcome.pip_code
+    if not outcome.refused and (interrupted or outcome.pip_code != 0):
+        mark_not_installed(outcome, "interrupted (Ctrl-C)" if interrupted
+                           else f"pip exited {outcome.pip_code}")
 
     def verify(names: list[str]) -> InstalledVerification:
         assert verifier is not None  # a skip check otherwise
@@ -277,6 +362,8 @@ def finish(outcome: Outcome, config: Config, argv: Sequence[str], *,
         def table() -> None:
             render_table(records, sys.stderr, title=TABLE_TITLE)
             render_findings(records, sys.stderr)
+            for line in summary_lines(records, "pip-guard", verification):
+                print(line, file=sys.stderr)
 
         _emit(table)
     if outcome.internal_error is not None:
@@ -287,17 +374,22 @@ def finish(outcome: Outcome, config: Config, argv: Sequence[str], *,
         say(refusal_summary(outcome))
     elif code == exitcodes.VERIFY_ERRORS:
         say("pip-guard: strict mode: verification found errors in the installed files above")
-    if config.report:
+    if config.report or sbom:
         report = Report(
             command="install", mode=config.mode, target=outcome.target.summary(),
             installer={"name": "pip", "version": outcome.pip_version}, packages=records,
-            exit_code=code, degraded_checks=outcome.degraded, started=started or now_iso(),
+            exit_code=code, started=started or now_iso(), degraded_checks=outcome.degraded,
             extra={"pip": {"mode": outcome.mode, "args": [redact_text(a) for a in argv],
                            **({"passed_over": outcome.passed_over}
                               if outcome.passed_over else {}), **outcome.pip_extra},
                    "verification": verification},
-        )
-        write_json_atomic(config.report, report.to_json())
+        ).to_json()
+        if config.report:
+            write_json_atomic(config.report, report)
+        if sbom:
+            from poetry_wheelguard.sbom import write_sbom
+
+            write_sbom(sbom, report)
     _flush_stdout()
     return code
 
@@ -332,6 +424,11 @@ def run_install(ns: argparse.Namespace, argv: list[str]) -> int:
     config = config_from_namespace(ns)
     if config.report:
         check_report_path(config.report)
+    if getattr(ns, "sbom", None):
+        from poetry_wheelguard.sbom import require_library
+
+        check_report_path(ns.sbom, setting="--sbom")
+        require_library()  # before pip runs, not after the install
     _warm_up()
     running = running_target()
     verifier = load_verifier() if config.verify else None
@@ -358,11 +455,16 @@ def run_install(ns: argparse.Namespace, argv: list[str]) -> int:
             "pip install; see docs/pip.md)")
         from poetry_wheelguard.pip import subprocess_mode  # pip is not imported in-process
 
-        sub = subprocess_mode.run(config, argv, running)
+        with _Interrupts() as interrupts:
+            sub = subprocess_mode.run(config, argv, running)
         outcome = Outcome(sub.pip_code, sub.records, sub.refused, sub.target,
                           api.version, "subprocess", sub.options, resolved=sub.dry_run is None,
                           pip_extra={} if sub.dry_run is None else {"dry_run": sub.dry_run})
     else:
-        outcome = run_in_process(api, config, argv, running)
+        with _Interrupts() as interrupts:
+            outcome = run_in_process(api, config, argv, running)
+    if interrupts.seen:
+        say("pip-guard: interrupted")
     return finish(outcome, config, argv, custom_target=outcome.target is not running,
-                  verifier=verifier, started=started)
+                  verifier=verifier, sbom=getattr(ns, "sbom", None),
+                  interrupted=interrupts.seen, started=started)

@@ -180,17 +180,21 @@ class WheelguardPlanCommand(Command):  # type: ignore[misc,unused-ignore]
         some target would refuse a package; 12 without a readable poetry.lock; 64 for a bad
         option or configuration, a report path where no file can be written, or a group or
         extra the project does not have (all checked before anything is planned)."""
-        from poetry_wheelguard.cli.plan import finish_plan
+        from poetry_wheelguard.cli.plan import finish_plan, note_lines
         from poetry_wheelguard.config import load_config
         from poetry_wheelguard.locks import check_selection, read_lock
         from poetry_wheelguard.planning import plan_lock
+        from poetry_wheelguard.report import now_iso
 
+        started = now_iso()
         project_dir = project_dir_of(self.poetry)
         extras, groups = _words(self.option("extras")), _words(self.option("only"))
         try:
             config = load_config(cwd=project_dir, flags={
                 "mode": self.option("mode"), "report": self.option("report")})
             targets = self._targets()
+            for line in note_lines(targets, prog="wheelguard"):
+                self.line_error(escape_markup(line), style="comment")
             if config.report:  # relative to the project dir, as [tool.wheelguard] report
                 report = project_dir / config.report
                 config = replace(config, report=str(report))
@@ -215,7 +219,8 @@ class WheelguardPlanCommand(Command):  # type: ignore[misc,unused-ignore]
             result = plan_lock(lock, targets, config, extras, groups)
             extra = {"plan": {"lock": str(lock_path), "lock_version": lock.lock_version},
                      "poetry": {"command": self.name, "version": running_poetry_version()}}
-            code = finish_plan(result, config, extra, out, err, prog="wheelguard")
+            code = finish_plan(result, config, extra, out, err, prog="wheelguard",
+                               started=started)
         except ConfigError as exc:  # a group or extra the project does not have
             self._error(str(exc))
             return exitcodes.USAGE

@@ -160,7 +160,9 @@ def other_release_files(repository: Any, package: Any) -> list[str]:
     if not callable(get_page):
         return []
     try:
-        return [str(link.filename) for link in get_page(package.name).links]
+        # PEP 592: yanked files are no hint (an all-yanked release then gives none)
+        return [str(link.filename) for link in get_page(package.name).links
+                if not getattr(link, "yanked", False)]
     except Exception:  # hints only: never fail an install for them
         return []
 

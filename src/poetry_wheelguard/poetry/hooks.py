@@ -43,11 +43,12 @@ import hashlib
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from io import StringIO
 from pathlib import Path
 from typing import Any, Callable
 
+from packaging.requirements import InvalidRequirement, Requirement
 from packaging.tags import Tag
 from packaging.version import InvalidVersion, Version
 
@@ -72,7 +73,7 @@ from poetry_wheelguard.poetry.compat import (
     repository_for,
     repository_url,
 )
-from poetry_wheelguard.policy import apply_lock, evaluate, record_for
+from poetry_wheelguard.policy import UNSUPPORTED_TAG, Evaluation, apply_lock, evaluate, record_for
 from poetry_wheelguard.postinstall import (
     VERIFY_MODULE,
     InstalledVerification,
@@ -81,10 +82,11 @@ from poetry_wheelguard.postinstall import (
     verify_available,
     verify_installed,
 )
-from poetry_wheelguard.render import render_findings, render_table
+from poetry_wheelguard.render import render_findings, render_table, summary_lines
 from poetry_wheelguard.report import (
     Report,
     check_report_path,
+    now_iso,
     redact_text,
     redact_url,
     write_json_atomic,
@@ -152,13 +154,15 @@ def build_selection(
     index: str = "",
     env_tags: frozenset[Tag] | None = None,
     locked: frozenset[str] = frozenset(),
+    specifier: str = "",
 ) -> Selection:
     """The core :class:`Selection` for one package from an index (pure).
 
     ``release`` is every file the repository lists for the chosen version (all platforms);
     ``other_files`` the file names of the project's other releases (for the hints, grouped
     by the version their names carry). ``env_tags`` (Poetry's ``env.supported_tags``) and
-    ``locked`` give each passed-over candidate Poetry's reason (:func:`rejected_reason`).
+    ``locked`` give each passed-over candidate Poetry's reason (:func:`rejected_reason`);
+    ``specifier`` is the root project's constraint on the package (PEP 440), for the hints.
     """
     files = list(release)
     if all(f.filename != chosen.filename for f in files):
@@ -188,7 +192,43 @@ def build_selection(
         other_versions=others,
         index=redact_url(index),
         built_locally=chosen_dist is not None and chosen_dist.kind == "sdist",
+        specifier=specifier,
     )
+
+
+def tag_hint(poetry_version: str, target: Target) -> str | None:
+    """The ``UNSUPPORTED_TAG`` hint for this Poetry and environment, or ``None`` to keep the
+    policy's own.
+
+    Poetry 2.x (``VirtualEnv.get_supported_tags``) asks the environment's interpreter for
+    its platform tags only when that interpreter's ``sysconfig.get_platform()`` differs from
+    Poetry's own; a musl environment and a glibc Poetry both say ``linux-x86_64``, so Poetry
+    computes the tags in its own (glibc) process with packaging and chooses a manylinux
+    wheel the musl interpreter cannot load. Upgrading does not help (2.5.1 does the same);
+    Poetry 1.8.5 asks the environment's interpreter and picks the musllinux wheel, and a
+    Poetry run by a musl interpreter computes musllinux tags itself.
+    """
+    try:
+        major = Version(poetry_version).major
+    except InvalidVersion:
+        return None
+    if major < 2 or target.libc != "musl":
+        return None
+    return (f"Poetry {poetry_version} computes the platform tags in its own process (glibc: "
+            "manylinux), not the musl environment's, when both say linux "
+            f"{target.machine}; what works: Poetry 1.8.5 (asks the environment's interpreter: "
+            "musllinux), Poetry run by the musl interpreter itself (installed with it, as on "
+            "Alpine), or `poetry export -f requirements.txt` then `pip-guard install -r` "
+            "with the environment's interpreter")
+
+
+def _with_tag_hint(evaluation: Evaluation, hint: str | None) -> Evaluation:
+    """``evaluation`` with ``hint`` on its ``UNSUPPORTED_TAG`` findings (none: unchanged)."""
+    if hint is None:
+        return evaluation
+    return replace(evaluation, findings=tuple(
+        replace(f, hint=hint) if f.code == UNSUPPORTED_TAG else f
+        for f in evaluation.findings))
 
 
 def refresh_hint(poetry_version: str) -> str:
@@ -230,6 +270,12 @@ class Guard:
         messages: lines to print at the end, ``(text, to_stderr)``.
         refused: strict mode refused something (nothing was executed).
         status: exit code this guard wants (``None``: keep Poetry's).
+        started: when the guarded command started (the report's ``started``).
+        installer: Poetry's ``Installer``; its ``_package`` (the project's
+            ``ProjectPackage``, given the new dependency by ``poetry add`` before it runs)
+            is read for :attr:`specifiers` at the first check.
+        specifiers: the root package's constraint on each dependency, as PEP 440
+            (:func:`root_specifiers`; read at the first check).
     """
 
     config: Config
@@ -248,6 +294,9 @@ class Guard:
     status: int | None = None
     chosen: dict[tuple[str, str, str], Any] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    started: str = field(default_factory=now_iso)
+    installer: Any = None
+    specifiers: dict[str, str] | None = None
 
     def say(self, text: str, error: bool = False) -> None:
         """Buffer one line for the end of the command (hooks may run in worker threads)."""
@@ -290,6 +339,8 @@ class Guard:
                     self.status = exitcodes.INPUT_ERROR
                     self.refused = True
                 return
+        if self.specifiers is None:
+            self.specifiers = root_specifiers(getattr(self.installer, "_package", None))
         packages = [op.package for op in todo]
         workers = max(1, min(_MAX_WORKERS, len(packages)))
         with ThreadPoolExecutor(max_workers=workers) as pool:
@@ -308,10 +359,14 @@ class Guard:
         if found is None:
             return None
         selection, repository = found
+        specifier = (self.specifiers or {}).get(selection.name, "")
+        selection = replace(selection, specifier=specifier)
         locked = locked_hashes(getattr(package, "files", None))
         hint = refresh_hint(self.poetry_version)
-        evaluation = apply_lock(selection, evaluate(selection, target, self.config), target,
-                                self.config, locked, hint)
+        tags_hint = tag_hint(self.poetry_version, target)
+        evaluation = _with_tag_hint(apply_lock(
+            selection, evaluate(selection, target, self.config), target, self.config, locked,
+            hint), tags_hint)
         if repository is not None and any(
                 SEVERITY_RANK[f.severity] > 0 for f in evaluation.findings):
             # The hints name the nearest releases with a wheel: read the project's other
@@ -323,9 +378,10 @@ class Guard:
                     chosen=_facts_of(selection.chosen),
                     release=[_facts_of(c) for c in selection.candidates],
                     other_files=others, index=selection.index, env_tags=self.env_tags,
-                    locked=locked)
-                evaluation = apply_lock(selection, evaluate(selection, target, self.config),
-                                        target, self.config, locked, hint)
+                    locked=locked, specifier=specifier)
+                evaluation = _with_tag_hint(apply_lock(
+                    selection, evaluate(selection, target, self.config), target,
+                    self.config, locked, hint), tags_hint)
         return record_for(selection, evaluation)
 
     def _select(self, chooser: Any, package: Any) -> tuple[Selection, Any] | None:
@@ -401,6 +457,8 @@ class Guard:
             buf = StringIO()
             render_table(self.records, buf, title)
             render_findings(self.records, buf)
+            for line in summary_lines(self.records, "wheelguard", verification):
+                print(line, file=buf)
             lines += [("", False)] + [(line, False) for line in buf.getvalue().splitlines()]
         lines += self.messages
         if self.refused and code == exitcodes.REFUSED:
@@ -438,7 +496,7 @@ class Guard:
             target=self.target.summary() if self.target else None,
             installer={"name": "poetry", "version": self.poetry_version},
             packages=self.records,
-            exit_code=code,
+            exit_code=code, started=self.started,
             extra={"poetry": {"command": self.command,
                               "environment": redact_text(self.env_python or "")},
                    "verification": verification},
@@ -464,6 +522,28 @@ def _facts_of(candidate: Candidate) -> LinkFacts:
 def _package_key(package: Any) -> tuple[str, str, str]:
     return (str(getattr(package, "name", "")), str(getattr(package, "version", "")),
             str(getattr(package, "source_reference", None) or ""))
+
+
+def root_specifiers(package: Any) -> dict[str, str]:
+    """``{normalized name: PEP 440 specifier}`` of a Poetry root package's dependencies
+    (every group: ``package.all_requires``), converted by poetry-core itself
+    (``Dependency.base_pep_508_name``: ``^0.25`` -> ``>=0.25,<0.26``) and read by
+    packaging. A constraint PEP 440 cannot write (``||``) or any version gives none; a
+    name with several constraints gets all of them. Best effort: ``{}`` on an unknown
+    Poetry layout."""
+    out: dict[str, list[str]] = {}
+    try:
+        requires = list(package.all_requires)
+    except Exception:  # hints only
+        return {}
+    for dep in requires:
+        try:
+            spec = str(Requirement(str(dep.base_pep_508_name)).specifier)
+        except (InvalidRequirement, AttributeError, TypeError):
+            continue
+        if spec:
+            out.setdefault(normalize(str(dep.name)), []).append(spec)
+    return {name: ",".join(dict.fromkeys(specs)) for name, specs in out.items()}
 
 
 def resolve_config(project_dir: Path, environ: Mapping[str, str] | None = None) -> Config:
@@ -522,7 +602,8 @@ def attach(command: Any, poetry_version: str) -> Guard | None:
         cache_dir = None
     guard = Guard(config=config, project_dir=project_dir, command=str(command.name),
                   poetry_version=poetry_version, env_python=env_python, env_tags=env_tags,
-                  cache_dir=cache_dir)
+                  cache_dir=cache_dir,
+                  installer=parts.installer)
 
     def guarded_choose_for(*args: Any, **kwargs: Any) -> Any:
         package = args[0] if args else kwargs.pop("package")
