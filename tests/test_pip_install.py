@@ -814,6 +814,24 @@ def test_handed_cases_strict(venv: Venv, tmp_path: Path, req: str, code: str) ->
 
 
 @pytest.mark.network
+def test_handed_case_s14_every_refusal_in_one_run(newest: Venv, tmp_path: Path) -> None:
+    """S14: the FastAPI 2022 pins on this CPython (3.11+), strict: sqlalchemy, asyncpg and
+    pydantic are all refused in one run (not one per run), before pip runs any build
+    backend."""
+    if sys.version_info < (3, 11):
+        pytest.skip("S14 is a CPython 3.11+ case")
+    proc = newest.guard("--mode", "strict", "install", "--dry-run", "fastapi==0.54.1",
+                        "uvicorn==0.11.3", "asyncpg==0.25.0", "SQLAlchemy==1.4.29",
+                        "pydantic==1.9.0", cwd=tmp_path)
+    assert proc.returncode == exitcodes.REFUSED, output(proc)
+    assert_clean(proc)
+    line = next(ln for ln in proc.stderr.splitlines() if ln.startswith("ERROR: pip-guard"))
+    for name in ("sqlalchemy 1.4.29", "asyncpg 0.25.0", "pydantic 1.9.0"):
+        assert name in line, line
+    assert "Preparing metadata" not in output(proc) and "Building wheel" not in output(proc)
+
+
+@pytest.mark.network
 def test_healthy_controls_pass_strict(newest: Venv, tmp_path: Path) -> None:
     report = tmp_path / "r.json"
     controls = ("orjson", "pydantic>=2", "numpy", "cryptography", "PyYAML>=6.0.2",

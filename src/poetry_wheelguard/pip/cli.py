@@ -46,6 +46,7 @@ from poetry_wheelguard import exitcodes
 from poetry_wheelguard.cli.options import config_from_namespace
 from poetry_wheelguard.config import Config
 from poetry_wheelguard.distfiles import normalize
+from poetry_wheelguard.installed import find_distributions  # before pip (pip 26)
 from poetry_wheelguard.models import Finding, PackageRecord
 from poetry_wheelguard.pip import hooks
 from poetry_wheelguard.postinstall import (
@@ -282,8 +283,6 @@ def mark_not_installed(outcome: Outcome, why: str) -> None:
     version gets a ``NOT_INSTALLED`` warning and is no longer ``ok`` (pip's own hash
     mismatch, a download error, Ctrl-C: pip installs nothing, or only part).
     Refused records keep their verdict."""
-    from poetry_wheelguard.installed import find_distributions
-
     sites = _destination_sites(outcome)
     found = {} if sites is None else {
         d.name: d.version for d in find_distributions(
