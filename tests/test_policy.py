@@ -296,3 +296,11 @@ def test_passed_over_warns_only_for_an_older_installed_version() -> None:
                                       "refused wg_bt-2.0-py3-none-any.whl (PURE_FALLBACK)")
     assert passed_over_finding("wg-bt", "1.0", [older]) is None
     assert passed_over_finding("wg-bt", "1.0", [PassedOver("1.0", "x.tar.gz", ())]) is None
+
+
+def test_pure_wheel_with_other_releases_unknown_stays_an_error_and_says_why() -> None:
+    # an offline poetry.lock plan knows only the locked release's files
+    s = sel("tomli", "2.5.0", "tomli-2.5.0-py3-none-any.whl", TOMLI_250, others_known=False)
+    ev = evaluate(s, CP310, STRICT)
+    assert ev.verdict == "refused" and ev.findings[0].code == "PURE_FALLBACK"
+    assert "other releases were not looked up" in ev.findings[0].hint

@@ -111,6 +111,9 @@ class Selection:
         specifier: the PEP 440 version specifier the user's requirement puts on the
             project (``>=0.25,<0.26`` for Poetry's ``^0.25``), ``""`` when unknown or
             unconstrained; hints name versions inside it first.
+        others_known: ``other_versions`` holds every other release the index lists;
+            ``False`` when they were not looked up (an offline poetry.lock plan knows only
+            the lock's files), so "no other release has a compiled wheel" cannot be known.
     """
 
     name: NormalizedName
@@ -122,6 +125,7 @@ class Selection:
     first_party: bool = False
     built_locally: bool | None = None
     specifier: str = ""
+    others_known: bool = True
 
 
 @dataclass(frozen=True)

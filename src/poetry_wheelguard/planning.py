@@ -134,7 +134,7 @@ def plan_lock(lock: Lock, targets: Sequence[Target], config: Config,
                                  chosen=Candidate(filename="", url=pkg.source_url),
                                  candidates=pkg.files, other_versions=others,
                                  index=pkg.source_url, first_party=pkg.first_party,
-                                 specifier=specifiers.get(pkg.name, ""))
+                                 specifier=specifiers.get(pkg.name, ""), others_known=False)
                 sel = replace(base, chosen=chosen) if chosen is not None else None
                 recs.append(plan_selection(sel, base, target, config))
         else:

@@ -14,7 +14,9 @@ Rules (codes are stable; docs/codes.md lists them with examples and fixes):
    code. Otherwise a **warning** that says the project ships no compiled wheel for this
    interpreter (``tomli`` 2.5.0 on CPython 3.10: compiled wheels from cp311 on, in every
    release): the pure wheel is what upstream publishes for this interpreter, and strict
-   mode must not refuse it. A release with no platform wheel gets no finding.
+   mode must not refuse it. A release with no platform wheel gets no finding. Where the
+   other releases were not looked up (``Selection.others_known`` false: an offline plan of
+   a poetry.lock), the pure wheel is judged an error, as before, and the hint says why.
 2. ``SDIST_BUILD`` - the chosen file is an sdist. An error where the release ships platform
    wheels for the target's OS and machine (for any interpreter: a build needs compilers and
    may drop the extension, whether or not a wheel exists elsewhere), or everywhere with
@@ -294,14 +296,18 @@ def evaluate(selection: Selection, target: Target, config: Config) -> Evaluation
         allowed = name in config.allow_pure
         allow_hint = "" if allowed else f'add "{name}" to allow-pure to accept the pure wheel'
         allowed_note = " (allowed by allow-pure)" if allowed else ""
-        if platform_wheels and (compatible or elsewhere.any):
-            # Rule 1, error: the user could have a compiled wheel for this target.
+        if platform_wheels and (compatible or elsewhere.any or not selection.others_known):
+            # Rule 1, error: the user could have a compiled wheel for this target (or, with
+            # the other releases not looked up, may have: judged as before, and said).
+            unknown = "" if compatible or elsewhere.any else (
+                "other releases were not looked up (an offline plan of a lock): one may "
+                "have a wheel for this target")
             findings.append(Finding(
                 PURE_FALLBACK, sev(allowed),
                 f"{label}: pure wheel {dist.filename} chosen, but the release has platform "
                 f"wheels for {target.os} {target.machine}: {_names(platform_wheels)}"
                 + allowed_note,
-                _join_hints(where_hint, allow_hint),
+                _join_hints(where_hint, unknown, allow_hint),
             ))
         elif platform_wheels:
             # Rule 1, warning: compiled wheels exist only for other interpreters.
