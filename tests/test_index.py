@@ -281,3 +281,16 @@ def test_index_module_imports_no_pip() -> None:
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True)
     assert proc.stdout.strip() == "[]"
+
+
+def test_unreadable_ca_bundle_is_one_line_at_the_https_fetch(tmp_path: Path) -> None:
+    """pip's ``cert`` is read only when an https:// page is fetched (an interpreter without
+    ssl still reads http:// and file:// indexes); a missing bundle is one line."""
+    config = IndexConfig(index_urls=("https://127.0.0.1:9/simple/",),
+                         cafile=str(tmp_path / "missing-ca.pem"))
+    client = IndexClient(config)
+    with pytest.raises(IndexFetchError) as err:
+        client.listing("six")
+    assert err.value.reason == (f"cannot read the CA bundle {tmp_path / 'missing-ca.pem'} "
+                              "(pip's cert / PIP_CERT) for https://127.0.0.1:9/: No such file "
+                              "or directory")

@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 
 from poetry_wheelguard import cli, exitcodes
-from tests.support.dists import build_wheel
+from tests.support.dists import build_sdist, build_wheel
 from tests.support.env import isolated_env
 from tests.support.index import IndexServer, StaticIndex
-from tests.support.projects import FixtureIndex
+from tests.support.projects import BACKTRACK_MARKERS, FixtureIndex, build_backtrack_index
 from tests.support.schema import validate_report
 
 
@@ -161,21 +161,8 @@ def test_legacy_resolver_is_caught_by_the_backstop(index_server: IndexServer,
 
 @pytest.fixture(scope="module")
 def backtrack_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IndexServer]:
-    """``wg-bt 2.0``: a pure wheel (with a cp37 platform wheel beside it: a pure fallback)
-    that needs a project no index has, so pip discards it and backtracks to ``wg-bt 1.0``
-    (a pure-only release: ok). ``wg-parent 1.0`` (pure-only: ok) needs ``wg-bt>=2``."""
-    work = tmp_path_factory.mktemp("backtrack")
-    idx = StaticIndex(work / "tree")
-    idx.add([
-        build_wheel(work / "d", "wg-bt", "2.0", requires=["wg-bt-missing>=1"]),
-        build_wheel(work / "d", "wg-bt", "2.0", "cp37-cp37m-manylinux1_x86_64"),
-        build_wheel(work / "d", "wg-bt", "1.0"),
-        # an older release with a wheel for this machine's CPython: 2.0's pure wheel is an
-        # error (a compiled wheel exists in another release); 1.0 is pure-only: ok
-        build_wheel(work / "d", "wg-bt", "0.5", "py3-none-manylinux_2_17_x86_64"),
-        build_wheel(work / "d", "wg-parent", "1.0", requires=["wg-bt>=2"]),
-    ])
-    with idx.serve() as server:
+    """The backtracking projects (:func:`tests.support.projects.build_backtrack_index`)."""
+    with build_backtrack_index(tmp_path_factory.mktemp("backtrack")).serve() as server:
         yield server
 
 
@@ -190,19 +177,65 @@ def test_backtracking_warn_reports_only_the_final_choice(
     assert "PURE_FALLBACK" not in err  # wg-bt 2.0 was judged, then discarded by pip
 
 
-def test_backtracking_strict_refuses_the_first_committed_candidate(
+def test_backtracking_strict_passes_over_the_refused_candidate(
         backtrack_index: IndexServer, tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
-    """Documented (docs/pip.md): pip can only learn that it will discard wg-bt 2.0 from its
-    metadata, which strict mode must not fetch; the refusal falls on wg-bt 2.0."""
+    """Strict mode takes the refused wg-bt 2.0 out of pip's choice (never fetched): pip
+    finds wg-bt 1.0 among the files the policy accepts, installs it, and the table and the
+    report say that 2.0 was refused and passed over (PASSED_OVER, ``passed_over``)."""
     backtrack_index.requests.clear()
-    code = guard("--mode", "strict", *pip_args(backtrack_index, tmp_path / "site", "wg-bt"))
+    report = tmp_path / "r.json"
+    code = guard("--mode", "strict", "--report", str(report),
+                 *pip_args(backtrack_index, tmp_path / "site", "wg-bt"))
     _out, err = capfd.readouterr()
-    assert code == exitcodes.REFUSED, err
-    assert "wg-bt 2.0" in err and "PURE_FALLBACK" in err
-    assert backtrack_index.file_requests() == []
-    # pinning what pip would have reached installs it
-    code = guard("--mode", "strict", *pip_args(backtrack_index, tmp_path / "site", "wg-bt==1.0"))
+    assert code == exitcodes.OK, err
+    assert (tmp_path / "site" / "wg_bt").is_dir()
+    files = backtrack_index.file_requests()
+    assert files and all("wg_bt-1.0-" in f for f in files), files
+    data = load_report(report)
+    [pkg] = data["packages"]
+    assert (pkg["name"], pkg["version"], pkg["verdict"]) == ("wg-bt", "1.0", "warn")
+    assert pkg["passed_over"] == [{"version": "2.0", "filename": "wg_bt-2.0-py3-none-any.whl",
+                                   "codes": ["PURE_FALLBACK"]}]
+    [finding] = pkg["findings"]
+    assert finding["code"] == "PASSED_OVER" and finding["severity"] == "warning"
+    assert "wg-bt 1.0 installed instead of 2.0" in finding["message"]
+    assert data["pip"]["passed_over"] == [{
+        "name": "wg-bt", "version": "2.0", "filename": "wg_bt-2.0-py3-none-any.whl",
+        "codes": ["PURE_FALLBACK"], "installed": "1.0"}]
+    assert "PASSED_OVER" in err and "wg-bt 1.0 installed instead of 2.0" in err
+    # pinning the version pip reached: no refused file met, no finding
+    code = guard("--mode", "strict", "--report", str(report),
+                 *pip_args(backtrack_index, tmp_path / "pinned", "wg-bt==1.0"))
     assert code == exitcodes.OK, capfd.readouterr().err
+    assert load_report(report)["packages"][0]["findings"] == []
+
+
+def test_strict_passes_over_a_refused_sdist_met_while_backtracking(
+        backtrack_index: IndexServer, tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    """The aiohttp 2.3.10 class (issue 10 item 15): an older release's sdist met only while
+    pip explores is not a refusal when pip finds a solution without it. Strict mode never
+    runs its build backend, installs what plain pip reaches (wg-app 1.0, wg-lib 2.0), and
+    gives no PASSED_OVER (pip installed a newer wg-lib than the refused one), while the
+    report still lists the passed-over file."""
+    backtrack_index.requests.clear()
+    report = tmp_path / "r.json"
+    code = guard("--mode", "strict", "--report", str(report),
+                 *pip_args(backtrack_index, tmp_path / "site", "wg-app"))
+    _out, err = capfd.readouterr()
+    assert code == exitcodes.OK, err
+    marker_dir = backtrack_index.root / BACKTRACK_MARKERS
+    assert list(marker_dir.iterdir()) == []  # wg-lib 1.0's setup.py never ran
+    assert not any("wg_lib-1.0" in f for f in backtrack_index.file_requests())
+    data = load_report(report)
+    pkgs = {p["name"]: p for p in data["packages"]}
+    assert {n: (p["version"], p["verdict"]) for n, p in pkgs.items()} == {
+        "wg-app": ("1.0", "ok"), "wg-lib": ("2.0", "ok")}
+    assert pkgs["wg-lib"]["findings"] == []
+    assert pkgs["wg-lib"]["passed_over"] == [
+        {"version": "1.0", "filename": "wg_lib-1.0.tar.gz", "codes": ["SDIST_BUILD"]}]
+    assert [(p["name"], p["installed"]) for p in data["pip"]["passed_over"]] == \
+        [("wg-lib", "2.0")]
+    assert (tmp_path / "site" / "wg_lib").is_dir()
 
 
 def test_pip_errors_keep_pips_exit_code(index_server: IndexServer, tmp_path: Path,
@@ -238,13 +271,16 @@ def test_refusal_of_a_dependency_names_what_pip_prepared_before(
                  *pip_args(backtrack_index, tmp_path / "site", "wg-parent"))
     _out, err = capfd.readouterr()
     assert code == exitcodes.REFUSED, err
-    assert ("pip-guard refused wg-bt 2.0 (wg_bt-2.0-py3-none-any.whl): PURE_FALLBACK; this "
-            "file was not downloaded or built and nothing was installed; pip had already "
-            "fetched and prepared the metadata of wg-parent 1.0") in err
+    assert ("pip-guard refused wg-bt 2.0 (wg_bt-2.0-py3-none-any.whl): PURE_FALLBACK; pip "
+            "found no solution without it; this file was not downloaded or built and nothing "
+            "was installed; pip had already fetched and prepared the metadata of wg-parent "
+            "1.0") in err
     assert "pip had already fetched and prepared the metadata of wg-parent 1.0 (in pip's " \
         "cache" in err
     files = backtrack_index.file_requests()
     assert files and all("wg_parent-1.0" in f for f in files), files
+    # wg-bt is looked for under wg-parent's requirement (the hint reads inside it)
+    assert "no version inside >=2 has a wheel for" in err
     assert not (tmp_path / "site").exists()
     assert [(p["name"], p["verdict"]) for p in load_report(report)["packages"]] == \
         [("wg-parent", "ok"), ("wg-bt", "refused")]
@@ -316,6 +352,90 @@ def test_unwritable_report_path_fails_before_pip(index_server: IndexServer, tmp_
                  *pip_args(index_server, tmp_path / "site", "wg-puredep"))
     assert code == exitcodes.OK, capfd.readouterr().err
     assert load_report(tmp_path / "new" / "dir" / "r.json")["exit_code"] == exitcodes.OK
+
+
+@pytest.fixture(scope="module")
+def many_refusals_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IndexServer]:
+    """Refusals of every kind in one requirement set: ``wg-r1 1.0`` a pure fallback (its
+    0.5 has a wheel for this machine), ``wg-r2 1.0`` an sdist beside a cp37 wheel,
+    ``wg-ok 1.0`` a pure-only release served with PEP 658 metadata that needs ``wg-dep``,
+    whose only release is an sdist beside a cp37 wheel."""
+    work = tmp_path_factory.mktemp("many")
+    idx = StaticIndex(work / "tree")
+    markers = work / "tree" / BACKTRACK_MARKERS
+    markers.mkdir(parents=True)
+    idx.add([
+        build_wheel(work / "d", "wg-r1", "1.0"),
+        build_wheel(work / "d", "wg-r1", "1.0", "cp37-cp37m-manylinux1_x86_64"),
+        build_wheel(work / "d", "wg-r1", "0.5", "py3-none-manylinux_2_17_x86_64"),
+        build_sdist(work / "d", "wg-r2", "1.0", marker=markers / "wg-r2.built"),
+        build_wheel(work / "d", "wg-r2", "1.0", "cp37-cp37m-manylinux1_x86_64"),
+        build_sdist(work / "d", "wg-dep", "1.0", marker=markers / "wg-dep.built"),
+        build_wheel(work / "d", "wg-dep", "1.0", "cp37-cp37m-manylinux1_x86_64"),
+    ])
+    idx.add([build_wheel(work / "d", "wg-ok", "1.0", requires=["wg-dep"])], core_metadata=True)
+    with idx.serve() as server:
+        yield server
+
+
+def test_strict_lists_every_refusal_known_without_a_download(
+        many_refusals_index: IndexServer, tmp_path: Path,
+        capfd: pytest.CaptureFixture[str]) -> None:
+    """Issue 10 item 10: one run names the two refused top-level requirements and the
+    refused dependency of the third, read from its PEP 658 metadata; no distribution file
+    is downloaded and no build backend runs."""
+    index = many_refusals_index
+    index.requests.clear()
+    report = tmp_path / "r.json"
+    code = guard("--mode", "strict", "--report", str(report),
+                 *pip_args(index, tmp_path / "site", "wg-r1==1.0", "wg-r2==1.0", "wg-ok"))
+    _out, err = capfd.readouterr()
+    assert code == exitcodes.REFUSED, err
+    assert ("pip-guard refused wg-r1 1.0 (wg_r1-1.0-py3-none-any.whl): PURE_FALLBACK; wg-r2 "
+            "1.0 (wg_r2-1.0.tar.gz): SDIST_BUILD; wg-dep 1.0 (wg_dep-1.0.tar.gz): "
+            "SDIST_BUILD; pip found no solution without them") in err, err[-1500:]
+    assert index.file_requests() == []
+    assert index.metadata_requests() == ["/files/wg_ok-1.0-py3-none-any.whl.metadata"]
+    assert list((index.root / BACKTRACK_MARKERS).iterdir()) == []
+    assert not (tmp_path / "site").exists()
+    verdicts = {p["name"]: p["verdict"] for p in load_report(report)["packages"]}
+    assert verdicts == {"wg-r1": "refused", "wg-r2": "refused", "wg-dep": "refused",
+                        "wg-ok": "ok"}
+
+
+def test_strict_lists_every_refused_top_level_requirement(
+        many_refusals_index: IndexServer, tmp_path: Path,
+        capfd: pytest.CaptureFixture[str]) -> None:
+    """Without a project to read further, the pre-check alone lists both refusals."""
+    many_refusals_index.requests.clear()
+    code = guard("--mode", "strict", *pip_args(many_refusals_index, tmp_path / "site",
+                                               "wg-r1==1.0", "wg-r2==1.0"))
+    _out, err = capfd.readouterr()
+    assert code == exitcodes.REFUSED, err
+    assert ("pip-guard refused wg-r1 1.0 (wg_r1-1.0-py3-none-any.whl): PURE_FALLBACK; wg-r2 "
+            "1.0 (wg_r2-1.0.tar.gz): SDIST_BUILD; no distribution file was downloaded or "
+            "built and nothing was installed") in err
+    assert many_refusals_index.file_requests() == []
+    # the hint is read within the requirement's own specifier (issue 10 item 3)
+    assert "hint: no version inside ==1.0 has a wheel for" in err
+
+
+def test_find_links_files_of_other_projects_are_not_the_release(
+        tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    """pip shows every file of a find-links directory to each project's evaluation; a
+    compiled wheel of another project of the same version is no file of this release."""
+    links = tmp_path / "links"
+    build_wheel(links, "wg-one", "1.0", requires=["wg-two"])
+    build_wheel(links, "wg-two", "1.0", "py3-none-manylinux_2_17_x86_64")
+    report = tmp_path / "r.json"
+    code = guard("--mode", "strict", "--report", str(report), "install", "--no-cache-dir",
+                 "--target", str(tmp_path / "site"), "--no-index", "--find-links", str(links),
+                 "wg-one")
+    assert code == exitcodes.OK, capfd.readouterr().err
+    pkgs = {p["name"]: p for p in load_report(report)["packages"]}
+    assert pkgs["wg-one"]["findings"] == [] and pkgs["wg-one"]["verdict"] == "ok"
+    assert [c["filename"] for c in pkgs["wg-one"]["candidates"]] == \
+        ["wg_one-1.0-py3-none-any.whl"]
 
 
 def test_hash_mismatch_is_not_ok(index_server: IndexServer, tmp_path: Path,

@@ -13,6 +13,7 @@ import importlib.util
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterator, Mapping
@@ -26,7 +27,12 @@ from poetry_wheelguard import exitcodes
 from tests.support.dists import build_wheel, compile_extension
 from tests.support.env import isolated_env, pyenv_versions
 from tests.support.index import IndexServer
-from tests.support.projects import FixtureIndex, tag_for
+from tests.support.projects import (
+    BACKTRACK_MARKERS,
+    FixtureIndex,
+    build_backtrack_index,
+    tag_for,
+)
 from tests.support.schema import validate_report
 
 pytestmark = pytest.mark.pipversions
@@ -264,6 +270,44 @@ def test_strict_pure_fallback_refused_before_download(venv: Venv, index: IndexSe
     assert (pkg["name"], pkg["verdict"], pkg["kind"], pkg["pure"]) == \
         ("wg-purefallback", "refused", "wheel", True)
     assert pkg["index"] == index.url
+
+
+@pytest.fixture(scope="session")
+def backtrack_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IndexServer]:
+    """:func:`tests.support.projects.build_backtrack_index`, served."""
+    with build_backtrack_index(tmp_path_factory.mktemp("backtrack")).serve() as server:
+        yield server
+
+
+def test_strict_passes_over_refused_files_and_finds_plain_pips_solution(
+        venv: Venv, backtrack_server: IndexServer, tmp_path: Path) -> None:
+    """Issue 10 item 15 on each pip: a refused file is taken out of pip's choice. wg-bt
+    2.0 (pure fallback) is passed over for 1.0, with PASSED_OVER; the sdist of wg-lib 1.0,
+    met while pip backtracks wg-app, is never built, and pip installs what plain pip
+    installs (wg-app 1.0, wg-lib 2.0)."""
+    backtrack_server.requests.clear()
+    report = tmp_path / "r.json"
+    proc = venv.guard("--mode", "strict", "--report", str(report), "install",
+                      "--index-url", backtrack_server.url, "wg-bt", "wg-app", cwd=tmp_path)
+    assert proc.returncode == exitcodes.OK, output(proc)
+    assert_clean(proc)
+    assert list((backtrack_server.root / BACKTRACK_MARKERS).iterdir()) == []
+    files = backtrack_server.file_requests()
+    assert not any("wg_bt-2.0" in f or "wg_lib-1.0" in f for f in files), files
+    data = report_of(report)
+    pkgs = {p["name"]: p for p in data["packages"]}
+    assert {n: p["version"] for n, p in pkgs.items()} == {"wg-bt": "1.0", "wg-app": "1.0",
+                                                         "wg-lib": "2.0"}
+    assert [f["code"] for f in pkgs["wg-bt"]["findings"]] == ["PASSED_OVER"]
+    assert pkgs["wg-lib"]["findings"] == [] and pkgs["wg-lib"]["passed_over"][0]["codes"] \
+        == ["SDIST_BUILD"]
+    assert {"wg-bt", "wg-app", "wg-lib"} <= venv.dists()
+    # no solution without the refused file: one refusal, exit 10, nothing installed
+    proc = venv.guard("--mode", "strict", "install", "--index-url", backtrack_server.url,
+                      "wg-parent", cwd=tmp_path)
+    assert proc.returncode == exitcodes.REFUSED, output(proc)
+    assert "pip found no solution without it" in proc.stderr
+    assert "wg-parent" not in venv.dists()
 
 
 def test_strict_sdist_build_refused_before_any_build_step(
@@ -568,6 +612,31 @@ def test_verification_errors_after_install(venv: Venv, broken_wheel_dir: Path,
     assert report_of(report)["verification"]["status"] == "skipped"
 
 
+def test_a_failed_install_verifies_what_was_installed(venv: Venv, broken_wheel_dir: Path,
+                                                     tmp_path: Path) -> None:
+    """Issue 10 item 8: pip installs wg-badelf (a dependency: first), then fails on
+    wg-halfbad (a file outside the target directory): the half-installed environment is
+    verified (wg-badelf's CORRUPT_ELF is reported) and pip's exit code stays."""
+    links = tmp_path / "links"
+    shutil.copytree(broken_wheel_dir, links)
+    build_wheel(links, "wg-halfbad", "1.0", files={"../../../../wg_halfbad_escape.py": "x = 1\n"},
+                requires=["wg-badelf"])
+    report = tmp_path / "r.json"
+    proc = venv.guard("--mode", "strict", "--report", str(report), "install", "--no-index",
+                      "--find-links", str(links), "wg-halfbad", cwd=tmp_path)
+    assert proc.returncode == 1, output(proc)
+    assert_clean(proc)
+    assert "wg-badelf" in venv.dists() and "wg-halfbad" not in venv.dists()
+    data = report_of(report)
+    assert data["exit_code"] == 1
+    assert data["verification"]["status"] == "ran" and data["verification"]["partial"] is True
+    assert "the install failed (exit code 1); verified what was installed" in proc.stderr
+    pkgs = {p["name"]: p for p in data["packages"]}
+    assert "CORRUPT_ELF" in {f["code"] for f in pkgs["wg-badelf"]["findings"]}
+    assert "verification" in pkgs["wg-badelf"] and "verification" not in pkgs["wg-halfbad"]
+    venv.pip("uninstall", "-y", "wg-badelf", cwd=tmp_path)
+
+
 def test_pip_failures_keep_pips_exit_code(venv: Venv, index: IndexServer,
                                           tmp_path: Path) -> None:
     unknown = venv.guard("--mode", "strict", "install", "--index-url", index.url,
@@ -676,6 +745,41 @@ def test_pip_older_than_the_hooks_uses_the_subprocess_mode(
     assert data["installer"] == {"name": "pip", "version": "22.3.1"}
 
 
+def test_subprocess_mode_judges_the_pins_when_the_dry_run_fails(
+        tmp_path_factory: pytest.TempPathFactory, project_wheel: Path, index: IndexServer,
+        tmp_path: Path) -> None:
+    """Issue 10 item 7, pip 22.3.1 (subprocess mode): the dry run fails on an unknown
+    project and writes no report. The pinned requirements are judged from the index
+    (strict refuses wg-purefallback 1.0: exit 10), the line says what was not judged, and
+    the report lists the judged package; with nothing judgeable it says so plainly."""
+    old = old_pip_venv(tmp_path_factory.mktemp("old-pip"), base_python(), "22.3.1",
+                       project_wheel)
+    before = old.freeze()
+    report = tmp_path / "r.json"
+    proc = old.guard("--mode", "strict", "--report", str(report), "install", "--index-url",
+                     index.url, "wg-purefallback==1.0", "wg-no-such-project==1.0",
+                     cwd=tmp_path)
+    assert proc.returncode == exitcodes.REFUSED, output(proc)
+    assert_clean(proc)
+    assert ("pip-guard: pip's dry run failed (exit 1; pip's error above) and wrote no "
+            "report; judged the pinned requirements from the index alone: wg-purefallback "
+            "1.0; not judged: wg-no-such-project (listing not read") in proc.stderr
+    assert "PURE_FALLBACK" in proc.stderr and old.freeze() == before
+    data = report_of(report)
+    assert [(p["name"], p["verdict"]) for p in data["packages"]] == \
+        [("wg-purefallback", "refused")]
+    assert data["pip"]["dry_run"]["judged"] == ["wg-purefallback"]
+    assert list(data["pip"]["dry_run"]["not_judged"]) == ["wg-no-such-project"]
+    assert data["verification"]["status"] == "skipped"
+    proc = old.guard("--mode", "strict", "--report", str(report), "install", "--index-url",
+                     index.url, "wg-no-such-project", cwd=tmp_path)
+    assert proc.returncode == 1, output(proc)
+    assert ("pip-guard: pip's dry run failed (exit 1; pip's error above) and wrote no "
+            "report: nothing could be judged (pip resolves only in its dry run, and no "
+            "requirement is pinned with ==)") in proc.stderr
+    assert report_of(report)["packages"] == []
+
+
 # -- public index (handed cases, ../shared/cases/handed.md) ------------------------------
 
 @pytest.mark.network
@@ -708,6 +812,24 @@ def test_handed_cases_strict(venv: Venv, tmp_path: Path, req: str, code: str) ->
     for step in ("Installing build dependencies", "Preparing metadata", "Downloading"):
         assert step not in output(proc)
     assert venv.freeze() == before
+
+
+@pytest.mark.network
+def test_handed_case_s14_every_refusal_in_one_run(newest: Venv, tmp_path: Path) -> None:
+    """S14: the FastAPI 2022 pins on this CPython (3.11+), strict: sqlalchemy, asyncpg and
+    pydantic are all refused in one run (not one per run), before pip runs any build
+    backend."""
+    if sys.version_info < (3, 11):
+        pytest.skip("S14 is a CPython 3.11+ case")
+    proc = newest.guard("--mode", "strict", "install", "--dry-run", "fastapi==0.54.1",
+                        "uvicorn==0.11.3", "asyncpg==0.25.0", "SQLAlchemy==1.4.29",
+                        "pydantic==1.9.0", cwd=tmp_path)
+    assert proc.returncode == exitcodes.REFUSED, output(proc)
+    assert_clean(proc)
+    line = next(ln for ln in proc.stderr.splitlines() if ln.startswith("ERROR: pip-guard"))
+    for name in ("sqlalchemy 1.4.29", "asyncpg 0.25.0", "pydantic 1.9.0"):
+        assert name in line, line
+    assert "Preparing metadata" not in output(proc) and "Building wheel" not in output(proc)
 
 
 @pytest.mark.network

@@ -193,3 +193,28 @@ def test_a_missing_pip_name_is_recorded_and_reported() -> None:
     validate_report(data)
     assert data["degraded_checks"] == degraded
     assert "degraded_checks" not in Report(command="install", mode="warn", target=None).to_json()
+
+
+def test_hints_never_name_a_yanked_release() -> None:
+    """PEP 592: every file of aiohttp 3.8.2 is yanked (the real case, issue 10 item 16), so
+    other_versions leave it out and the hint names 3.8.3, the first usable release."""
+    yanked = SeenLink(filename="aiohttp-3.8.2-cp311-cp311-manylinux_2_17_x86_64.whl",
+                      url="https://files.example/aiohttp-3.8.2.whl", version="3.8.2",
+                      yanked=True, index=IDX)
+    usable = link("aiohttp-3.8.3-cp311-cp311-manylinux_2_17_x86_64.whl", "3.8.3")
+    sel = build_selection("aiohttp", "3.6.2", AIOHTTP[1], [*AIOHTTP[:3], yanked, usable])
+    assert [v for v, _files in sel.other_versions] == ["3.8.3"]
+    hints = [f.hint for f in evaluate(sel, RUNNING, Config(mode="strict")).findings]
+    assert any("aiohttp 3.8.3+ has a wheel" in h for h in hints), hints
+    assert not any("3.8.2" in h for h in hints)
+
+
+def test_selection_carries_the_specifier_pip_resolves_under() -> None:
+    """Item 3: the hint names the nearest version inside the requirement's specifier."""
+    files = [*AIOHTTP[:3], link("aiohttp-3.8.3-cp311-cp311-manylinux_2_17_x86_64.whl", "3.8.3"),
+             link("aiohttp-3.6.1-cp311-cp311-manylinux_2_17_x86_64.whl", "3.6.1")]
+    sel = build_selection("aiohttp", "3.6.2", AIOHTTP[1], files, specifier="<3.7,>=3.6")
+    assert sel.specifier == "<3.7,>=3.6"
+    hints = [f.hint for f in evaluate(sel, RUNNING, Config(mode="strict")).findings]
+    assert any("3.6.1 is the newest older version with one (inside <3.7,>=3.6)" in h
+               for h in hints), hints

@@ -113,7 +113,7 @@ def test_pinned_parent_plans_its_dependencies(dep_index: DepIndex,
     # PEP 658: the parent's metadata file is read, the parent's wheel is not downloaded;
     # the child (no .metadata) is read from its wheel; no build step ran
     files = dep_server.file_requests()
-    assert "/files/wg_parent-1.0-py3-none-any.whl.metadata" in files
+    assert "/files/wg_parent-1.0-py3-none-any.whl.metadata" in dep_server.metadata_requests()
     assert "/files/wg_parent-1.0-py3-none-any.whl" not in files
     assert "/files/wg_child-2.0-py3-none-any.whl" in files
     assert list(dep_index.markers.iterdir()) == []

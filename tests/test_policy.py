@@ -281,6 +281,23 @@ def test_sdist_hint_says_no_release_has_a_wheel_for_a_new_interpreter_yet() -> N
     assert "no release of asyncpg has a wheel for cp315" in f.hint
 
 
+def test_passed_over_warns_only_for_an_older_installed_version() -> None:
+    """Rule 6: a refused file newer than the installed version is what plain pip would
+    have tried first (a warning naming both); older ones were met while backtracking."""
+    from poetry_wheelguard.models import PassedOver
+    from poetry_wheelguard.policy import PASSED_OVER, passed_over_finding
+
+    newer = PassedOver("2.0", "wg_bt-2.0-py3-none-any.whl", ("PURE_FALLBACK",))
+    older = PassedOver("0.9", "wg_bt-0.9.tar.gz", ("SDIST_BUILD",))
+    finding = passed_over_finding("wg-bt", "1.0", [older, newer])
+    assert finding is not None and finding.code == PASSED_OVER
+    assert finding.severity == "warning"
+    assert finding.message.startswith("wg-bt 1.0 installed instead of 2.0: strict mode "
+                                      "refused wg_bt-2.0-py3-none-any.whl (PURE_FALLBACK)")
+    assert passed_over_finding("wg-bt", "1.0", [older]) is None
+    assert passed_over_finding("wg-bt", "1.0", [PassedOver("1.0", "x.tar.gz", ())]) is None
+
+
 def test_pure_wheel_with_other_releases_unknown_stays_an_error_and_says_why() -> None:
     # an offline poetry.lock plan knows only the locked release's files
     s = sel("tomli", "2.5.0", "tomli-2.5.0-py3-none-any.whl", TOMLI_250, others_known=False)

@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 import hashlib
 import http.client
 import json
@@ -305,14 +306,13 @@ class _Watch:
     def remaining(self) -> float:
         return max(0.05, self.end - time.monotonic())
 
-    def factory(self, cls: type[_WatchedHTTP] | type[_WatchedHTTPS]
-                ) -> Callable[..., http.client.HTTPConnection]:
+    def factory(self, cls: type[Any]) -> Callable[..., http.client.HTTPConnection]:
         """A connection class for ``AbstractHTTPHandler.do_open``: every socket timeout is
         the time left, and the socket is shut down at the deadline."""
         def make(host: str, **kwargs: Any) -> http.client.HTTPConnection:
             kwargs["timeout"] = self.remaining()
-            conn = cls(host, **kwargs)
-            conn.watch = self
+            conn: http.client.HTTPConnection = cls(host, **kwargs)
+            conn.watch = self  # type: ignore[attr-defined]
             return conn
         return make
 
@@ -352,13 +352,20 @@ class _WatchedHTTP(http.client.HTTPConnection):
             self.watch.add(self.sock)
 
 
-class _WatchedHTTPS(http.client.HTTPSConnection):
-    watch: _Watch | None = None
+@functools.lru_cache(maxsize=1)
+def _watched_https() -> type[Any]:
+    """:class:`_WatchedHTTP` for HTTPS. Made on first use: ``http.client.HTTPSConnection``
+    exists only in an interpreter with ``ssl``."""
 
-    def connect(self) -> None:
-        super().connect()
-        if self.watch is not None:
-            self.watch.add(self.sock)
+    class _WatchedHTTPS(http.client.HTTPSConnection):
+        watch: _Watch | None = None
+
+        def connect(self) -> None:
+            super().connect()
+            if self.watch is not None:
+                self.watch.add(self.sock)
+
+    return _WatchedHTTPS
 
 
 class _Redirect(urllib.request.HTTPRedirectHandler):
@@ -389,7 +396,7 @@ def _opener(watch: _Watch, context: ssl.SSLContext | None) -> urllib.request.Ope
     if base is not None:
         class _HTTPS(base):  # type: ignore[valid-type,misc]
             def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-                conn = watch.factory(_WatchedHTTPS)
+                conn = watch.factory(_watched_https())
                 return self.do_open(conn, req, context=self._context)  # type: ignore[no-any-return]
 
         handlers.append(_HTTPS(context=context))
@@ -448,10 +455,36 @@ class Fetcher:
         self._aborted = False
         self._cache = _Cache(config.cache_dir) if config.cache_dir else None
         self._ssl: ssl.SSLContext | None = None
-        if config.cafile:  # imported here: an interpreter built without ssl still plans
-            import ssl  # from http:// and file:// indexes
 
-            self._ssl = ssl.create_default_context(cafile=config.cafile)
+    def _https_context(self, shown: str) -> ssl.SSLContext | None:
+        """The TLS context of an ``https://`` fetch: the CA bundle's (pip's ``cert``), or
+        ``None`` for the system's. ``ssl`` is imported only here, so an interpreter built
+        without it reads ``http://`` and ``file://`` indexes all the same.
+
+        Raises:
+            IndexFetchError: no ``ssl`` module, or an unreadable CA bundle: one line naming
+                the host, the same for every page of it (no package: said once).
+        """
+        parts = urlsplit(shown)
+        host = urlunsplit((parts.scheme, parts.netloc, "/", "", ""))
+        try:
+            import ssl
+        except ImportError as exc:
+            raise IndexFetchError(
+                f"cannot read {host}: this Python has no ssl module (built without OpenSSL), "
+                "so https:// indexes cannot be read; use an http:// or file:// index (a "
+                "local mirror) or a Python with ssl") from exc
+        if not self.config.cafile:
+            return None
+        with self._lock:
+            if self._ssl is None:
+                try:
+                    self._ssl = ssl.create_default_context(cafile=self.config.cafile)
+                except (OSError, ssl.SSLError) as exc:
+                    raise IndexFetchError(
+                        f"cannot read the CA bundle {self.config.cafile} (pip's cert / "
+                        f"PIP_CERT) for {host}: {exc.strerror or exc}") from exc
+            return self._ssl
 
     def get(self, url: str, package: str | None = None, max_bytes: int | None = None,
             cache: bool = True) -> _Page:
@@ -474,6 +507,7 @@ class Fetcher:
                 headers["If-None-Match"] = cached[0].etag
             if cached[0].last_modified:
                 headers["If-Modified-Since"] = cached[0].last_modified
+        context = self._https_context(shown) if scheme == "https" else None
         request = urllib.request.Request(bare, headers=headers)
         watch = _Watch(self.deadline)
         with self._lock:
@@ -482,7 +516,7 @@ class Fetcher:
                 raise IndexFetchError(f"fetch of {shown} interrupted", package=package)
             self._watches.add(watch)
         try:
-            with _opener(watch, self._ssl).open(request, timeout=watch.remaining()) as resp:
+            with _opener(watch, context).open(request, timeout=watch.remaining()) as resp:
                 body = self._read_capped(resp, watch, shown, package, limit)
                 if watch.expired:
                     raise OSError("deadline")

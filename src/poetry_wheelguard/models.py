@@ -136,6 +136,26 @@ class Selection:
     required_by: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class PassedOver:
+    """A file strict mode took out of the installer's choice, the installer then choosing
+    another version (or another file) of the same project.
+
+    Attributes:
+        version: the version of the refused file.
+        filename: the refused file (never downloaded or built).
+        codes: the error codes that refused it (``PURE_FALLBACK``, ``SDIST_BUILD``...).
+    """
+
+    version: str
+    filename: str
+    codes: tuple[str, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        """The report form ``{version, filename, codes}``."""
+        return {"version": self.version, "filename": self.filename, "codes": list(self.codes)}
+
+
 @dataclass
 class PackageRecord:
     """What a report says of one package: the selection, its findings and its verdict.
@@ -152,3 +172,4 @@ class PackageRecord:
     findings: list[Finding] = field(default_factory=list)
     verdict: Verdict = "ok"
     verification: dict[str, Any] | None = None
+    passed_over: list[PassedOver] = field(default_factory=list)

@@ -31,6 +31,13 @@ Rules (codes are stable; docs/codes.md lists them with examples and fixes):
    process). The same code ``verify`` gives an installed distribution.
 5. Allow-lists (``allow-pure``, ``allow-sdist``, by PEP 503 name) turn rule 1-3 errors into
    warnings; first-party requirements (local directory, VCS, editable) are never judged.
+6. ``PASSED_OVER`` (:func:`passed_over_finding`, for installers that can take a refused
+   file out of their choice and resolve again) - in strict mode the installer chose an
+   older version than a refused file's: without the guard it would have preferred the
+   refused one, so the user gets another release than plain pip would give. A warning
+   naming both versions (never silent: an older release that happens to have a wheel is
+   still a different release). A refused file older than what was installed was only met
+   while backtracking (plain pip went past it too) and gets no finding.
 5. ``LOCK_MISSING_WHEEL`` (:func:`apply_lock`, for installers with a lock of file hashes such
    as poetry.lock) - a rule-3 wheel exists but its hash is not in the lock, so the installer
    could only take a lower file: the same finding, with the lock named as the cause.
@@ -50,6 +57,7 @@ from poetry_wheelguard.models import (
     SEVERITY_RANK,
     Finding,
     PackageRecord,
+    PassedOver,
     Selection,
     Severity,
     Verdict,
@@ -63,6 +71,7 @@ NO_DISTRIBUTION = "NO_DISTRIBUTION"
 UNKNOWN_FILE = "UNKNOWN_FILE"
 UNSUPPORTED_TAG = "UNSUPPORTED_TAG"
 LOCK_MISSING_WHEEL = "LOCK_MISSING_WHEEL"
+PASSED_OVER = "PASSED_OVER"
 
 
 @dataclass(frozen=True)
@@ -410,3 +419,25 @@ def record_for(selection: Selection, evaluation: Evaluation) -> PackageRecord:
         findings=list(evaluation.findings),
         verdict=evaluation.verdict,
     )
+
+
+def passed_over_finding(name: str, installed: str,
+                        passed: Sequence[PassedOver]) -> Finding | None:
+    """The ``PASSED_OVER`` warning (rule 6) for ``name`` installed at version
+    ``installed`` after strict mode took the ``passed`` files out of the installer's
+    choice, or ``None`` when every refused file is of ``installed`` or an older version
+    (met while backtracking). Versions compare by PEP 440."""
+    have = _version(installed)
+    newer = sorted((p for p in passed if have is not None and
+                    (_version(p.version) or have) > have),
+                   key=lambda p: _version(p.version) or Version("0"), reverse=True)
+    if not newer:
+        return None
+    best = newer[0]
+    codes = ", ".join(dict.fromkeys(c for p in newer for c in p.codes))
+    return Finding(
+        PASSED_OVER, "warning",
+        f"{name} {installed} installed instead of {best.version}: strict mode refused "
+        f"{best.filename} ({codes}) and the installer found a solution without it",
+        f"to get {best.version}, allow-list {name} (allow-pure / allow-sdist) or run in "
+        f"warn mode; pin {name}=={installed} to keep this version without this warning")

@@ -50,28 +50,44 @@ def verify_after_install(records: Sequence[PackageRecord], code: int, strict: bo
     installed, another target...); ``verify(names)`` runs the verification of the records'
     distributions (:func:`verify_installed`); ``say`` prints one line; ``prog`` starts it.
 
-    1. Verification runs only after a successful install: the first ``skip`` check that
-       applies is the reason it does not (``{"status": "skipped", "reason": ...}``), and an
-       install that failed (``code`` not 0) is never verified (reason ``exit code N``
-       when no check said why); ``code`` stays.
-    2. A verification that cannot run (:class:`~poetry_wheelguard.errors.WheelguardError`:
-       no process, an unexpected exit code, no readable report) is a warning line; the
-       exit code is ``INTERNAL`` (70) in strict mode and stays 0 in warn mode
-       (``{"status": "failed", "reason": ...}``).
-    3. Otherwise its findings are merged into ``records`` (:func:`merge_verification`) and
+    1. The first ``skip`` check that applies is the reason verification does not run
+       (``{"status": "skipped", "reason": ...}``); ``code`` stays. A strict refusal
+       (``code`` ``REFUSED``) installed nothing: skipped.
+    2. An install that **failed** (``code`` neither 0 nor ``REFUSED``) may have installed
+       part of the records (pip installs one distribution after another and keeps those
+       done when a later one fails; Poetry's executor likewise): what is installed is
+       verified all the same, so a half-installed environment is not left unchecked.
+       Its findings are merged, the installer's ``code`` stays (the failure is the first
+       thing to fix), and the object says so: ``{"status": "ran", "exit_code": N,
+       "partial": true, "reason": "the install failed (exit code C); verified what was
+       installed"}``; ``skipped`` when none of the records is installed, and a
+       verification that cannot run is a warning line (``failed``), ``code`` staying.
+    3. After a successful install, a verification that cannot run
+       (:class:`~poetry_wheelguard.errors.WheelguardError`: no process, an unexpected exit
+       code, no readable report) is a warning line; the exit code is ``INTERNAL`` (70) in
+       strict mode and stays 0 in warn mode (``{"status": "failed", "reason": ...}``).
+    4. Otherwise its findings are merged into ``records`` (:func:`merge_verification`) and
        its exit code wins: 0, or ``VERIFY_ERRORS`` (11) for an error in strict mode
        (``{"status": "ran", "exit_code": N, "elf_files": F, "distributions": D,
        "errors": E, "warnings": W}``, the counts from verify's own report).
     """
     reason = next((why for applies, why in skip if applies), None)
-    if reason is None and code != exitcodes.OK:
-        reason = f"exit code {code}"
+    if reason is None and code == exitcodes.REFUSED:
+        reason = "strict mode refused; nothing was installed"
     if reason is not None:
         return code, {"status": "skipped", "reason": reason}
+    failed = code != exitcodes.OK
     try:
         result = verify([r.selection.name for r in records])
     except WheelguardError as exc:
+        if failed and isinstance(exc, VerifyError) and \
+                exc.exit_code == exitcodes.INPUT_ERROR and "not installed" in str(exc):
+            return code, {"status": "skipped",
+                          "reason": f"the install failed (exit code {code}) and none of the "
+                                    "packages is installed"}
         say(f"{prog}: warning: {exc}")
+        if failed:
+            return code, {"status": "failed", "reason": str(exc)}
         return (exitcodes.INTERNAL if strict else exitcodes.OK,
                 {"status": "failed", "reason": str(exc)})
     merge_verification(records, result)
@@ -81,6 +97,12 @@ def verify_after_install(records: Sequence[PackageRecord], code: int, strict: bo
         for key in ("elf_files", "distributions", "errors", "warnings"):
             if isinstance(summary.get(key), int):
                 out[key] = summary[key]
+    if failed:
+        say(f"{prog}: the install failed (exit code {code}); verified what was installed "
+            f"(verification exit code {int(result.exit_code)})")
+        out.update(partial=True, reason=f"the install failed (exit code {code}); verified "
+                                        "what was installed")
+        return code, out
     return int(result.exit_code), out
 
 

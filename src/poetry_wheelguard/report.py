@@ -32,7 +32,7 @@ from urllib.parse import urlsplit, urlunsplit
 from poetry_wheelguard import __version__
 from poetry_wheelguard.errors import ConfigError, WheelguardError
 from poetry_wheelguard.inputs import read_input_text
-from poetry_wheelguard.models import Candidate, Finding, PackageRecord, Selection
+from poetry_wheelguard.models import Candidate, Finding, PackageRecord, PassedOver, Selection
 
 SCHEMA = "wheelguard-report/1"
 
@@ -122,6 +122,8 @@ def package_json(rec: PackageRecord, target_tags: frozenset[str] | None = None) 
     }
     if rec.verification is not None:
         out["verification"] = rec.verification
+    if rec.passed_over:
+        out["passed_over"] = [p.to_json() for p in rec.passed_over]
     return out
 
 
@@ -380,6 +382,9 @@ def record_from_json(obj: Mapping[str, Any]) -> PackageRecord:
         required_by=tuple(str(n) for n in obj.get("required_by") or ()),
     )
     findings = [finding_from_json(f) for f in obj.get("findings") or ()]
+    passed = [PassedOver(str(p["version"]), str(p["filename"]),
+                         tuple(str(c) for c in p.get("codes") or ()))
+              for p in obj.get("passed_over") or () if isinstance(p, Mapping)]
     return PackageRecord(selection, obj["kind"], tuple(obj.get("tags") or ()),
                          bool(obj.get("pure")), findings, obj["verdict"],
-                         obj.get("verification"))
+                         obj.get("verification"), passed)

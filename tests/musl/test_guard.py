@@ -7,6 +7,7 @@ import json
 import re
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from tests.musl.conftest import (
     findings_of,
     validate_report,
 )
+from tests.support.index import IndexServer
 from tests.support.musl import (
     GLIBC_LINKED,
     HEALTHY,
@@ -190,3 +192,23 @@ def test_report_target_is_musl(scenarios: Scenarios, musl_python: MuslPython) ->
     assert tags == ours[:len(tags)] == pips[:len(tags)]
     assert tags[:2] == ["cp311-cp311-linux_x86_64", "cp311-cp311-musllinux_1_2_x86_64"]
     assert target["tag_count"] == len(ours)
+
+
+def test_subprocess_mode_without_ssl_and_a_ca_bundle(
+        new_musl_venv: Callable[[str], MuslVenv], musl_server: IndexServer,
+        tmp_path: Path) -> None:
+    """Issue 10 item 6 (S13): this interpreter has no ssl; with ``PIP_CERT`` set, the
+    subprocess mode reads the http:// index as usual (ssl is imported only for an
+    https:// fetch), and an https:// index it cannot read is one line, no traceback."""
+    venv = new_musl_venv("nossl")
+    env = {"WHEELGUARD_PIP_SUBPROCESS": "1", "PIP_CERT": "/etc/ssl/certs/ca-certificates.crt"}
+    guard_cmd = [str(venv.bin / "pip-guard"), "--mode", "strict", "install"]
+    ok = run([*guard_cmd, "--index-url", musl_server.url, HEALTHY], env=env, cwd=tmp_path)
+    assert ok.returncode == exitcodes.OK, ok.stdout + ok.stderr
+    assert "Traceback" not in ok.stderr and "using subprocess mode" in ok.stderr
+    https = run([*guard_cmd, "--index-url", "https://127.0.0.1:9/simple/",
+                 f"{PURE_FALLBACK}==1.0"], env=env, cwd=tmp_path)
+    assert https.returncode == 1, https.stdout + https.stderr
+    assert "Traceback" not in https.stderr
+    lines = [ln for ln in https.stderr.splitlines() if "no ssl module" in ln]
+    assert len(lines) == 1 and "cannot read https://127.0.0.1:9/" in lines[0], https.stderr

@@ -1,11 +1,10 @@
 """A real package index on 127.0.0.1 for the tests: a static PEP 503 tree over HTTP.
 
 ``StaticIndex(root)`` lays out ``root/simple/<normalized name>/index.html`` (anchors with
-``#sha256=`` fragments, PEP 503) and ``root/files/<file>`` (with ``<file>.metadata`` and
-``data-core-metadata``/``data-dist-info-metadata`` for wheels added with
-``core_metadata=True``, PEP 658/714); :meth:`StaticIndex.serve`
-serves it with the standard library's HTTP server on an ephemeral loopback port,
-optionally behind HTTP basic auth (to test that credentials never leak).
+``#sha256=`` fragments, PEP 503) and ``root/files/<file>``, optionally with a wheel's
+PEP 658 ``<file>.metadata`` beside it (``data-dist-info-metadata``, ``data-core-metadata``);
+:meth:`StaticIndex.serve` serves it with the standard library's HTTP server on an ephemeral
+loopback port, optionally behind HTTP basic auth (to test that credentials never leak).
 """
 
 from __future__ import annotations
@@ -41,26 +40,22 @@ class StaticIndex:
         (root / "simple").mkdir(parents=True, exist_ok=True)
         (root / "files").mkdir(parents=True, exist_ok=True)
         self.requires_python: dict[str, str] = {}
+        self.core_metadata: set[str] = set()
         self.yanked: set[str] = set()
-        self.core_metadata: dict[str, str] = {}
 
     def add(self, files: Sequence[Path], requires_python: str | None = None,
-            yanked: bool = False, core_metadata: bool = False) -> None:
+            core_metadata: bool = False, yanked: bool = False) -> None:
         """Copy ``files`` into the tree and regenerate the affected project pages;
         ``yanked`` marks them ``data-yanked`` (PEP 592); ``core_metadata`` serves each
-        wheel's METADATA as ``<file>.metadata`` (PEP 658/714)."""
+        wheel's METADATA as its PEP 658 ``.metadata`` file (pip then resolves with it
+        without downloading the wheel)."""
         projects = set()
         for f in files:
+            if core_metadata and f.name.endswith(".whl"):
+                self.core_metadata.add(f.name)
             dest = self.root / "files" / f.name
             if f.resolve() != dest.resolve():
                 shutil.copy2(f, dest)
-            if core_metadata and f.name.endswith(".whl"):
-                with zipfile.ZipFile(dest) as zf:
-                    meta = next(n for n in zf.namelist()
-                                if n.count("/") == 1 and n.endswith(".dist-info/METADATA"))
-                    data = zf.read(meta)
-                (self.root / "files" / (f.name + ".metadata")).write_bytes(data)
-                self.core_metadata[f.name] = hashlib.sha256(data).hexdigest()
             if requires_python:
                 self.requires_python[f.name] = requires_python
             if yanked:
@@ -80,13 +75,18 @@ class StaticIndex:
         links = []
         for f in self.files(project):
             digest = hashlib.sha256(f.read_bytes()).hexdigest()
+            if f.name.endswith(".metadata"):
+                continue
             rp = self.requires_python.get(f.name)
             attr = f' data-requires-python="{html.escape(rp)}"' if rp else ""
+            if f.name in self.core_metadata:
+                with zipfile.ZipFile(f) as zf:
+                    data = next(zf.read(n) for n in zf.namelist()
+                                if n.endswith(".dist-info/METADATA"))
+                (f.parent / f"{f.name}.metadata").write_bytes(data)
+                meta = f"sha256={hashlib.sha256(data).hexdigest()}"
+                attr += f' data-dist-info-metadata="{meta}" data-core-metadata="{meta}"'
             attr += ' data-yanked="broken"' if f.name in self.yanked else ""
-            meta = self.core_metadata.get(f.name)
-            if meta:
-                attr += (f' data-core-metadata="sha256={meta}"'
-                         f' data-dist-info-metadata="sha256={meta}"')
             links.append(f'<a href="../../files/{f.name}#sha256={digest}"{attr}>{f.name}</a><br/>')
         page = self.root / "simple" / project / "index.html"
         page.parent.mkdir(parents=True, exist_ok=True)
@@ -129,12 +129,14 @@ class IndexServer:
     """A running HTTP server for a :class:`StaticIndex`.
 
     Attributes:
+        root: the served tree.
         url: ``http://127.0.0.1:PORT/simple/`` (with ``user:password@`` when auth is set).
         bare_url: the same without credentials.
         requests: paths requested so far (to assert that no file was downloaded).
     """
 
     def __init__(self, root: Path, auth: tuple[str, str] | None) -> None:
+        self.root = root
         self.requests: list[str] = []
         header = None
         if auth:
@@ -150,8 +152,13 @@ class IndexServer:
         self._thread.start()
 
     def file_requests(self) -> list[str]:
-        """Requests for distribution files (not index pages)."""
-        return [p for p in self.requests if p.startswith("/files/")]
+        """Requests for distribution files (not index pages, not PEP 658 metadata)."""
+        return [p for p in self.requests
+                if p.startswith("/files/") and not p.endswith(".metadata")]
+
+    def metadata_requests(self) -> list[str]:
+        """Requests for PEP 658 ``.metadata`` files."""
+        return [p for p in self.requests if p.startswith("/files/") and p.endswith(".metadata")]
 
     def close(self) -> None:
         """Stop serving."""

@@ -106,3 +106,42 @@ def build_fixture_index(root: Path, seed_cache: Path, work: Path,
     idx.add(files)
     idx.add(seed_wheels(seed_cache))
     return FixtureIndex(idx, markers)
+
+
+BACKTRACK_MARKERS = "backtrack-markers"
+"""The directory (in the served tree) where :func:`build_backtrack_index`'s sdists write
+their build markers."""
+
+
+def build_backtrack_index(work: Path) -> StaticIndex:
+    """The projects pip backtracks over, in ``work/tree``.
+
+    ``wg-bt 2.0``: a pure wheel (with a cp37 platform wheel beside it: a pure fallback)
+    that needs a project no index has, so pip discards it and backtracks to ``wg-bt 1.0``
+    (a pure-only release: ok); ``wg-bt 0.5`` has a wheel for this machine (so 2.0's pure
+    wheel is an error). ``wg-parent 1.0`` (pure-only: ok) needs ``wg-bt>=2``.
+
+    The aiohttp 2.3.10 class: ``wg-app 2.0`` needs ``wg-lib<2`` (then a project no index
+    has), so pip meets ``wg-lib 1.0``, an sdist beside a cp37 platform wheel (SDIST_BUILD,
+    refused in strict mode), while exploring; ``wg-app 1.0`` needs ``wg-lib>=2``, a
+    compiled wheel for this machine. Plain pip builds wg-lib 1.0's metadata, then
+    backtracks to wg-app 1.0. The sdists' ``setup.py`` write a marker under
+    ``tree/`` :data:`BACKTRACK_MARKERS`.
+    """
+    idx = StaticIndex(work / "tree")
+    markers = work / "tree" / BACKTRACK_MARKERS
+    markers.mkdir(parents=True, exist_ok=True)
+    d = work / "dists"
+    idx.add([
+        build_wheel(d, "wg-bt", "2.0", requires=["wg-bt-missing>=1"]),
+        build_wheel(d, "wg-bt", "2.0", "cp37-cp37m-manylinux1_x86_64"),
+        build_wheel(d, "wg-bt", "1.0"),
+        build_wheel(d, "wg-bt", "0.5", "py3-none-manylinux_2_17_x86_64"),
+        build_wheel(d, "wg-parent", "1.0", requires=["wg-bt>=2"]),
+        build_wheel(d, "wg-app", "2.0", requires=["wg-lib<2", "wg-app-missing>=1"]),
+        build_wheel(d, "wg-app", "1.0", requires=["wg-lib>=2"]),
+        build_sdist(d, "wg-lib", "1.0", marker=markers / "wg-lib-1.0.built"),
+        build_wheel(d, "wg-lib", "1.0", "cp37-cp37m-manylinux1_x86_64"),
+        build_wheel(d, "wg-lib", "2.0", "py3-none-manylinux_2_17_x86_64"),
+    ])
+    return idx

@@ -46,6 +46,7 @@ from poetry_wheelguard import exitcodes
 from poetry_wheelguard.cli.options import config_from_namespace
 from poetry_wheelguard.config import Config
 from poetry_wheelguard.distfiles import normalize
+from poetry_wheelguard.installed import find_distributions  # before pip (pip 26)
 from poetry_wheelguard.models import Finding, PackageRecord
 from poetry_wheelguard.pip import hooks
 from poetry_wheelguard.postinstall import (
@@ -96,6 +97,12 @@ class Outcome:
             pip's resolver started, and in the subprocess mode.
         degraded: the checks that did not run because a pip name was missing
             (``GuardSession.notes``, report ``degraded_checks``).
+        passed_over: the files strict mode took out of pip's choice
+            (``GuardSession.passed_over_json``, report ``pip.passed_over``).
+        resolved: pip's resolver returned its final set (``False``: pip failed before
+            installing anything).
+        pip_extra: more of the report's ``pip`` object (``dry_run`` of the subprocess
+            mode when pip's dry run failed).
     """
 
     pip_code: int
@@ -108,6 +115,9 @@ class Outcome:
     internal_error: BaseException | None = None
     prepared: list[str] = field(default_factory=list)
     degraded: list[dict[str, str]] = field(default_factory=list)
+    passed_over: list[dict[str, Any]] = field(default_factory=list)
+    resolved: bool = True
+    pip_extra: dict[str, Any] = field(default_factory=dict)
 
 
 def _truthy(value: str | None) -> bool:
@@ -189,7 +199,8 @@ def run_in_process(api: hooks.PipApi, config: Config, argv: list[str],
     prepared = session.prepared_before() if session.refused else []
     return Outcome(code, session.records(), bool(session.refused), session.target,
                    api.version, "in-process", session.options, session.internal_error,
-                   prepared, session.notes.to_json())
+                   prepared, session.notes.to_json(), session.passed_over_json(),
+                   session.final is not None or not api.owners.get(hooks.RESOLVED.label))
 
 
 Verifier = Callable[[str, Sequence[str], str], InstalledVerification]
@@ -215,13 +226,15 @@ def _verify_skip_checks(outcome: Outcome, config: Config, code: int, custom_targ
     :func:`~poetry_wheelguard.postinstall.verify_after_install`, in their order."""
     opts = outcome.options
     checks = [
-        (code != exitcodes.OK, f"exit code {code}"),
         (not config.verify, "disabled (--no-verify / verify = false)"),
+        (code == exitcodes.INTERRUPTED, "interrupted (Ctrl-C)"),
         (verifier is None, f"{VERIFY_MODULE} is not installed"),
         (custom_target, "the target is not this interpreter (pip --platform/--python-version/"
                         "--abi/--implementation)"),
         (bool(opts.get("dry_run")), "pip --dry-run installed nothing"),
         (not outcome.records, "nothing was installed"),
+        (not outcome.resolved, f"pip failed (exit code {code}) before its resolver chose what "
+                               "to install; nothing was installed"),
     ]
     for key, flag in (("target_dir", "--target"), ("prefix_path", "--prefix"),
                       ("root_path", "--root")):
@@ -270,8 +283,6 @@ def mark_not_installed(outcome: Outcome, why: str) -> None:
     version gets a ``NOT_INSTALLED`` warning and is no longer ``ok`` (pip's own hash
     mismatch, a download error, Ctrl-C: pip installs nothing, or only part).
     Refused records keep their verdict."""
-    from poetry_wheelguard.installed import find_distributions
-
     sites = _destination_sites(outcome)
     found = {} if sites is None else {
         d.name: d.version for d in find_distributions(
@@ -367,7 +378,9 @@ def finish(outcome: Outcome, config: Config, argv: Sequence[str], *,
             command="install", mode=config.mode, target=outcome.target.summary(),
             installer={"name": "pip", "version": outcome.pip_version}, packages=records,
             exit_code=code, started=started or now_iso(), degraded_checks=outcome.degraded,
-            extra={"pip": {"mode": outcome.mode, "args": [redact_text(a) for a in argv]},
+            extra={"pip": {"mode": outcome.mode, "args": [redact_text(a) for a in argv],
+                           **({"passed_over": outcome.passed_over}
+                              if outcome.passed_over else {}), **outcome.pip_extra},
                    "verification": verification},
         ).to_json()
         if config.report:
@@ -445,7 +458,8 @@ def run_install(ns: argparse.Namespace, argv: list[str]) -> int:
         with _Interrupts() as interrupts:
             sub = subprocess_mode.run(config, argv, running)
         outcome = Outcome(sub.pip_code, sub.records, sub.refused, sub.target,
-                          api.version, "subprocess", sub.options)
+                          api.version, "subprocess", sub.options, resolved=sub.dry_run is None,
+                          pip_extra={} if sub.dry_run is None else {"dry_run": sub.dry_run})
     else:
         with _Interrupts() as interrupts:
             outcome = run_in_process(api, config, argv, running)

@@ -69,6 +69,10 @@ HOOK_POINTS = (OBSERVE, GATE, BACKSTOP, RESOLVED, OPTIONS)
 
 CHECK_PRECHECK = "strict pre-check before pip's resolver"
 CHECK_OPTIONS = "post-install verify skip rules (pip --target/--prefix/--root/--dry-run)"
+CHECK_PASS_OVER = ("strict mode: a refused file is taken out of pip's choice and pip looks "
+                   "for another solution")
+CHECK_METADATA_ONLY = ("strict mode: after a pre-check refusal, the dependencies reached "
+                       "through PEP 658 metadata are judged too")
 
 
 @dataclass(frozen=True)
@@ -132,9 +136,24 @@ CANDIDATE_IREQ = Accessor("pip._internal.resolution.resolvelib.candidates", "Lin
                           "real name and version of a local project")
 IREQ_METADATA = Accessor(_IREQ, "InstallRequirement", "metadata", "",
                          "an empty version", "version of an editable requirement")
+_NO_PASS_OVER = "a refused file stops pip at the gate (pip looks for no other solution)"
+METADATA_INCONSISTENT = Accessor("pip._internal.exceptions", "MetadataInconsistent",
+                                 "__init__", "", _NO_PASS_OVER, CHECK_PASS_OVER)
+"""pip's ``Factory`` discards a candidate whose ``LinkCandidate`` constructor raises this
+(and caches the link in ``Factory._build_failures``): the resolver then goes on without it."""
+BUILD_FAILURES = Accessor(_FACTORY, "Factory", "_build_failures", "", _NO_PASS_OVER,
+                          CHECK_PASS_OVER)
+RESOLUTION_IMPOSSIBLE = Accessor("pip._vendor.resolvelib", "ResolutionImpossible", "causes",
+                                 "", _NO_PASS_OVER, CHECK_PASS_OVER)
+"""The cause of pip's ``DistributionNotFound`` when no solution exists
+(``Resolver.resolve`` raises ``get_installation_error(e)`` ``from e``)."""
+LINK_METADATA = Accessor(_LINK, "Link", "metadata_link", "",
+                         "the run stops at the first dependency after a pre-check refusal",
+                         CHECK_METADATA_ONLY)
 ACCESSORS = (LINK_HASHES, GIVEN_PY_VERSION, CACHED_WHEEL_SOURCE, SOURCE_LINK, DOWNLOAD_INFO,
              FACTORY_FINDER, INSTALLED_DISTS, APPLICABLE, ITER_APPLICABLE, TO_INSTALL,
-             CANDIDATE_IREQ, IREQ_METADATA)
+             CANDIDATE_IREQ, IREQ_METADATA, METADATA_INCONSISTENT, BUILD_FAILURES,
+             RESOLUTION_IMPOSSIBLE, LINK_METADATA)
 
 
 @dataclass(frozen=True)
@@ -198,6 +217,9 @@ class PipApi:
         version: ``pip.__version__``.
         main: ``pip._internal.cli.main.main`` (``main(args) -> int``).
         installation_error: ``pip._internal.exceptions.InstallationError``.
+        discard_error: ``pip._internal.exceptions.MetadataInconsistent`` (a subclass of
+            ``installation_error`` that pip's ``Factory`` answers by discarding the
+            candidate), ``None`` when missing (:data:`METADATA_INCONSISTENT`).
         owners: the class of every hook point found, by label.
         missing: labels of the required names that are missing or changed shape.
         optional_missing: labels of the optional names that are missing.
@@ -209,6 +231,7 @@ class PipApi:
     owners: dict[str, type] = field(default_factory=dict)
     missing: list[str] = field(default_factory=list)
     optional_missing: list[str] = field(default_factory=list)
+    discard_error: type[Exception] | None = None
 
     @property
     def usable(self) -> bool:
@@ -256,6 +279,11 @@ def detect() -> PipApi:
         api.installation_error = InstallationError
     except ImportError:
         api.missing.append("pip._internal.cli.main.main")
+    found = getattr(_owner(METADATA_INCONSISTENT.module, METADATA_INCONSISTENT.owner),
+                    "__mro__", ())
+    if api.installation_error is not None and api.installation_error in found and \
+            _defines(_owner(BUILD_FAILURES.module, BUILD_FAILURES.owner), BUILD_FAILURES.attr):
+        api.discard_error = _owner(METADATA_INCONSISTENT.module, METADATA_INCONSISTENT.owner)
     for point in HOOK_POINTS:
         owner = _owner(point.module, point.owner)
         func = getattr(owner, point.attr, None) if owner is not None else None
@@ -380,6 +408,12 @@ def link_info(link: Any, clean: CleanUrl, notes: CheckNotes | None = None) -> Li
         requires_python=getattr(link, "requires_python", None) or None,
         yanked=bool(getattr(link, "is_yanked", False)),
     )
+
+
+def link_yanked(link: Any) -> bool:
+    """PEP 592: pip's ``Link.is_yanked`` (public since pip 19.2), without reading the rest of
+    the link (:func:`link_info` does that, for the files that are judged)."""
+    return bool(getattr(link, "is_yanked", False))
 
 
 def url_info(url: str, clean: CleanUrl) -> LinkInfo:
@@ -516,3 +550,40 @@ def editable_version(req: Any, notes: CheckNotes | None = None) -> str:
 def find_best_candidate(finder: Any) -> Optional[Callable[..., Any]]:
     """``PackageFinder.find_best_candidate`` (public API of the finder), or ``None``."""
     return getattr(finder, "find_best_candidate", None)
+
+
+def resolution_impossible(exc: BaseException) -> bool:
+    """``exc`` (pip's error out of ``Resolver.resolve``) comes from resolvelib's
+    ``ResolutionImpossible``: no solution exists among the candidates pip was left with.
+    Follows ``__cause__``/``__context__``; ``False`` when the class cannot be imported."""
+    cls = _owner(RESOLUTION_IMPOSSIBLE.module, RESOLUTION_IMPOSSIBLE.owner)
+    if not isinstance(cls, type):
+        return False
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, cls):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def metadata_without_download(link: Any, notes: CheckNotes | None = None) -> bool:
+    """The file's core metadata comes from its PEP 658 ``.metadata`` file
+    (``Link.metadata_link()`` is not ``None``): pip resolves with it without downloading
+    or building the file. ``False`` where pip lacks the name (recorded)."""
+    get = _read(link, LINK_METADATA, notes)
+    if get is _ABSENT or not callable(get):
+        return False
+    try:
+        return get() is not None
+    except Exception:  # a malformed data-dist-info-metadata value: pip says so itself
+        return False
+
+
+def requirement_specifier(ireq: Any) -> str:
+    """The PEP 440 specifier of pip's ``InstallRequirement`` (``ireq.req.specifier``, a
+    ``packaging`` ``SpecifierSet``), ``""`` when it has none (a URL or path requirement)."""
+    spec = getattr(getattr(ireq, "req", None), "specifier", None)
+    return str(spec) if spec is not None else ""

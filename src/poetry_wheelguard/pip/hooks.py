@@ -15,7 +15,11 @@ Hook points (each a private pip name, listed with every private attribute read h
    in a build environment, or substitutes a wheel from pip's wheel cache. Every path to
    it (``Factory._make_candidate_from_link``, constraints with links, direct URLs) goes
    through this constructor, with the original ``link`` as its first argument. The
-   policy runs here, before the original constructor; a strict refusal raises.
+   policy runs here, before the original constructor. A strict refusal raises pip's own
+   ``MetadataInconsistent`` (:func:`discard_type`): pip's ``Factory`` discards that
+   candidate and the resolver goes on without the file, as ``--only-binary`` would for
+   that one project; the refusal stands only when pip finds no solution without it
+   (hook 4).
 3. ``pip._internal.operations.prepare.RequirementPreparer.prepare_linked_requirement`` -
    backstop: a requirement prepared outside a gated constructor (the legacy resolver,
    ``--use-deprecated=legacy-resolver``) is judged here, before anything is fetched. Its
@@ -25,9 +29,13 @@ Hook points (each a private pip name, listed with every private attribute read h
 4. ``pip._internal.resolution.resolvelib.resolver.Resolver.resolve`` (optional) - before
    it runs, in strict mode, the pre-check (:meth:`GuardSession.precheck`): each top-level
    named requirement whose every candidate version would be refused is refused before
-   pip prepares anything, so no earlier requirement is downloaded or built first. After
-   it: the final choice, the requirement set pip will install. Decisions taken for
-   candidates the resolver later discarded (backtracking) are left out of the report.
+   pip prepares anything, so no earlier requirement is downloaded or built first; all of
+   them are listed, with the refused dependencies pip's resolver reaches through PEP 658
+   metadata alone (:meth:`GuardSession.explore_roots`). Around it: pip's
+   ``ResolutionImpossible`` after the gate took files out becomes one refusal of them all
+   (:meth:`GuardSession.no_solution`). After it: the final choice, the requirement set pip
+   will install, with the files passed over. Decisions taken for candidates the resolver
+   later discarded (backtracking) are left out of the report.
 5. ``pip._internal.commands.install.InstallCommand.run`` (optional) - pip's parsed
    options (``--target``, ``--prefix``, ``--root``, ``--user``, ``--dry-run``), which
    decide whether post-install verification applies.
@@ -47,14 +55,16 @@ refusal recorded on the :class:`GuardSession` and exits with ``REFUSED``.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any, Callable, Optional
 
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
 from poetry_wheelguard.config import Config
 from poetry_wheelguard.distfiles import DistFile, normalize, platform_info, try_classify
-from poetry_wheelguard.models import NormalizedName, PackageRecord, Selection
+from poetry_wheelguard.models import NormalizedName, PackageRecord, PassedOver, Selection
 from poetry_wheelguard.pip import compat
 from poetry_wheelguard.pip.compat import (
     BACKSTOP,
@@ -67,6 +77,7 @@ from poetry_wheelguard.pip.compat import (
     LinkInfo,
     PipApi,
     detect,
+    link_yanked,
 )
 from poetry_wheelguard.pip.selection import (
     CANDIDATE,
@@ -79,7 +90,7 @@ from poetry_wheelguard.pip.selection import (
     index_of,
     version_key,
 )
-from poetry_wheelguard.policy import Evaluation, evaluate, record_for
+from poetry_wheelguard.policy import Evaluation, evaluate, passed_over_finding, record_for
 from poetry_wheelguard.targets import Target, find_implementation, make_target
 
 __all__ = ["BACKSTOP", "GATE", "HOOK_POINTS", "OBSERVE", "OPTIONS", "RESOLVED", "PipApi",
@@ -90,6 +101,9 @@ OtherVersions = tuple[tuple[str, tuple[str, ...]], ...]
 
 PRECHECK = "precheck"
 """``Decision.via`` of a refusal by :meth:`GuardSession.precheck` (before pip's resolver)."""
+
+GATE_VIA = "gate"
+"""``Decision.via`` of a decision at ``LinkCandidate.__init__``."""
 
 
 def link_info(link: Any, notes: CheckNotes | None = None) -> LinkInfo:
@@ -175,10 +189,26 @@ class Decision:
     evaluation: Evaluation
     via: str
     ireq: Any = None
+    passed_over: list[PassedOver] | None = None
 
     def record(self) -> PackageRecord:
-        """The report record of this decision."""
-        return record_for(self.selection, self.evaluation)
+        """The report record of this decision, with the refused files of the same project
+        pip passed over (and their ``PASSED_OVER`` warning) when there are any."""
+        rec = record_for(self.selection, self.evaluation)
+        if self.passed_over:
+            rec.passed_over = list(self.passed_over)
+            finding = passed_over_finding(self.selection.name, self.selection.version,
+                                          self.passed_over)
+            if finding is not None:
+                rec.findings.append(finding)
+                if rec.verdict == "ok":
+                    rec.verdict = "warn"
+        return rec
+
+    def passed(self) -> PassedOver:
+        """This (refused) decision as a :class:`~poetry_wheelguard.models.PassedOver`."""
+        return PassedOver(self.selection.version, self.selection.chosen.filename,
+                          error_codes(self))
 
 
 class GuardSession:
@@ -189,6 +219,18 @@ class GuardSession:
         running: the target of the running interpreter (pip's default target).
         refusal: the exception type raised for a strict refusal (a subclass of pip's
             ``InstallationError``; see :func:`refusal_type`).
+
+    Attributes (besides the arguments):
+        discard: the exception type the gate raises to take a refused file out of pip's
+            choice (a subclass of pip's ``MetadataInconsistent``, which pip's ``Factory``
+            answers by discarding the candidate: :func:`discard_type`); ``None``: a strict
+            refusal at the gate stops pip (pip lacks the names, or no ``Resolver.resolve``
+            hook to learn whether a solution exists without the file).
+        passed_over: the refused files the gate took out of pip's choice, in order.
+        pending: pre-check refusals held while pip's resolver reads the rest through PEP
+            658 metadata only (:meth:`explore_roots`), to list them all in one run.
+        specifiers: ``{name: specifier}`` of the top-level requirements and ``-c``
+            constraints (pip's objects, combined as pip's resolver combines them).
     """
 
     def __init__(self, config: Config, running: Target,
@@ -213,6 +255,27 @@ class GuardSession:
         self.editables: list[str] = []
         self._targets: dict[int, Target] = {}
         self.notes = CheckNotes()
+        self.discard: type[BaseException] | None = None
+        self.passed_over: list[Decision] = []
+        self.pending: list[Decision] = []
+        self.exploring = False
+        self.specifiers: dict[NormalizedName, str] = {}
+
+    @property
+    def passthrough(self) -> tuple[type[BaseException], ...]:
+        """The exception types the hooks let through to pip unchanged."""
+        return (self.refusal,) if self.discard is None else (self.refusal, self.discard)
+
+    def specifier_for(self, name: NormalizedName, requirement: str = "") -> str:
+        """The specifier pip resolves ``name`` under, as far as known here: the top-level
+        requirements and constraints of that name (:attr:`specifiers`) and the
+        requirement (``requirement``) that made pip look for this file, combined."""
+        parts = [text for text in (self.specifiers.get(name, ""), requirement) if text]
+        try:
+            combined = SpecifierSet(",".join(parts))
+        except InvalidSpecifier:
+            return self.specifiers.get(name, "")
+        return str(combined)
 
     # -- hook 1: observe -------------------------------------------------------------
     def observe(self, project: str, link: Any, result: Any, detail: Any) -> None:
@@ -238,12 +301,13 @@ class GuardSession:
             filename = str(getattr(link, "filename", "") or "")
             if not filename:
                 continue
+            dist = self._dist(filename)  # once per file name
+            if dist is not None and dist.name != project:
+                continue  # another project's file in a find-links directory (pip skips it)
             version = self._versions.get(detail) if verdict == CANDIDATE else None
             if version is None and verdict == CANDIDATE:
                 version = self._versions[detail] = canonical_version(detail)
-            dist = None
             if version is None:
-                dist = self._dist(filename)
                 version = str(dist.version) if dist is not None else None
             files[str(getattr(link, "url", "") or "")] = _Listed(link, filename, verdict,
                                                                  detail, version, dist)
@@ -295,7 +359,8 @@ class GuardSession:
             if listed.version is not None and key is not None and \
                     version_key(listed.version) == key:
                 pending.append(listed)
-            elif listed.version and listed.verdict in HINT_VERDICTS:
+            elif listed.version and listed.verdict in HINT_VERDICTS and \
+                    not link_yanked(listed.link):  # PEP 592: no hint names a yanked file
                 others.setdefault(listed.version, {})[listed.filename] = None
             if key is None and chosen is None and clean_url(raw_url) == url:
                 chosen = self._seen(project, listed)
@@ -323,7 +388,8 @@ class GuardSession:
 
     # -- hook 2 and 3: judge ----------------------------------------------------------
     def decide(self, info: LinkInfo, name: str | None, version: Any, *, editable: bool,
-               target_python: Any, via: str, substituted: bool = False) -> Decision:
+               target_python: Any, via: str, substituted: bool = False,
+               requirement: str = "") -> Decision:
         """The policy's decision on pip's choice of the file ``info``, not recorded."""
         named = normalize(name) if name else None
         dist = self._dist(info.filename)
@@ -345,7 +411,8 @@ class GuardSession:
             built = True if first_party else None
         selection = build_selection(project, str(version) if version is not None else None,
                                     chosen, same, first_party=first_party,
-                                    built_locally=built)
+                                    built_locally=built,
+                                    specifier=self.specifier_for(project, requirement))
         selection = replace(selection, other_versions=others)
         evaluation = evaluate(selection, self.target_for(target_python), self.config)
         return Decision(info.url, selection, evaluation, via)
@@ -357,6 +424,16 @@ class GuardSession:
             the ``refusal`` type: strict mode refuses the file (the message says what pip
             had prepared before, see :func:`refusal_message`).
         """
+        if decision.evaluation.refused and decision.via == GATE_VIA and \
+                self.discard is not None:
+            # Take the file out of pip's choice (pip's Factory discards the candidate and
+            # looks on); a refusal only if no solution exists without it (resolve hook).
+            self.passed_over.append(decision)
+            raise self.discard(f"pip-guard: strict mode refused {decision.selection.name} "
+                               f"{decision.selection.version} "
+                               f"({decision.selection.chosen.filename}): "
+                               f"{', '.join(error_codes(decision))}; pip looks for another "
+                               "version")
         self.decisions.append(decision)
         self.by_key[decision.key] = decision
         if decision.evaluation.refused:
@@ -364,6 +441,18 @@ class GuardSession:
             raise self.refusal(refusal_message(
                 decision, [] if decision.via == PRECHECK else self.prepared_before()))
         return decision
+
+    def refuse(self, decisions: Sequence[Decision], *, no_solution: bool) -> BaseException:
+        """Record ``decisions`` as refused and return the one refusal that lists them all
+        (to raise). ``no_solution``: pip found no solution without the gate's refusals."""
+        for d in decisions:
+            if all(d is not r for r in self.refused):
+                self.refused.append(d)
+            if all(d is not x for x in self.decisions):
+                self.decisions.append(d)
+                self.by_key[d.key] = d
+        return self.refusal(refusal_message(decisions, self.prepared_before(),
+                                            no_solution=no_solution))
 
     def judge(self, info: LinkInfo, name: str | None, version: Any, *, editable: bool,
               target_python: Any, via: str, substituted: bool = False) -> Decision:
@@ -386,11 +475,21 @@ class GuardSession:
         return list(dict.fromkeys([*done, *self.editables]))
 
     def gate(self, link: Any, template: Any, factory: Any, name: Any, version: Any) -> Decision:
-        """Judge the file a ``LinkCandidate`` is about to be created for."""
+        """Judge the file a ``LinkCandidate`` is about to be created for.
+
+        While pip reads the rest after a pre-check refusal (:attr:`exploring`), a file
+        the policy accepts is let through only when its metadata comes from a PEP 658
+        ``.metadata`` file (nothing downloaded or built); otherwise the run stops here
+        with the refusals found so far."""
         finder = compat.finder_of(factory, self.notes)
-        return self.judge(link_info(link, self.notes), str(name) if name else None, version,
-                          editable=bool(getattr(template, "editable", False)),
-                          target_python=compat.target_python_of(finder), via="gate")
+        decision = self.decide(link_info(link, self.notes), str(name) if name else None,
+                               version, editable=bool(getattr(template, "editable", False)),
+                               target_python=compat.target_python_of(finder), via=GATE_VIA,
+                               requirement=compat.requirement_specifier(template))
+        if self.exploring and not decision.evaluation.refused and \
+                not compat.metadata_without_download(link, self.notes):
+            raise self.refuse(self.pending, no_solution=False)
+        return self.record(decision)
 
     def prepared(self, decision: Decision, candidate: Any) -> None:
         """After the candidate exists: its real name and version (a local project's
@@ -426,7 +525,14 @@ class GuardSession:
     # -- hook 4, before pip's resolver starts: the top-level requirements -------------
     def roots(self, root_reqs: Any) -> None:
         """Note the editable requirements among ``root_reqs`` (pip prepares them as soon
-        as its resolver starts, before any gate)."""
+        as its resolver starts, before any gate), and the specifiers of the top-level
+        requirements and constraints (:attr:`specifiers`, for the hints)."""
+        if isinstance(root_reqs, list) and not self.specifiers:
+            try:
+                self.specifiers = {name: str(spec) for name, spec
+                                   in requirement_specifiers(root_reqs).items()}
+            except Exception:  # pip changed shape: hints without the user's specifiers
+                self.specifiers = {}
         for ireq in root_reqs if isinstance(root_reqs, list) else ():
             if getattr(ireq, "editable", False):
                 name = getattr(ireq, "name", None)
@@ -457,8 +563,15 @@ class GuardSession:
         requirement on a top-level project (``B @ URL`` in ``A``'s metadata) is not
         known here.
 
+        Every top-level requirement is checked, and all the refused ones are listed in one
+        refusal. When the gate can take files out of pip's choice (:attr:`discard`), the
+        refusal waits while pip's resolver reads the other requirements through PEP 658
+        metadata only (:meth:`explore_roots`), so the refused dependencies it reaches are
+        listed in the same run.
+
         Raises:
-            the ``refusal`` type: every version of a top-level requirement is refused.
+            the ``refusal`` type: every version of a top-level requirement is refused (and
+            :attr:`discard` is ``None``).
         """
         if not self.config.strict:
             return
@@ -475,6 +588,7 @@ class GuardSession:
         except Exception:  # pip changed shape: the gate stays the only decision point
             self.notes.miss(RESOLVED, compat.CHECK_PRECHECK)
             return
+        refusals: list[Decision] = []
         for name, (specifier, hashes) in wanted.items():
             try:
                 dist = None if force else installed.get(name)
@@ -483,7 +597,7 @@ class GuardSession:
                 result = find(project_name=name, specifier=specifier, hashes=hashes)
                 icans = compat.applicable_candidates(result, self.notes)
                 if icans is None:
-                    return
+                    break
                 links = _first_link_per_version(icans, _pinned(specifier))
             except self.refusal:
                 raise
@@ -494,13 +608,54 @@ class GuardSession:
                 decision = self.decide(link_info(link, self.notes), name, version,
                                        editable=False,
                                        target_python=compat.target_python_of(finder),
-                                       via=PRECHECK)
+                                       via=PRECHECK, requirement=str(specifier))
                 if not decision.evaluation.refused:
                     first = None
                     break
                 first = first or decision
             if first is not None:
-                self.record(first)
+                refusals.append(first)
+        if not refusals:
+            return
+        if self.discard is None:
+            raise self.refuse(refusals, no_solution=False)
+        self.pending = refusals
+
+    def explore_roots(self, root_reqs: list[Any]) -> list[Any]:
+        """The requirements pip's resolver reads after a pre-check refusal, to reach the
+        refused dependencies of the others without downloading or building: ``root_reqs``
+        without the refused projects' requirements, editables and URL or path
+        requirements (constraints stay)."""
+        refused = {d.selection.name for d in self.pending}
+        keep = []
+        for ireq in root_reqs:
+            name = getattr(getattr(ireq, "req", None), "name", None)
+            if getattr(ireq, "editable", False) or getattr(ireq, "link", None) is not None:
+                continue
+            if name is None or (normalize(str(name)) in refused and
+                                not getattr(ireq, "constraint", False)):
+                continue
+            keep.append(ireq)
+        return keep
+
+    def explored(self, error: BaseException | None) -> BaseException:
+        """The one refusal after pip's resolver read the rest (:meth:`explore_roots`):
+        the pre-check refusals, and the gate's when pip found no solution without them
+        (``error`` is pip's ``ResolutionImpossible``); to raise."""
+        self.exploring = False
+        if isinstance(error, self.refusal) and self.refused:
+            return error  # stopped at a file whose metadata needs a download
+        no_solution = error is not None and compat.resolution_impossible(error)
+        found = [*self.pending, *(self.passed_over if no_solution else [])]
+        return self.refuse(found, no_solution=no_solution and bool(self.passed_over))
+
+    def no_solution(self, error: BaseException) -> BaseException | None:
+        """After pip's resolver failed: the refusal of every file the gate took out of
+        pip's choice when no solution exists without them (``error`` comes from
+        resolvelib's ``ResolutionImpossible``), else ``None`` (pip's own error stands)."""
+        if not self.passed_over or not compat.resolution_impossible(error):
+            return None
+        return self.refuse(self.passed_over, no_solution=True)
 
     # -- hook 4: the final set --------------------------------------------------------
     def resolved(self, requirement_set: Any) -> None:
@@ -519,7 +674,21 @@ class GuardSession:
                 match = self._unjudged(req)
             if match is not None and all(m is not match for m in final):
                 final.append(match)
+        for match in final:
+            passed = [d.passed() for d in self.passed_over
+                      if d.selection.name == match.selection.name]
+            if passed:
+                match.passed_over = passed
         self.final = final
+
+    def passed_over_json(self) -> list[dict[str, Any]]:
+        """Every file the gate took out of pip's choice, for the report
+        (``pip.passed_over``): ``{name, version, filename, codes, installed}``, where
+        ``installed`` is the version pip finally chose for the project, ``None`` when it
+        installs none (or the run ended before)."""
+        final = {d.selection.name: d.selection.version for d in self.final or ()}
+        return [{"name": d.selection.name, **d.passed().to_json(),
+                 "installed": final.get(d.selection.name)} for d in self.passed_over]
 
     def _unjudged(self, req: Any) -> Decision | None:
         """A record for a requirement no hook judged: an editable (``EditableCandidate``
@@ -558,6 +727,31 @@ def top_level_requirements(root_reqs: list[Any]) -> dict[NormalizedName, tuple[A
     projects named with a URL, a path or ``-e`` anywhere on the command line or in a
     constraint.
     """
+    wanted, limits, explicit = _collect(root_reqs)
+    for name, (specifier, hashes) in limits.items():
+        if name in wanted:
+            wanted[name] = (wanted[name][0] & specifier, wanted[name][1] & hashes)
+    return {name: value for name, value in wanted.items() if name not in explicit}
+
+
+def requirement_specifiers(root_reqs: list[Any]) -> dict[NormalizedName, Any]:
+    """``{name: specifier}`` (pip's ``SpecifierSet``) of every named top-level
+    requirement and ``-c`` constraint whose markers apply, combined per name as pip's
+    resolver combines them (constraint-only names included): what pip resolves the
+    project under, as far as the command line says."""
+    wanted, limits, _explicit = _collect(root_reqs)
+    out = {name: spec for name, (spec, _h) in wanted.items()}
+    for name, (spec, _h) in limits.items():
+        out[name] = out[name] & spec if name in out else spec
+    return out
+
+
+def _collect(root_reqs: list[Any]) -> tuple[dict[NormalizedName, tuple[Any, Any]],
+                                            dict[NormalizedName, tuple[Any, Any]],
+                                            set[NormalizedName]]:
+    """``(requirements, constraints, names with a URL/path/-e)`` of pip's top-level
+    ``InstallRequirement`` objects: ``{name: (specifier, hashes)}`` each, combined per
+    name; requirements whose markers do not apply left out."""
     wanted: dict[NormalizedName, tuple[Any, Any]] = {}
     limits: dict[NormalizedName, tuple[Any, Any]] = {}
     explicit: set[NormalizedName] = set()
@@ -576,10 +770,7 @@ def top_level_requirements(root_reqs: list[Any]) -> dict[NormalizedName, tuple[A
         if name in into:
             specifier, hashes = into[name][0] & specifier, into[name][1] & hashes
         into[name] = (specifier, hashes)
-    for name, (specifier, hashes) in limits.items():
-        if name in wanted:
-            wanted[name] = (wanted[name][0] & specifier, wanted[name][1] & hashes)
-    return {name: value for name, value in wanted.items() if name not in explicit}
+    return wanted, limits, explicit
 
 
 def _pinned(specifier: Any) -> bool:
@@ -603,20 +794,33 @@ def _first_link_per_version(icans: list[Any], pinned: bool) -> list[tuple[Any, A
     return list(first.items())
 
 
-def refusal_message(decision: Decision, before: list[str]) -> str:
+def error_codes(decision: Decision) -> tuple[str, ...]:
+    """The codes of ``decision``'s error findings, each once, in order."""
+    return tuple(dict.fromkeys(f.code for f in decision.evaluation.findings
+                               if f.severity == "error"))
+
+
+def refusal_message(decisions: Decision | Sequence[Decision], before: list[str], *,
+                    no_solution: bool = False) -> str:
     """The one line pip prints (as ``ERROR: ...``) when strict mode refuses.
 
+    ``decisions``: the refused files (one, or every refusal known in the run).
     ``before``: what pip had prepared in this run before the refusal
     (:meth:`GuardSession.prepared_before`). Empty: pip had fetched index pages only. Else
-    the refused file itself still was not fetched, and those are named.
+    the refused files themselves still were not fetched, and those are named.
+    ``no_solution``: pip's resolver found no solution without the gate's refusals.
     """
-    sel = decision.selection
-    codes = ", ".join(dict.fromkeys(f.code for f in decision.evaluation.findings
-                                    if f.severity == "error"))
-    head = f"pip-guard refused {sel.name} {sel.version} ({sel.chosen.filename}): {codes}; "
+    many = [decisions] if isinstance(decisions, Decision) else list(decisions)
+    files = "; ".join(f"{d.selection.name} {d.selection.version} "
+                      f"({d.selection.chosen.filename}): {', '.join(error_codes(d))}"
+                      for d in many)
+    head = f"pip-guard refused {files}; "
+    if no_solution:
+        head += "pip found no solution without " + ("it; " if len(many) == 1 else "them; ")
+    these = "this file was" if len(many) == 1 else "these files were"
     if not before:
         return head + "no distribution file was downloaded or built and nothing was installed"
-    return head + ("this file was not downloaded or built and nothing was installed; pip "
+    return head + (f"{these} not downloaded or built and nothing was installed; pip "
                    f"had already fetched and prepared the metadata of {', '.join(before)}")
 
 
@@ -624,6 +828,22 @@ def refusal_type(base: type[Exception]) -> type[Exception]:
     """A ``WheelguardRefusal`` subclass of pip's ``InstallationError`` (``base``): pip
     prints it as one line and exits 1 instead of a traceback."""
     return type("WheelguardRefusal", (base,), {"__module__": __name__})
+
+
+def discard_type(base: type[Exception]) -> type[Exception]:
+    """A ``WheelguardPassOver`` subclass of pip's ``MetadataInconsistent`` (``base``),
+    raised by the gate with one message: pip's ``Factory`` logs it (``Discarding ...``,
+    with ``-v``), caches the link as a build failure and goes on without the file."""
+
+    def __init__(self: Any, message: str) -> None:
+        Exception.__init__(self, message)
+        self.message = message
+
+    def __str__(self: Any) -> str:
+        return str(self.message)
+
+    return type("WheelguardPassOver", (base,), {"__module__": __name__,
+                                                "__init__": __init__, "__str__": __str__})
 
 
 def _wrap_observe(session: GuardSession, orig: Callable[..., Any]) -> Callable[..., Any]:
@@ -671,13 +891,41 @@ def _wrap_backstop(session: GuardSession, orig: Callable[..., Any]) -> Callable[
     return prepare_linked_requirement
 
 
+def _with_roots(args: tuple[Any, ...], kwargs: dict[str, Any],
+                roots: list[Any]) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    if "root_reqs" in kwargs:
+        return args, {**kwargs, "root_reqs": roots}
+    return (roots, *args[1:]), kwargs
+
+
 def _wrap_resolved(session: GuardSession, orig: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(orig)
     def resolve(self: Any, *args: Any, **kwargs: Any) -> Any:
         root_reqs = compat.arg(args, kwargs, 0, "root_reqs")
         _guarded(session, lambda: session.precheck(getattr(self, "factory", None), root_reqs))
         session.roots(root_reqs)
-        result = orig(self, *args, **kwargs)
+        if session.pending:
+            # Pre-check refusals: pip's resolver reads the rest through PEP 658 metadata
+            # only (the gate stops at anything else), then one refusal lists them all.
+            roots = session.explore_roots(root_reqs)
+            error: BaseException | None = None
+            if roots:
+                session.exploring = True
+                args, kwargs = _with_roots(args, kwargs, roots)
+                try:
+                    orig(self, *args, **kwargs)
+                except Exception as exc:
+                    error = exc
+            raise session.explored(error) from error
+        try:
+            result = orig(self, *args, **kwargs)
+        except session.refusal:
+            raise
+        except Exception as exc:
+            refusal = session.no_solution(exc)
+            if refusal is not None:
+                raise refusal from exc
+            raise
         session.resolved(result)
         return result
 
@@ -702,7 +950,7 @@ def _guarded(session: GuardSession, call: Callable[[], Any]) -> Any:
     one line, no traceback) and is kept in ``session.internal_error``."""
     try:
         return call()
-    except session.refusal:
+    except session.passthrough:
         raise
     except Exception as exc:
         session.internal_error = exc
@@ -731,6 +979,11 @@ def installed(api: PipApi, session: GuardSession) -> Iterator[GuardSession]:
     if not api.usable or api.installation_error is None:
         raise RuntimeError(f"pip hooks unavailable: {', '.join(api.missing)}")
     session.refusal = refusal_type(api.installation_error)
+    if session.config.strict:
+        if api.discard_error is not None and RESOLVED.label in api.owners:
+            session.discard = discard_type(api.discard_error)
+        else:
+            session.notes.miss(compat.METADATA_INCONSISTENT)
     api.note_missing(session.notes)
     saved: list[tuple[type, str, Any]] = []  # (class, name, own attribute or _INHERITED)
     try:

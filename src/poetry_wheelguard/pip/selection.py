@@ -133,6 +133,7 @@ def build_selection(
     *,
     first_party: bool = False,
     built_locally: bool | None = None,
+    specifier: str = "",
 ) -> Selection:
     """The :class:`Selection` for pip's choice of ``chosen`` as ``name`` ``version``.
 
@@ -140,8 +141,11 @@ def build_selection(
     or not). The selection's ``candidates`` are the files of the chosen version (the
     chosen file first if no listing showed it); ``other_versions`` are the other
     versions' files that pip could install or skipped only for their tags (they feed
-    the policy's "nearest version with a wheel" hint). ``version`` falls back to the
-    chosen file's own version, then to ``""``.
+    the policy's "nearest version with a wheel" hint), yanked files left out (PEP 592:
+    pip installs a yanked file only when a pin names exactly its version, so a hint never
+    names a yanked release). ``version`` falls back to the chosen file's own version, then
+    to ``""``. ``specifier``: the PEP 440 specifier pip resolves the project under
+    (``Selection.specifier``; hints name versions inside it first).
     """
     norm: NormalizedName = normalize(name)
     ver = canonical_version(version) or chosen.version or (
@@ -152,7 +156,7 @@ def build_selection(
     for link in seen:
         if link.version is not None and version_key(link.version) == key:
             same.setdefault(link.filename, link)
-        elif link.version and link.verdict in HINT_VERDICTS:
+        elif link.version and link.verdict in HINT_VERDICTS and not link.yanked:
             others.setdefault(link.version, {})[link.filename] = None
     if chosen.filename not in same:
         same = {chosen.filename: chosen, **same}
@@ -165,4 +169,5 @@ def build_selection(
         index=chosen.index,
         first_party=first_party,
         built_locally=built_locally,
+        specifier=specifier,
     )

@@ -13,6 +13,13 @@ in-process hooks cannot find (or with ``WHEELGUARD_PIP_SUBPROCESS=1``).
 3. The policy judges each choice. Strict refusal: exit before step 4, nothing installed.
 4. ``python -m pip install <args>``: the real install (pip resolves again).
 
+When the dry run fails, pip writes no report (pip's own error is printed): the pinned
+top-level requirements (``NAME==V`` on the command line and in ``-r`` files) are judged
+from the index listings alone, the file pip picks among the release's files
+(:func:`~poetry_wheelguard.choosers.choose_like_pip`) standing in for pip's choice, and
+one line says what could be judged and what not (:func:`judge_pins`). A strict refusal
+among them exits 10; otherwise pip's exit code stays.
+
 Weaker than the in-process mode, and documented so: step 1 prepares every chosen file's
 metadata, so pip downloads wheels (or their PEP 658 metadata) and runs an sdist's build
 backend to get its metadata *before* the guard can refuse; pip's own reasons for
@@ -33,10 +40,10 @@ from types import SimpleNamespace
 from typing import Any, Callable
 from urllib.parse import unquote, urlsplit
 
-from poetry_wheelguard.choosers import requires_python_ok
+from poetry_wheelguard.choosers import choose_like_pip, requires_python_ok
 from poetry_wheelguard.config import Config
 from poetry_wheelguard.distfiles import try_classify
-from poetry_wheelguard.errors import IndexFetchError
+from poetry_wheelguard.errors import IndexFetchError, WheelguardError
 from poetry_wheelguard.index import IndexClient, IndexConfig, ListedFile
 from poetry_wheelguard.models import PackageRecord
 from poetry_wheelguard.pip.config import pip_index_config
@@ -49,6 +56,12 @@ from poetry_wheelguard.pip.selection import (
     clean_url,
 )
 from poetry_wheelguard.policy import evaluate, record_for
+from poetry_wheelguard.requirements import (
+    PinnedRequirement,
+    RequirementSet,
+    parse_requirement_line,
+    read_requirements_file,
+)
 from poetry_wheelguard.targets import Target
 
 Runner = Callable[[Sequence[str]], "subprocess.CompletedProcess[str]"]
@@ -71,6 +84,7 @@ class PipOptions:
     dry_run: bool = False
     target_python: SimpleNamespace = field(default_factory=SimpleNamespace)
     install_options: dict[str, Any] = field(default_factory=dict)
+    pins: list[PinnedRequirement] = field(default_factory=list)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -128,7 +142,7 @@ def parse_pip_options(argv: Sequence[str], environ: Mapping[str, str] | None = N
     Raises:
         ConfigError: pip's configuration cannot be read.
     """
-    ns, _rest = _parser().parse_known_args(list(argv))
+    ns, rest = _parser().parse_known_args(list(argv))
     extra_words = [w for r in ns.requirement for w in _requirement_file_options(r)]
     if extra_words:
         more, _ = _parser().parse_known_args(extra_words)
@@ -149,7 +163,32 @@ def parse_pip_options(argv: Sequence[str], environ: Mapping[str, str] | None = N
         install_options={"target_dir": ns.target_dir, "prefix_path": ns.prefix_path,
                          "root_path": ns.root_path, "use_user_site": ns.use_user_site,
                          "dry_run": ns.dry_run},
+        pins=_pins(rest, ns.requirement),
     )
+
+
+def _pins(words: Sequence[str], files: Sequence[str]) -> list[PinnedRequirement]:
+    """The pinned (``==V``/``===V``) named requirements among the command line's other
+    words and in the ``-r`` files, in order; a word that is no such requirement (an
+    option's value, a path, a range) is left out, as is an unreadable file."""
+    reqs = RequirementSet()
+    for word in words:
+        if word.startswith("-"):
+            continue
+        try:
+            parse_requirement_line(word, "the command line", reqs)
+        except WheelguardError:
+            continue
+    for path in files:
+        try:
+            read_requirements_file(Path(path), reqs)
+        except WheelguardError:
+            continue  # pip named the unreadable file or bad line itself
+    seen: dict[str, PinnedRequirement] = {}
+    for req in reqs.requirements:
+        if req.pin is not None and req.requirement.marker is None:
+            seen.setdefault(req.name, req)
+    return list(seen.values())
 
 
 # -- index listings ---------------------------------------------------------------------
@@ -171,12 +210,12 @@ def _seen(listed: ListedFile, target: Target) -> SeenLink:
 def fetch_listing(client: IndexClient, project: str, target: Target
                   ) -> tuple[list[SeenLink], str | None]:
     """Every file the indexes and find-links locations list for ``project``, and the
-    problem (one line, no credentials) if they could not be read: the policy then judges
-    with the chosen file alone."""
+    problem (one line without the project's name, no credentials) if they could not be
+    read: the policy then judges with the chosen file alone."""
     try:
         listing = client.listing(project)
     except IndexFetchError as exc:
-        return [], str(exc)
+        return [], exc.reason
     return [_seen(f, target) for f in listing.files], None
 
 
@@ -190,6 +229,9 @@ class SubprocessOutcome:
     refused: bool
     target: Target
     options: dict[str, Any]
+    dry_run: dict[str, Any] | None = None
+    """``None`` when pip's dry run succeeded; else the report's ``pip.dry_run``:
+    ``{exit_code, judged, not_judged}`` (:func:`judge_pins`)."""
 
 
 def _default_runner(cmd: Sequence[str]) -> subprocess.CompletedProcess[str]:
@@ -199,8 +241,10 @@ def _default_runner(cmd: Sequence[str]) -> subprocess.CompletedProcess[str]:
 def records_from_report(data: Mapping[str, Any], client: IndexClient, target: Target,
                         config: Config, notes: list[str]) -> list[PackageRecord]:
     """Judge every ``install`` item of a pip installation report (pip's ``--report``
-    format, version 1). Listing problems are appended to ``notes``."""
+    format, version 1). Listing problems are appended to ``notes``, one per problem
+    (``a, b: reason``: an index the interpreter cannot read is said once)."""
     records = []
+    problems: dict[str, list[str]] = {}
     for item in data.get("install", []):
         meta = item.get("metadata") or {}
         info = item.get("download_info") or {}
@@ -215,7 +259,7 @@ def records_from_report(data: Mapping[str, Any], client: IndexClient, target: Ta
         if not direct:
             listing, problem = fetch_listing(client, name, target)
             if problem:
-                notes.append(problem)
+                problems.setdefault(problem, []).append(name)
         listed = next((s for s in listing if s.url == clean_url(url)), None)
         dist = listed.dist if listed is not None and listed.filename == filename \
             else try_classify(filename)
@@ -227,7 +271,65 @@ def records_from_report(data: Mapping[str, Any], client: IndexClient, target: Ta
         selection = build_selection(name, str(meta.get("version") or ""), chosen, listing,
                                     first_party=first_party, built_locally=built)
         records.append(record_for(selection, evaluate(selection, target, config)))
+    notes.extend(f"{', '.join(names)}: {reason}" for reason, names in problems.items())
     return records
+
+
+def judge_pins(pins: Sequence[PinnedRequirement], client: IndexClient, target: Target,
+               config: Config) -> tuple[list[PackageRecord], dict[str, str]]:
+    """After a failed dry run: judge each pinned requirement from its index listing, the
+    file pip picks among the pinned release's files for ``target`` (``--hash`` values
+    applied) standing in for pip's choice. Returns the records and ``{name: why}`` for
+    the pins that could not be judged (listing not read, no file of that version, no file
+    pip could install)."""
+    records: list[PackageRecord] = []
+    missed: dict[str, str] = {}
+    for pin in pins:
+        listing, problem = fetch_listing(client, pin.name, target)
+        if problem:
+            missed[pin.name] = f"listing not read ({problem})"
+            continue
+        version = pin.pin or ""
+        release = [s for s in listing if s.dist is not None and
+                   pin.requirement.specifier.contains(s.dist.version, prereleases=True)]
+        if not release:
+            missed[pin.name] = f"no file of {version} on the index"
+            continue
+        choice = choose_like_pip([s.candidate() for s in release], target, pin.hashes)
+        if choice.chosen is None:
+            missed[pin.name] = f"no file of {version} installs on {target.name}"
+            continue
+        chosen = next(s for s in release if s.filename == choice.chosen.filename)
+        built = chosen.dist.kind == "sdist" if chosen.dist else None
+        selection = build_selection(pin.name, str(chosen.version or version), chosen,
+                                    listing, built_locally=built,
+                                    specifier=str(pin.requirement.specifier))
+        records.append(record_for(selection, evaluate(selection, target, config)))
+    return records, missed
+
+
+def _dry_run_failed(code: int, options: PipOptions, target: Target, config: Config
+                    ) -> SubprocessOutcome:
+    """The outcome of a failed dry run (module docstring), with its one line said."""
+    pins = options.pins
+    records, missed = judge_pins(pins, IndexClient(options.index), target, config)
+    judged = ", ".join(f"{r.selection.name} {r.selection.version}" for r in records)
+    if records:
+        line = (f"pip-guard: pip's dry run failed (exit {code}; pip's error above) and wrote "
+                f"no report; judged the pinned requirements from the index alone: {judged}")
+    else:
+        line = (f"pip-guard: pip's dry run failed (exit {code}; pip's error above) and wrote "
+                "no report: nothing could be judged (pip resolves only in its dry run, and "
+                + ("no pinned requirement's file could be chosen from the index)" if pins
+                   else "no requirement is pinned with ==)"))
+    if missed:
+        line += "; not judged: " + ", ".join(f"{n} ({why})" for n, why in missed.items())
+    print(line, file=sys.stderr)
+    refused = any(r.verdict == "refused" for r in records)
+    return SubprocessOutcome(code, records, refused, target, options.install_options,
+                             {"exit_code": code,
+                              "judged": [r.selection.name for r in records],
+                              "not_judged": missed})
 
 
 def run(config: Config, argv: Sequence[str], running: Target,
@@ -241,7 +343,7 @@ def run(config: Config, argv: Sequence[str], running: Target,
         proc = run_([sys.executable, "-m", "pip", "install", *argv, "--dry-run", "--quiet",
                      "--report", str(report)])
         if proc.returncode != 0:
-            return SubprocessOutcome(proc.returncode, [], False, target, options.install_options)
+            return _dry_run_failed(proc.returncode, options, target, config)
         try:
             data = json.loads(report.read_text(encoding="utf-8"))
         except (OSError, ValueError):

@@ -446,7 +446,6 @@ class Guard:
             self.records, code, self.config.strict, verify=self._verify, prog="wheelguard",
             say=lambda line: self.say(line, error=True), skip=[
                 (not self.config.verify, "disabled (verify = false)"),
-                (code != exitcodes.OK, "the command did not succeed"),
                 (not self.executed or not self.records, "nothing was installed"),
                 (not self.env_python, "no project environment"),
                 (not verify_available(), f"{VERIFY_MODULE} is not installed"),
