@@ -304,3 +304,14 @@ def test_pure_wheel_with_other_releases_unknown_stays_an_error_and_says_why() ->
     ev = evaluate(s, CP310, STRICT)
     assert ev.verdict == "refused" and ev.findings[0].code == "PURE_FALLBACK"
     assert "other releases were not looked up" in ev.findings[0].hint
+
+
+def test_an_exact_pin_is_no_specifier_for_hints() -> None:
+    s = sel("asyncpg", "0.25.0", "asyncpg-0.25.0.tar.gz", ASYNCPG_025, ASYNCPG_OTHERS,
+            specifier="==0.25.0")
+    (f,) = evaluate(s, CP311, STRICT).findings
+    assert "asyncpg 0.27.0+ has a wheel" in f.hint and "inside" not in f.hint
+    wild = sel("asyncpg", "0.25.0", "asyncpg-0.25.0.tar.gz", ASYNCPG_025, ASYNCPG_OTHERS,
+               specifier="==0.25.*")
+    (g,) = evaluate(wild, CP311, STRICT).findings
+    assert "no version inside ==0.25.* has a wheel" in g.hint

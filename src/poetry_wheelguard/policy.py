@@ -119,9 +119,15 @@ def _version(text: str) -> Version | None:
 
 
 def _specifier(text: str) -> SpecifierSet | None:
+    """The requirement's specifier, or ``None`` when it says nothing a hint can use: empty,
+    invalid, or an exact pin (``==1.9.1``: only the chosen version is inside it, so "the
+    nearest version inside" would always be none)."""
     try:
         spec = SpecifierSet(text)
     except InvalidSpecifier:
+        return None
+    if any(s.operator == "===" or (s.operator == "==" and "*" not in s.version)
+           for s in spec):
         return None
     return spec if str(spec) else None
 
