@@ -52,7 +52,7 @@ from poetry_wheelguard.distfiles import (
     try_classify,
 )
 from poetry_wheelguard.errors import WheelguardError
-from poetry_wheelguard.render import print_table
+from poetry_wheelguard.render import human_size, print_table
 from poetry_wheelguard.report import Report, load_report, now_iso
 from poetry_wheelguard.targets import linux_platforms
 
@@ -284,17 +284,6 @@ def diff_packages(a: Mapping[str, Side], b: Mapping[str, Side]) -> list[Change]:
     return out
 
 
-def _size(n: int | None) -> str:
-    if n is None:
-        return "? B"
-    value = float(n)
-    for unit in ("B", "KiB", "MiB"):
-        if value < 1024:
-            return f"{n} B" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} GiB"
-
-
 def _count(side: Side) -> str:
     return "?" if side.compiled_files is None else str(side.compiled_files)
 
@@ -304,9 +293,9 @@ def _side_text(side: Side | None) -> str:
         return "-"
     text = f"{side.version} {side.kind}"
     if side.compiled_files is not None:
-        text += f", {side.compiled_files} compiled ({_size(side.compiled_bytes)})"
+        text += f", {side.compiled_files} compiled ({human_size(side.compiled_bytes)})"
     if side.installed_bytes is not None:
-        text += f", {_size(side.installed_bytes)} installed"
+        text += f", {human_size(side.installed_bytes)} installed"
     if side.codes:
         text += f" [{', '.join(side.codes)}]"
     return text
@@ -328,11 +317,11 @@ def _what_text(change: Change) -> str:
             parts.append(f"{a.platform} -> {b.platform}" if a.platform != b.platform
                          else f"file {a.filename} -> {b.filename}")
         elif what == "compiled" and a and b:
-            parts.append(f"compiled files {_count(a)} ({_size(a.compiled_bytes)}) -> "
-                         f"{_count(b)} ({_size(b.compiled_bytes)})")
+            parts.append(f"compiled files {_count(a)} ({human_size(a.compiled_bytes)}) -> "
+                         f"{_count(b)} ({human_size(b.compiled_bytes)})")
         elif what == "installed" and a and b:
-            parts.append(f"installed {_size(a.installed_bytes)} -> "
-                         f"{_size(b.installed_bytes)}")
+            parts.append(f"installed {human_size(a.installed_bytes)} -> "
+                         f"{human_size(b.installed_bytes)}")
         elif what == "findings":
             parts.append("findings changed")
     return "; ".join(parts)

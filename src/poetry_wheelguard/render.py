@@ -186,3 +186,15 @@ def summary_lines(records: Sequence[PackageRecord], prefix: str,
     lines.append(packages_line(records, prefix))
     return lines
 
+
+def human_size(n: int | None) -> str:
+    """``n`` bytes for a table cell: ``512 B``, ``48.3 KiB``, ``1.2 GiB`` (binary units,
+    one decimal); ``? B`` when unknown."""
+    if n is None:
+        return "? B"
+    value = float(n)
+    for unit in ("B", "KiB", "MiB"):
+        if value < 1024:
+            return f"{n} B" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GiB"

@@ -174,15 +174,6 @@ def audit_environment(applied: Applied, env: Environment, libc: str | None,
     return records, summary
 
 
-def _size(n: int) -> str:
-    value = float(n)
-    for unit in ("B", "KiB", "MiB"):
-        if value < 1024:
-            return f"{n} B" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} GiB"
-
-
 def _origin(rec: PackageRecord) -> str:
     v = rec.verification or {}
     prov = v.get("provenance")
@@ -230,7 +221,7 @@ def run_audit(ns: argparse.Namespace, argv: list[str]) -> int:
         WheelguardError: an unreadable image or environment (exit 12 by the caller).
     """
     from poetry_wheelguard.cli.options import config_from_namespace
-    from poetry_wheelguard.render import print_table, render_findings
+    from poetry_wheelguard.render import human_size, print_table, render_findings
     from poetry_wheelguard.report import Report, write_json_atomic
 
     try:
@@ -292,8 +283,8 @@ def run_audit(ns: argparse.Namespace, argv: list[str]) -> int:
         rows = [[r.selection.name, r.selection.version,
                  (r.verification or {}).get("installer") or "-", _origin(r),
                  f"{(r.verification or {}).get('elf_files', 0)} "
-                 f"({_size((r.verification or {}).get('elf_bytes', 0))})",
-                 _size((r.verification or {}).get("installed_bytes", 0)), r.verdict,
+                 f"({human_size((r.verification or {}).get('elf_bytes', 0))})",
+                 human_size((r.verification or {}).get("installed_bytes", 0)), r.verdict,
                  ", ".join(dict.fromkeys(f.code for f in r.findings if f.severity != "info"))]
                 for r in records
                 if (r.verification or {}).get("environment") == summary["prefix"]]
