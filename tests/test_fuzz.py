@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from poetry_wheelguard.cli import main
 from poetry_wheelguard.elf import CorruptElf, ElfFacts, NotElf, read_elf
-from poetry_wheelguard.index import parse_html, parse_json
+from poetry_wheelguard.pages import parse_html, parse_json
 from tests.support.elffix import elf_fixtures
 
 SCALE = float(os.environ.get("WHEELGUARD_FUZZ_EXAMPLES", "1"))

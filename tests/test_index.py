@@ -16,11 +16,8 @@ from pathlib import Path
 import pytest
 
 from poetry_wheelguard.errors import IndexFetchError
-from poetry_wheelguard.index import (
-    IndexClient,
-    IndexConfig,
-    parse_html,
-)
+from poetry_wheelguard.index import IndexClient, IndexConfig
+from poetry_wheelguard.pages import parse_html
 from poetry_wheelguard.pip.config import pip_index_config
 from tests.conftest import FixtureIndex
 from tests.support.index import IndexServer

@@ -14,8 +14,9 @@ import pytest
 
 from poetry_wheelguard.cli import main
 from poetry_wheelguard.config import Config
-from poetry_wheelguard.index import IndexClient, IndexConfig, parse_html, parse_json
+from poetry_wheelguard.index import IndexClient, IndexConfig
 from poetry_wheelguard.models import PackageRecord
+from poetry_wheelguard.pages import parse_html, parse_json
 from poetry_wheelguard.planning import plan_requirements
 from poetry_wheelguard.requirements import RequirementSet, parse_requirement_line
 from poetry_wheelguard.target_options import preset_target

@@ -28,6 +28,8 @@ takes time and memory linear in the file size at worst, and every exception pyel
 the byte parsing can raise (``ELFError`` family, ``ValueError``, ``OverflowError``,
 ``struct.error``, ``UnicodeDecodeError``, ``MemoryError``, ``IndexError``) becomes a
 :class:`CorruptElf` answer.
+
+One concern, one module, whatever its length: ELF parsing behind one pyelftools boundary.
 """
 
 from __future__ import annotations

@@ -54,6 +54,8 @@ extension loaded it earlier is reported missing.
 
 With a sysroot, every path (search directories, ``ld.so.cache`` entries, symbolic links)
 is resolved inside it, as ``chroot`` would.
+
+One concern, one module, whatever its length: the glibc and musl loaders' search orders.
 """
 
 from __future__ import annotations

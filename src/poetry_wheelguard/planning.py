@@ -20,6 +20,8 @@ findings, without installing anything.
 
 Findings come from :func:`poetry_wheelguard.policy.evaluate`, plus ``NO_DISTRIBUTION`` when no
 file of the release installs on the target. Pure apart from the injected client and runner.
+
+One concern, one module, whatever its length: planning a lock or a requirement set per target.
 """
 
 from __future__ import annotations

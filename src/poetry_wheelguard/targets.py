@@ -10,6 +10,8 @@ Tag lists are generated with ``packaging.tags`` (``cpython_tags``/``generic_tags
 PEP 600 (every ``manylinux_2_N`` from the target's glibc down, each legacy alias right after
 its ``2_N``) and PEP 656 (every ``musllinux_1_N`` from the target's musl down), the order
 ``packaging.tags.sys_tags()`` itself yields on such a system.
+
+One concern, one module, whatever its length: the target interpreter model.
 """
 
 from __future__ import annotations

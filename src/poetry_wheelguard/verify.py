@@ -56,6 +56,8 @@ if ``dlopen``-ed by the interpreter.
 Per distribution: ``UNSUPPORTED_TAG`` (no ``WHEEL`` tag in the target's supported tags),
 ``SILENT_PURE_BUILD`` (built locally, platform-tagged, and no compiled file),
 ``ELF_IN_PURE`` (pure-tagged, yet ELF files inside: warning).
+
+One concern, one module, whatever its length: the per-file verification rules.
 """
 
 from __future__ import annotations

@@ -49,6 +49,8 @@ by their descriptor digest, uncompressed streams by the config's ``rootfs.diff_i
 truncated or corrupt layer, a member path that is absolute or climbs out with ``..``, a
 symbolic link loop, a hard link to a file the image does not have, and a tar bomb
 (:class:`Limits`).
+
+One concern, one module, whatever its length: applying an image's layers.
 """
 
 from __future__ import annotations

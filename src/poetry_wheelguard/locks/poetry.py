@@ -3,6 +3,8 @@ format-neutral :class:`~poetry_wheelguard.locks.model.Lock`; which locked packag
 install on a target (lock 2.1: each package's ``groups`` and ``markers``; lock 2.0: the
 dependency graph walked from the project's roots); the project's groups and extras, checked
 as Poetry checks ``--only``/``--with`` and ``--extras``.
+
+One concern, one module, whatever its length: reading poetry.lock and its pyproject.
 """
 
 from __future__ import annotations

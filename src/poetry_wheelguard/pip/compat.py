@@ -12,6 +12,8 @@ it (tests/test_pip_install.py asserts it finds all in each pip the tests run).
 
 Imports only the standard library and pip (lazily), so :func:`probe` runs under any Python
 that has pip.
+
+One concern, one module, whatever its length: the table of pip names and their accessors.
 """
 
 from __future__ import annotations

@@ -50,6 +50,8 @@ Refusal: pip catches every exception of its command and turns it into an exit co
 refusal is therefore raised as a subclass of pip's own ``InstallationError``, which pip
 prints as one ``ERROR:`` line and answers with its status 1; :mod:`.cli` then sees the
 refusal recorded on the :class:`GuardSession` and exits with ``REFUSED``.
+
+One concern, one module, whatever its length: the guard session inside pip's resolver.
 """
 
 from __future__ import annotations

@@ -35,6 +35,8 @@ How a command is guarded (Poetry 1.8 and 2.x; every private name is feature-dete
 This module imports no Poetry module: it works on Poetry's objects by duck typing, through
 :mod:`.compat` for every private or version-dependent name, and its pure helpers are
 tested without Poetry.
+
+One concern, one module, whatever its length: the guard of one Poetry command.
 """
 
 from __future__ import annotations

@@ -36,6 +36,8 @@ cache as built locally (the wheel's own dist-info says so, whatever flag was giv
 Exit codes: as ``pip-guard install``; uv's own code when uv fails on its own; 12 (one
 line) for a missing uv, a uv older than :data:`UV_OLDEST`, a corrupt or truncated lock,
 a lock hash that differs from the index, or uv failing before it installs anything.
+
+One concern, one module, whatever its length: the uv front-end.
 """
 
 from __future__ import annotations
