@@ -68,3 +68,26 @@ def test_install_sbom_without_the_library_fails_before_pip_runs(
     _out, err = capfd.readouterr()
     assert code == exitcodes.INPUT_ERROR and "poetry-wheelguard[sbom]" in err
     assert index_server.requests == [] and not (tmp_path / "site").exists()
+
+
+def test_sbom_from_the_environment_or_pyproject(
+        index_server: IndexServer, tmp_path: Path, capfd: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """``sbom`` is a config key like ``report``: WHEELGUARD_SBOM or [tool.wheelguard] (the
+    way the Poetry plugin and ``pip-guard uv`` are told), the flag wins."""
+    monkeypatch.setenv("WHEELGUARD_SBOM", str(tmp_path / "env.json"))
+    code = cli.main(["install", "--no-cache-dir", "--target", str(tmp_path / "site"),
+                     "--index-url", index_server.url, "wg-healthy"])
+    assert code == exitcodes.OK, capfd.readouterr().err
+    comps = {c["name"] for c in json.loads((tmp_path / "env.json").read_text())["components"]}
+    assert "wg-healthy" in comps
+    monkeypatch.delenv("WHEELGUARD_SBOM")
+    (tmp_path / "pyproject.toml").write_text('[tool.wheelguard]\nsbom = "from-pyproject.json"\n')
+    code = cli.main(["install", "--no-cache-dir", "--target", str(tmp_path / "site2"),
+                     "--index-url", index_server.url, "wg-healthy"])
+    assert code == exitcodes.OK, capfd.readouterr().err
+    assert (tmp_path / "from-pyproject.json").is_file()
+    (tmp_path / "pyproject.toml").write_text("[tool.wheelguard]\nsbom = 5\n")
+    code = cli.main(["install", "--target", str(tmp_path / "site3"), "wg-healthy"])
+    _out, err = capfd.readouterr()
+    assert code == exitcodes.USAGE and "sbom must be a path string" in err

@@ -36,7 +36,7 @@ from poetry_wheelguard.models import NormalizedName
 
 Mode = Literal["warn", "strict"]
 
-KEYS = ("mode", "report", "allow-sdist", "allow-pure", "no-build", "verify")
+KEYS = ("mode", "report", "sbom", "allow-sdist", "allow-pure", "no-build", "verify")
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,8 @@ class Config:
     Attributes:
         mode: ``warn`` logs and reports; ``strict`` refuses and exits non-zero.
         report: path of the JSON report, or ``None`` for no report file.
+        sbom: path of a CycloneDX 1.6 JSON SBOM of the run (:mod:`poetry_wheelguard.sbom`,
+            extra ``sbom``), or ``None``.
         allow_sdist: normalized names whose sdist builds are never refused.
         allow_pure: normalized names whose pure wheels are never refused.
         no_build: refuse every sdist (like pip's ``--only-binary :all:``, but reported).
@@ -55,6 +57,7 @@ class Config:
 
     mode: Mode = "warn"
     report: str | None = None
+    sbom: str | None = None
     allow_sdist: frozenset[NormalizedName] = field(default_factory=frozenset)
     allow_pure: frozenset[NormalizedName] = field(default_factory=frozenset)
     no_build: bool = False
@@ -134,6 +137,11 @@ def apply_table(base: Config, table: Mapping[str, Any], where: str) -> Config:
             raise ConfigError(f"report must be a path string, not {table['report']!r}",
                               filename=where)
         cfg = replace(cfg, report=table["report"] or None)
+    if "sbom" in table:
+        if not isinstance(table["sbom"], str):
+            raise ConfigError(f"sbom must be a path string, not {table['sbom']!r}",
+                              filename=where)
+        cfg = replace(cfg, sbom=table["sbom"] or None)
     if "allow-sdist" in table:
         cfg = replace(cfg, allow_sdist=_names(table["allow-sdist"], where, "allow-sdist"))
     if "allow-pure" in table:

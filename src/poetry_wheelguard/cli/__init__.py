@@ -190,7 +190,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             head = strip_python(head)
             if ns.sbom:
                 head = strip_option(head, "--sbom")
-            return run_outside(ns.python, head, command, rest, sbom=ns.sbom,
+            return run_outside(ns.python, head, command, rest, sbom=config.sbom,
                                report=config.report)
         code = _dispatch(command)(ns, rest)
         sys.stdout.flush()

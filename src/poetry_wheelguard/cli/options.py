@@ -45,6 +45,7 @@ def config_from_namespace(ns: argparse.Namespace) -> Config:
     flags: dict[str, Any] = {
         "mode": getattr(ns, "mode", None),
         "report": getattr(ns, "report", None),
+        "sbom": getattr(ns, "sbom", None),
         "allow-sdist": getattr(ns, "allow_sdist", None),
         "allow-pure": getattr(ns, "allow_pure", None),
         "no-build": True if getattr(ns, "no_build", False) else None,

@@ -423,10 +423,10 @@ def run_install(ns: argparse.Namespace, argv: list[str]) -> int:
     config = config_from_namespace(ns)
     if config.report:
         check_report_path(config.report)
-    if getattr(ns, "sbom", None):
+    if config.sbom:
         from poetry_wheelguard.sbom import require_library
 
-        check_report_path(ns.sbom, setting="--sbom")
+        check_report_path(config.sbom, setting="--sbom")
         require_library()  # before pip runs, not after the install
     _warm_up()
     running = running_target()
@@ -466,5 +466,5 @@ def run_install(ns: argparse.Namespace, argv: list[str]) -> int:
     if interrupts.seen:
         say("pip-guard: interrupted")
     return finish(outcome, config, argv, custom_target=outcome.target is not running,
-                  verifier=verifier, sbom=getattr(ns, "sbom", None),
+                  verifier=verifier, sbom=config.sbom,
                   interrupted=interrupts.seen, started=started)

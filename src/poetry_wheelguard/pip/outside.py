@@ -224,7 +224,8 @@ def run_outside(python: str, global_args: Sequence[str], command: str,
     """Run ``pip-guard GLOBAL_ARGS COMMAND ARGS`` inside the interpreter at ``python``
     (module docstring); return its exit code.
 
-    ``sbom`` (``--sbom PATH``, already taken out of ``global_args``) is written here, from
+    ``sbom`` (``--sbom PATH`` or ``WHEELGUARD_SBOM``, taken out of ``global_args`` and the
+    child's environment) is written here, from
     the run's report (``report``, the ``--report`` path, or a temporary one), by this
     process: the SBOM library stays out of the target interpreter too.
 
@@ -257,8 +258,10 @@ def run_outside(python: str, global_args: Sequence[str], command: str,
         assert root is not None
         sys.stdout.flush()
         sys.stderr.flush()
+        # the SBOM is this process's (WHEELGUARD_SBOM or --sbom): not the target's
+        env = {k: v for k, v in os.environ.items() if k != "WHEELGUARD_SBOM"}
         proc = subprocess.Popen([target.path, "-c", BOOTSTRAP, root,
-                                 json.dumps(isolated_guard_command()), *argv])
+                                 json.dumps(isolated_guard_command()), *argv], env=env)
         code = _wait(proc)
         written = spill or report
         if sbom and written and os.path.isfile(written):

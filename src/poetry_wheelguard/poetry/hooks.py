@@ -514,6 +514,13 @@ class Guard:
                 write_json_atomic(path, data)
             except WheelguardError as exc:
                 lines.append((f"wheelguard: error: {exc}", True))
+        if self.config.sbom:
+            from poetry_wheelguard.sbom import write_sbom
+
+            try:
+                write_sbom(str(self.project_dir / self.config.sbom), data)
+            except WheelguardError as exc:
+                lines.append((f"wheelguard: error: {exc}", True))
 
 
 def _facts_of(candidate: Candidate) -> LinkFacts:
@@ -584,6 +591,12 @@ def attach(command: Any, poetry_version: str) -> Guard | None:
     config = resolve_config(project_dir)
     if config.report:
         check_report_path(project_dir / config.report, setting=REPORT_SETTING)
+    if config.sbom:  # before Poetry installs anything, not after
+        from poetry_wheelguard.sbom import require_library
+
+        check_report_path(project_dir / config.sbom,
+                          setting="sbom in [tool.wheelguard] / WHEELGUARD_SBOM")
+        require_library()
     executor, chooser, env = parts.executor, parts.chooser, parts.env
     execute = getattr(executor, "execute", None)
     choose_for = getattr(chooser, "choose_for", None)

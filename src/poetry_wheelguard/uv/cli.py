@@ -518,7 +518,7 @@ def finish(outcome: UvOutcome, config: Config, argv: Sequence[str], uv_ver: str)
             "installed anything; nothing was installed")
     elif code == exitcodes.VERIFY_ERRORS:
         say("pip-guard: strict mode: verification found errors in the installed files above")
-    if config.report:
+    if config.report or config.sbom:
         report = Report(
             command="install", mode=config.mode,
             target=outcome.target.summary() if outcome.target else None,
@@ -527,7 +527,12 @@ def finish(outcome: UvOutcome, config: Config, argv: Sequence[str], uv_ver: str)
             extra={"uv": {"command": outcome.command,
                           "args": [redact_text(a) for a in argv]},
                    "verification": verification})
-        write_json_atomic(config.report, report.to_json())
+        if config.report:
+            write_json_atomic(config.report, report.to_json())
+        if config.sbom:
+            from poetry_wheelguard.sbom import write_sbom
+
+            write_sbom(config.sbom, report.to_json())
     return code
 
 
@@ -547,6 +552,11 @@ def run_uv(ns: argparse.Namespace, argv: list[str], *, environ: Mapping[str, str
     config = config_from_namespace(ns)
     if config.report:
         check_report_path(config.report)
+    if config.sbom:  # before uv runs, not after the install
+        from poetry_wheelguard.sbom import require_library
+
+        check_report_path(config.sbom, setting="--sbom")
+        require_library()
     if argv[:1] == ["sync"]:
         kind, rest = "sync", argv[1:]
     elif argv[:2] == ["pip", "install"]:
