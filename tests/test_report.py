@@ -147,3 +147,26 @@ def test_started_is_the_commands_start_time(tmp_path: Path) -> None:
     assert code == 0
     plan = json.loads(out.read_text())
     assert plan["started"] == start and plan["finished"] > start
+
+
+def test_finding_lines_keep_within_two_terminal_lines(monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a terminal a finding line and its hint take at most two rows (the report keeps
+    the whole text); elsewhere (a log, CI) the line is whole."""
+    import os as _os
+    import shutil
+
+    from poetry_wheelguard.render import fit_lines
+
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setattr(shutil, "get_terminal_size", lambda *a: _os.terminal_size((80, 24)))
+    long = "x" * 500
+    cut = fit_lines(long, Tty())
+    assert len(cut) == 160 and cut.endswith("(the report has it whole)")
+    assert fit_lines("short", Tty()) == "short"
+    assert fit_lines(long, io.StringIO()) == long
+    buf = Tty()
+    render_findings(_records(), buf)
+    assert all(len(line) <= 160 for line in buf.getvalue().splitlines())

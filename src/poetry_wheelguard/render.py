@@ -127,9 +127,31 @@ def render_findings(records: Sequence[PackageRecord], stream: IO[str],
                     f"{rec.selection.name} with {f.code}: see the report)"
                     if len(same) > 1 else "")
             line = f"{prefix}: {word}: {f.code}{note}: {redact_text(f.message)}{more}"
-            print(printable(line), file=stream)
+            print(fit_lines(printable(line), stream), file=stream)
             if f.hint:
-                print(printable(f"  hint: {redact_text(f.hint)}"), file=stream)
+                print(fit_lines(printable(f"  hint: {redact_text(f.hint)}"), stream),
+                      file=stream)
+
+
+_CUT = " ... (the report has it whole)"
+
+
+def fit_lines(text: str, stream: IO[str], lines: int = 2) -> str:
+    """``text`` cut to ``lines`` rows of the terminal ``stream`` writes to, saying so; as it
+    is when ``stream`` is not a terminal (a log or CI keeps the whole line; the report always
+    has it)."""
+    try:
+        tty = stream.isatty()
+    except (AttributeError, ValueError):
+        tty = False
+    if not tty:
+        return text
+    import shutil
+
+    room = shutil.get_terminal_size().columns * lines
+    if len(text) <= room:
+        return text
+    return text[:max(room - len(_CUT), 0)] + _CUT
 
 
 def _plural(n: int, word: str) -> str:
