@@ -7,7 +7,6 @@ the local fixture index; pip is isolated from this machine's configuration.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -26,14 +25,8 @@ from tests.support.schema import validate_report
 
 @pytest.fixture(autouse=True)
 def _pip_isolation(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    """pip reads no configuration of this machine; no WHEELGUARD_* leaks in; cwd has no
-    pyproject.toml."""
-    for key in list(os.environ):
-        if key.startswith(("PIP_", "WHEELGUARD_")):
-            monkeypatch.delenv(key)
-    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
-    monkeypatch.setenv("PIP_DISABLE_PIP_VERSION_CHECK", "1")
-    monkeypatch.setenv("PIP_NO_INPUT", "1")
+    """cwd has no pyproject.toml (the conftest fixture already isolates pip and
+    WHEELGUARD_*)."""
     monkeypatch.chdir(tmp_path)
     yield
 

@@ -5,7 +5,6 @@ from the local fixture index, into a ``--target`` directory), checked with
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,13 +18,8 @@ pytest.importorskip("cyclonedx")
 
 @pytest.fixture(autouse=True)
 def _pip_isolation(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    """pip reads no configuration of this machine; no WHEELGUARD_* leaks in."""
-    for key in list(os.environ):
-        if key.startswith(("PIP_", "WHEELGUARD_")):
-            monkeypatch.delenv(key)
-    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
-    monkeypatch.setenv("PIP_DISABLE_PIP_VERSION_CHECK", "1")
-    monkeypatch.setenv("PIP_NO_INPUT", "1")
+    """cwd is the test's own directory (the conftest fixture already isolates pip and
+    WHEELGUARD_*)."""
     monkeypatch.chdir(tmp_path)
     yield
 
